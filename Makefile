@@ -1,0 +1,33 @@
+# Two commands on a fresh machine:   make demo   (install + default pipeline)   and   make test
+VENV ?= .venv
+PY := $(VENV)/bin/python
+# CPU build of PyTorch (from local disk where available). On a GPU machine use e.g.
+#   make setup TORCH_SPEC="torch --index-url https://download.pytorch.org/whl/cu124"
+TORCH_SPEC ?= torch==2.13.0
+CORES ?= 2
+
+.PHONY: setup demo test lint bench clean
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	# torch first, so nothing later pulls a multi-GB CUDA build
+	$(PY) -m pip install -q $(TORCH_SPEC)
+	$(PY) -m pip install -q -e ".[dev]"
+	touch $@
+
+demo: setup
+	$(VENV)/bin/snakemake --cores $(CORES) --resources gpu=1 results/metrics.parquet
+
+test: setup
+	$(VENV)/bin/python -m pytest -q
+
+lint: setup
+	$(VENV)/bin/ruff check .
+
+bench: setup
+	$(PY) benchmarks/synthetic_generation.py
+
+clean:
+	rm -rf results .snakemake

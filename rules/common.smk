@@ -1,0 +1,45 @@
+# Config validation, wildcard constraints and helpers shared by every rule.
+import itertools
+import json
+
+from snakemake.utils import validate
+
+validate(config, "../workflow/schemas/config.schema.yaml", set_default=True)
+
+NAME = r"[A-Za-z0-9_\-]+"
+
+
+wildcard_constraints:
+    world=NAME,
+    model=NAME,
+    model_a=NAME,
+    model_b=NAME,
+    sae=NAME,
+
+
+def world_cfg(world):
+    return config["worlds"][world]
+
+
+def sae_spec(sae):
+    return config["saes"][sae]
+
+
+def model_pairs(world):
+    """Ordered pairs of a world's simulated models, in config order."""
+    return list(itertools.combinations(world_cfg(world)["models"], 2))
+
+
+def hash_of(*parts):
+    from saegeom.utils import config_hash
+
+    return config_hash([config["seed"], *parts])
+
+
+def all_sae_dirs():
+    return [
+        f"results/saes/{w}/{m}/{s}"
+        for w in config["worlds"]
+        for m in world_cfg(w)["models"]
+        for s in config["saes"]
+    ]

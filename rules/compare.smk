@@ -1,0 +1,59 @@
+# Comparisons -> per-comparison metric tables -> results/metrics.parquet
+
+
+# "ground_truth" is a reserved model name (the schema forbids it), so this order is safe.
+ruleorder: ground_truth_recovery > compare_models
+
+
+rule ground_truth_recovery:
+    input:
+        world="results/worlds/{world}/world.safetensors",
+        sae="results/saes/{world}/{model}/{sae}",
+    output:
+        "results/compare/{world}/{sae}/{model}~ground_truth.parquet",
+    params:
+        n_baseline=config["n_baseline"],
+        seed=config["seed"],
+        threshold=config["compare"]["recovery_threshold"],
+        config_hash=lambda w: hash_of(world_cfg(w.world), sae_spec(w.sae)),
+    log:
+        "results/logs/compare/{world}/{sae}/{model}~ground_truth.log",
+    script:
+        "../workflow/scripts/ground_truth_recovery.py"
+
+
+rule compare_models:
+    input:
+        world="results/worlds/{world}/world.safetensors",
+        sae_a="results/saes/{world}/{model_a}/{sae}",
+        sae_b="results/saes/{world}/{model_b}/{sae}",
+    output:
+        "results/compare/{world}/{sae}/{model_a}~{model_b}.parquet",
+    params:
+        n_baseline=config["n_baseline"],
+        seed=config["seed"],
+        config_hash=lambda w: hash_of(world_cfg(w.world), sae_spec(w.sae)),
+    log:
+        "results/logs/compare/{world}/{sae}/{model_a}~{model_b}.log",
+    script:
+        "../workflow/scripts/compare_models.py"
+
+
+def comparison_tables(wildcards=None):
+    out = []
+    for w in config["worlds"]:
+        for s in config["saes"]:
+            out += [f"results/compare/{w}/{s}/{m}~ground_truth.parquet" for m in world_cfg(w)["models"]]
+            out += [f"results/compare/{w}/{s}/{a}~{b}.parquet" for a, b in model_pairs(w)]
+    return out
+
+
+rule metrics:
+    input:
+        comparison_tables,
+    output:
+        "results/metrics.parquet",
+    log:
+        "results/logs/metrics.log",
+    script:
+        "../workflow/scripts/collect_metrics.py"

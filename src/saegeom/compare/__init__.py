@@ -1,0 +1,1 @@
+"""Comparisons that produce rows of ``results/metrics.parquet``."""

@@ -1,0 +1,1 @@
+"""On-disk formats: safetensors tensors, activation shards, parquet tables."""

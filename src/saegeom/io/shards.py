@@ -1,0 +1,122 @@
+"""Activation shards: fixed-size row blocks in safetensors, streamed to and from disk.
+
+A shard set is a directory::
+
+    index.json               {"d": 64, "shard_rows": 8192, "n_rows": ..., "shards": [...], "meta": {...}}
+    shard_00000.safetensors  tensor "activations": (rows, d) float32, + JSON metadata
+    ...
+
+Every shard holds exactly ``shard_rows`` rows except possibly the last, so a
+consumer can locate global row ``i`` at shard ``i // shard_rows``. Shard sets
+written from the same draw (paired models) are row-aligned: global row ``i``
+is the same input in every model.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from saegeom.io.tensors import load_tensors, save_tensors
+
+INDEX = "index.json"
+TENSOR = "activations"
+
+
+class ShardWriter:
+    """Buffer rows and flush them as fixed-size shards; ``close()`` writes the index.
+
+    Memory use is bounded by one shard (``shard_rows`` × ``d``).
+    """
+
+    def __init__(self, out_dir: str | Path, d: int, shard_rows: int, meta: dict[str, Any] | None = None):
+        if shard_rows <= 0:
+            raise ValueError(f"shard_rows must be positive, got {shard_rows}")
+        self.out_dir = Path(out_dir)
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        self.d, self.shard_rows, self.meta = d, shard_rows, dict(meta or {})
+        self._buf: list[np.ndarray] = []
+        self._buffered = 0
+        self._shards: list[dict[str, Any]] = []
+        self._n_rows = 0
+
+    def add(self, rows: np.ndarray) -> None:
+        """Append ``rows`` of shape (n, d)."""
+        if rows.ndim != 2 or rows.shape[1] != self.d:
+            raise ValueError(f"expected rows of shape (n, {self.d}), got {rows.shape}")
+        self._buf.append(np.asarray(rows, dtype=np.float32))
+        self._buffered += rows.shape[0]
+        while self._buffered >= self.shard_rows:
+            block = np.concatenate(self._buf)
+            self._write(block[: self.shard_rows])
+            rest = block[self.shard_rows :]
+            self._buf, self._buffered = ([rest] if len(rest) else []), len(rest)
+
+    def _write(self, block: np.ndarray) -> None:
+        name = f"shard_{len(self._shards):05d}.safetensors"
+        meta = {**self.meta, "row_offset": self._n_rows, "n_rows": int(block.shape[0])}
+        save_tensors(self.out_dir / name, {TENSOR: block}, meta)
+        self._shards.append({"file": name, "n_rows": int(block.shape[0])})
+        self._n_rows += block.shape[0]
+
+    def close(self) -> "ShardSet":
+        if self._buffered:
+            self._write(np.concatenate(self._buf))
+            self._buf, self._buffered = [], 0
+        index = {"d": self.d, "shard_rows": self.shard_rows, "n_rows": self._n_rows,
+                 "shards": self._shards, "meta": self.meta}
+        tmp = self.out_dir / (INDEX + ".tmp")
+        tmp.write_text(json.dumps(index, indent=1))
+        tmp.replace(self.out_dir / INDEX)
+        return ShardSet(self.out_dir)
+
+
+class ShardSet:
+    """Read-only view of a shard directory written by :class:`ShardWriter`."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        index_file = self.path / INDEX
+        if not index_file.exists():
+            raise FileNotFoundError(f"{self.path} is not a shard set: {INDEX} missing")
+        self.index = json.loads(index_file.read_text())
+        self.d: int = self.index["d"]
+        self.n_rows: int = self.index["n_rows"]
+        self.shard_rows: int = self.index["shard_rows"]
+        self.meta: dict[str, Any] = self.index.get("meta", {})
+
+    @property
+    def n_shards(self) -> int:
+        return len(self.index["shards"])
+
+    def shard(self, i: int) -> np.ndarray:
+        """Rows of shard ``i``: (n_rows_i, d) float32."""
+        arrays, _ = load_tensors(self.path / self.index["shards"][i]["file"])
+        return arrays[TENSOR]
+
+    def iter_shards(self, order: list[int] | None = None) -> Iterator[np.ndarray]:
+        for i in order if order is not None else range(self.n_shards):
+            yield self.shard(i)
+
+    def iter_batches(self, batch_size: int, max_rows: int | None = None,
+                     shards: list[int] | None = None) -> Iterator[np.ndarray]:
+        """Consecutive row batches (the last may be short), at most ``max_rows`` rows."""
+        seen = 0
+        for block in self.iter_shards(shards):
+            for start in range(0, block.shape[0], batch_size):
+                if max_rows is not None and seen >= max_rows:
+                    return
+                stop = start + batch_size
+                if max_rows is not None:
+                    stop = min(stop, start + max_rows - seen)
+                batch = block[start:stop]
+                seen += batch.shape[0]
+                yield batch
+
+    def read(self, max_rows: int | None = None) -> np.ndarray:
+        """Materialise (up to ``max_rows``) rows. For small sets and tests only."""
+        return np.concatenate(list(self.iter_batches(self.shard_rows, max_rows=max_rows)))

@@ -1,0 +1,34 @@
+"""Input coercion shared by every metric."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def as_f64(x) -> np.ndarray:
+    """numpy or torch (any device) → 2-D float64 numpy array."""
+    if hasattr(x, "detach"):
+        x = x.detach().cpu().numpy()
+    x = np.asarray(x, dtype=np.float64)
+    if x.ndim != 2:
+        raise ValueError(f"expected a 2-D matrix (rows = items), got shape {x.shape}")
+    return x
+
+
+def paired(x, y) -> tuple[np.ndarray, np.ndarray]:
+    """Coerce a pair and check they have the same number of rows (paired items)."""
+    x, y = as_f64(x), as_f64(y)
+    if x.shape[0] != y.shape[0]:
+        raise ValueError(f"paired matrices need the same number of rows, got {x.shape[0]} and {y.shape[0]}")
+    return x, y
+
+
+def unit_rows(x: np.ndarray) -> np.ndarray:
+    """Rows scaled to unit norm (zero rows stay zero)."""
+    n = np.linalg.norm(x, axis=1, keepdims=True)
+    return x / np.where(n == 0, 1.0, n)
+
+
+def same_width(x: np.ndarray, y: np.ndarray, metric: str) -> None:
+    if x.shape[1] != y.shape[1]:
+        raise ValueError(f"{metric} compares directions in one space: widths {x.shape[1]} and {y.shape[1]} differ")

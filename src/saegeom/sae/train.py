@@ -1,0 +1,161 @@
+"""Train an SAE with SAELens' ``SAETrainer`` on a stream of shard rows.
+
+An SAE spec is a config block like::
+
+    architecture: topk          # any SAELens training architecture: standard, topk, batchtopk, jumprelu, ...
+    d_sae: 256                  # or expansion_factor: 4
+    k: 8                        # architecture options are SAELens config fields
+    lr: 3.0e-4                  # trainer options: lr, training_samples, batch_size, lr_warm_up_steps,
+    training_samples: 400000    #   lr_decay_steps, lr_scheduler, lr_end, dead_feature_window
+
+Training keys go to ``SAETrainerConfig``; every other key must be a field of the
+architecture's SAELens config class, otherwise the spec is rejected by name.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from saegeom.io.atomic import atomic_path
+from saegeom.io.shards import ShardSet
+from saegeom.utils import resolve_device
+
+TRAINER_KEYS = {"lr", "training_samples", "batch_size", "lr_warm_up_steps", "lr_decay_steps",
+                "lr_scheduler", "lr_end", "dead_feature_window"}
+SPEC_ONLY_KEYS = {"architecture", "expansion_factor"}
+METRICS_FILE = "metrics.json"
+
+
+def _sae_registry():
+    import sae_lens  # noqa: F401  (registers the architectures)
+    from sae_lens.registry import SAE_TRAINING_CLASS_REGISTRY
+
+    return SAE_TRAINING_CLASS_REGISTRY
+
+
+def split_spec(spec: dict[str, Any], d_in: int) -> tuple[str, dict[str, Any], dict[str, Any]]:
+    """(architecture, SAE config kwargs, trainer kwargs) from a spec; validates names."""
+    registry = _sae_registry()
+    arch = spec.get("architecture", "standard")
+    if arch not in registry:
+        raise ValueError(f"unknown SAE architecture {arch!r}; SAELens has {sorted(registry)}")
+    cfg_cls = registry[arch][1]
+    fields = {f.name for f in dataclasses.fields(cfg_cls)}
+    sae_kw: dict[str, Any] = {"d_in": d_in}
+    trainer_kw: dict[str, Any] = {}
+    for key, val in spec.items():
+        if key in TRAINER_KEYS:
+            trainer_kw[key] = val
+        elif key in SPEC_ONLY_KEYS:
+            continue
+        elif key in fields and key not in ("d_in", "device", "metadata"):
+            sae_kw[key] = val
+        else:
+            raise ValueError(f"SAE spec key {key!r} is neither a trainer option {sorted(TRAINER_KEYS)} "
+                             f"nor a field of SAELens {cfg_cls.__name__}")
+    if "d_sae" not in sae_kw:
+        if "expansion_factor" not in spec:
+            raise ValueError("SAE spec needs d_sae or expansion_factor")
+        sae_kw["d_sae"] = int(round(spec["expansion_factor"] * d_in))
+    return arch, sae_kw, trainer_kw
+
+
+def build_training_sae(spec: dict[str, Any], d_in: int, device: str = "cpu", seed: int = 0):
+    """A freshly initialised SAELens ``TrainingSAE`` for ``spec`` (seeded)."""
+    arch, sae_kw, _ = split_spec(spec, d_in)
+    sae_cls, cfg_cls = _sae_registry()[arch]
+    torch.manual_seed(seed)
+    return sae_cls(cfg_cls(device=device, **sae_kw))
+
+
+def shard_batches(shards: ShardSet, batch_size: int, shard_ids: list[int], seed: int,
+                  device: str = "cpu") -> Iterator[torch.Tensor]:
+    """Endless stream of (batch_size, d) float32 batches: each epoch visits the given
+    shards in a fresh random order and shuffles rows within a shard; only one
+    shard is in memory at a time. Leftover rows carry over between shards."""
+    rng = np.random.default_rng(seed)
+    carry = np.empty((0, shards.d), dtype=np.float32)
+    while True:
+        for i in rng.permutation(shard_ids):
+            block = shards.shard(int(i))
+            block = np.concatenate([carry, block[rng.permutation(len(block))]])
+            n_full = len(block) // batch_size * batch_size
+            for start in range(0, n_full, batch_size):
+                yield torch.from_numpy(block[start : start + batch_size]).to(device)
+            carry = block[n_full:]
+
+
+def split_shards(shards: ShardSet) -> tuple[list[int], list[int]]:
+    """(train, eval) shard ids: the last shard is held out for evaluation when
+    there are at least two; otherwise evaluation reuses the training shard."""
+    ids = list(range(shards.n_shards))
+    return (ids[:-1], ids[-1:]) if len(ids) >= 2 else (ids, ids)
+
+
+def train_sae(shard_dir: str | Path, spec: dict[str, Any], out_dir: str | Path, seed: int = 0,
+              device: str = "auto", eval_rows: int = 65536, extra_meta: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Train one SAE on a shard set; save it with SAELens plus ``metrics.json``.
+
+    Writes ``out_dir`` atomically (a failed run leaves nothing). Returns the metrics.
+    """
+    from sae_lens.config import LoggingConfig, SAETrainerConfig
+    from sae_lens.training.sae_trainer import SAETrainer
+
+    device = resolve_device(device)
+    shards = ShardSet(shard_dir)
+    arch, _, tkw = split_spec(spec, shards.d)  # validate before any work
+    batch_size = tkw.get("batch_size", 1024)
+    total = tkw.get("training_samples", 200_000)
+    if total < batch_size:
+        raise ValueError(f"training_samples ({total}) must be at least batch_size ({batch_size})")
+    train_ids, eval_ids = split_shards(shards)
+
+    sae = build_training_sae(spec, shards.d, device, seed)
+    trainer_cfg = SAETrainerConfig(
+        total_training_samples=total, train_batch_size_samples=batch_size, lr=tkw.get("lr", 3e-4),
+        lr_end=tkw.get("lr_end", tkw.get("lr", 3e-4)), lr_scheduler_name=tkw.get("lr_scheduler", "constant"),
+        lr_warm_up_steps=tkw.get("lr_warm_up_steps", 0), lr_decay_steps=tkw.get("lr_decay_steps", 0),
+        device=device, dead_feature_window=tkw.get("dead_feature_window", 1000),
+        logger=LoggingConfig(log_to_wandb=False), n_batches_for_norm_estimate=100,
+    )
+    data = shard_batches(shards, batch_size, train_ids, seed, device)
+    t0 = time.perf_counter()
+    SAETrainer(cfg=trainer_cfg, sae=sae, data_provider=data).fit()
+    train_seconds = time.perf_counter() - t0
+
+    from saegeom.sae.evaluate import evaluate_sae
+
+    metrics = evaluate_sae(sae, shards.iter_batches(4096, max_rows=eval_rows, shards=eval_ids), device)
+    metrics.update(architecture=arch, d_in=shards.d, d_sae=int(sae.cfg.d_sae), training_samples=total,
+                   train_seconds=train_seconds, device=device, seed=seed,
+                   eval_held_out=eval_ids != train_ids, spec=spec, **(extra_meta or {}))
+    with atomic_path(out_dir) as tmp:
+        sae.save_inference_model(tmp)
+        (tmp / METRICS_FILE).write_text(json.dumps(metrics, indent=1))
+    return metrics
+
+
+def load_sae(path: str | Path, device: str = "cpu"):
+    """Load a saved SAE (inference class) with SAELens."""
+    from sae_lens import SAE
+
+    return SAE.load_from_disk(str(path), device=device)
+
+
+def decoder_directions(sae) -> np.ndarray:
+    """(d_sae, d_in) unit-norm decoder rows of an SAE (float64)."""
+    w = sae.W_dec.detach().double().cpu().numpy()
+    return w / np.maximum(np.linalg.norm(w, axis=1, keepdims=True), 1e-12)
+
+
+def read_sae_metrics(path: str | Path) -> dict[str, Any]:
+    """The ``metrics.json`` written next to a trained SAE."""
+    return json.loads((Path(path) / METRICS_FILE).read_text())

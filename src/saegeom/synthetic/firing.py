@@ -1,0 +1,164 @@
+"""Correlated sparse firing of ground-truth features.
+
+The procedure of Sharkey et al., "Taking features out of superposition with
+sparse autoencoders" (2022), vectorised:
+
+1. a random correlation matrix ``C`` (G×G) — built with SAELens'
+   ``generate_random_correlation_matrix`` — and its Cholesky factor, computed
+   **once** (the original code called ``np.random.multivariate_normal`` per
+   batch, which re-factorises ``C`` every call);
+2. ``z ~ N(0, C)`` per sample, ``u = Φ(z)`` (uniform marginals, correlated);
+3. ``p_i = min(1, s · decay^{r_i} · u_i)`` with ``r_i`` the feature's frequency
+   rank; the scale ``s`` is solved so the expected number of active features
+   equals ``mean_active`` exactly (closed form below, clipping included);
+4. fire ~ Bernoulli(p), value = fire × U(0, 1).
+
+SAELens' own ``ActivationGenerator`` thresholds the Gaussian directly (a
+copula with fixed firing probabilities) rather than drawing Bernoulli(Φ(z)·…),
+so steps 2–4 are written here.
+
+Shapes: ``sample(n)`` returns (n, G) float32 coefficients, rows = samples.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import torch
+from scipy.optimize import brentq
+
+
+def _expected_active(a: np.ndarray) -> np.ndarray:
+    """E[min(1, a·U)] for U ~ Uniform(0, 1): a/2 if a ≤ 1, else 1 − 1/(2a)."""
+    a = np.asarray(a, dtype=np.float64)
+    return np.where(a <= 1, a / 2, 1 - 1 / (2 * np.maximum(a, 1e-300)))
+
+
+def calibrate_scale(weights: np.ndarray, mean_active: float) -> float:
+    """Scale ``s`` with Σ_i E[min(1, s·w_i·U)] = ``mean_active`` (U uniform).
+
+    Exact whatever the correlation, because Φ(z_i) is uniform for every i.
+    """
+    n = len(weights)
+    if not 0 < mean_active < n:
+        raise ValueError(f"mean_active must be in (0, {n}) for {n} features, got {mean_active}")
+    f = lambda s: float(_expected_active(s * weights).sum()) - mean_active  # noqa: E731
+    hi = 1.0
+    while f(hi) < 0:
+        hi *= 2
+    return brentq(f, 0.0, hi, xtol=1e-12, rtol=1e-12)
+
+
+def random_correlation_cholesky(n: int, seed: int, **kw: Any) -> torch.Tensor:
+    """Lower Cholesky factor (n×n, float32) of a random correlation matrix.
+
+    ``kw`` are SAELens' ``generate_random_correlation_matrix`` options
+    (positive_ratio, uncorrelated_ratio, min/max_correlation_strength).
+    """
+    from sae_lens.synthetic import generate_random_correlation_matrix
+
+    corr = generate_random_correlation_matrix(n, seed=seed, dtype=torch.float64, **kw)
+    return torch.linalg.cholesky(corr).to(torch.float32)
+
+
+class CorrelatedFiring:
+    """Sharkey-style correlated sparse coefficients over ``n_features`` features.
+
+    Args:
+        n_features: G.
+        mean_active: expected number of active features per sample.
+        decay: per-rank decay of firing probability (1.0 = all equal).
+        rank: (G,) frequency rank of each feature (0 = most frequent); default identity.
+        correlation: None for independent features, else SAELens correlation options.
+        seed: seeds the correlation matrix and the sampling stream.
+    """
+
+    def __init__(self, n_features: int, mean_active: float, decay: float = 1.0,
+                 rank: np.ndarray | None = None, correlation: dict[str, Any] | None = None,
+                 seed: int = 0):
+        if not 0 < decay <= 1:
+            raise ValueError(f"decay must be in (0, 1], got {decay}")
+        self.n_features = n_features
+        self.mean_active = mean_active
+        self.rank = np.arange(n_features) if rank is None else np.asarray(rank)
+        if sorted(self.rank.tolist()) != list(range(n_features)):
+            raise ValueError("rank must be a permutation of 0..n_features-1")
+        self.weights = decay ** self.rank.astype(np.float64)
+        self.chol = None if correlation is None else random_correlation_cholesky(n_features, seed, **correlation)
+        self.generator = torch.Generator().manual_seed(seed)
+        self._scales = torch.from_numpy(self._calibrate()).float()
+
+    def _calibrate(self) -> np.ndarray:
+        """Per-feature scale × decay weight, so that p_i = min(1, scaled_i · u_i)."""
+        return calibrate_scale(self.weights, self.mean_active) * self.weights
+
+    def firing_probabilities(self) -> np.ndarray:
+        """Exact marginal firing probability of each feature, (G,)."""
+        return _expected_active(self._scales.double().numpy())
+
+    def _uniforms(self, n: int) -> torch.Tensor:
+        z = torch.randn(n, self.n_features, generator=self.generator)
+        if self.chol is not None:
+            z = z @ self.chol.T
+        return 0.5 * (1 + torch.erf(z / math.sqrt(2)))  # Φ(z)
+
+    def _probabilities(self, n: int) -> torch.Tensor:
+        return torch.clamp(self._uniforms(n) * self._scales, max=1.0)
+
+    @torch.no_grad()
+    def sample(self, n: int) -> torch.Tensor:
+        """(n, G) float32 coefficients: Bernoulli(p) × U(0, 1)."""
+        p = self._probabilities(n)
+        fire = torch.rand(p.shape, generator=self.generator) < p
+        return fire * torch.rand(p.shape, generator=self.generator)
+
+
+class FeatureGroupFiring(CorrelatedFiring):
+    """Feature-group variant: features are split into ``n_groups`` groups; each
+    sample picks one group uniformly and only features of that group fire, with
+    the same Φ(z)·decay procedure calibrated so the expected number active
+    *within the chosen group* is ``mean_active``.
+
+    ``group``: (G,) group id of each feature (default: round-robin over rank order).
+    """
+
+    def __init__(self, n_features: int, mean_active: float, n_groups: int, decay: float = 1.0,
+                 rank: np.ndarray | None = None, correlation: dict[str, Any] | None = None,
+                 seed: int = 0, group: np.ndarray | None = None):
+        if not 1 <= n_groups <= n_features:
+            raise ValueError(f"n_groups must be in [1, {n_features}], got {n_groups}")
+        r = np.arange(n_features) if rank is None else np.asarray(rank)
+        self.n_groups = n_groups
+        self.group = (r % n_groups) if group is None else np.asarray(group)
+        super().__init__(n_features, mean_active, decay, r, correlation, seed)
+
+    def _calibrate(self) -> np.ndarray:
+        scaled = np.empty(self.n_features)
+        for g in range(self.n_groups):
+            m = self.group == g
+            scaled[m] = calibrate_scale(self.weights[m], self.mean_active) * self.weights[m]
+        return scaled
+
+    def firing_probabilities(self) -> np.ndarray:
+        return super().firing_probabilities() / self.n_groups
+
+    def _probabilities(self, n: int) -> torch.Tensor:
+        p = super()._probabilities(n)
+        chosen = torch.randint(self.n_groups, (n, 1), generator=self.generator)
+        return p * (torch.from_numpy(self.group)[None, :] == chosen)
+
+
+def make_firing(cfg: dict[str, Any], n_features: int, rank: np.ndarray, seed: int) -> CorrelatedFiring:
+    """Build a firing process from a world's ``firing`` config block."""
+    corr = cfg.get("correlation")
+    corr = None if not corr or not corr.get("enabled", True) else {k: v for k, v in corr.items() if k != "enabled"}
+    common = dict(n_features=n_features, mean_active=cfg["mean_active"], decay=cfg.get("decay", 1.0),
+                  rank=rank, correlation=corr, seed=seed)
+    kind = cfg.get("kind", "correlated")
+    if kind == "correlated":
+        return CorrelatedFiring(**common)
+    if kind == "groups":
+        return FeatureGroupFiring(n_groups=cfg["n_groups"], **common)
+    raise ValueError(f"unknown firing kind {kind!r}; expected correlated or groups")

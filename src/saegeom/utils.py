@@ -1,0 +1,41 @@
+"""Small shared helpers: seeding, device choice, config hashing."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+import numpy as np
+import torch
+
+
+def resolve_device(device: str = "auto") -> str:
+    """Map the config's ``device`` to a torch device string.
+
+    ``auto`` picks CUDA when a GPU is visible and falls back to CPU, so GPU rules
+    still run on machines without one.
+    """
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise RuntimeError(f"device {device!r} requested but CUDA is not available")
+    return device
+
+
+def seed_everything(seed: int) -> np.random.Generator:
+    """Seed torch (CPU and CUDA) and return a numpy Generator for the same seed."""
+    torch.manual_seed(seed)
+    return np.random.default_rng(seed)
+
+
+def derive_seed(seed: int, *names: str) -> int:
+    """A stable child seed for a named sub-task (independent of Python's hash salt)."""
+    h = hashlib.sha256(json.dumps([seed, *names]).encode()).hexdigest()
+    return int(h[:8], 16)
+
+
+def config_hash(cfg: Any) -> str:
+    """Short stable hash of a JSON-serialisable config fragment (key order ignored)."""
+    blob = json.dumps(cfg, sort_keys=True, default=str).encode()
+    return hashlib.sha256(blob).hexdigest()[:12]

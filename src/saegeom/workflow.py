@@ -1,0 +1,18 @@
+"""Helpers for the thin scripts under ``workflow/scripts`` (logging, threads)."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import Any
+
+
+def setup_script(snakemake: Any) -> None:
+    """Send the script's stdout/stderr to the rule's log file and cap torch threads."""
+    if snakemake.log:
+        f = open(snakemake.log[0], "w", buffering=1)  # noqa: SIM115 - lives for the process
+        sys.stdout = sys.stderr = f
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(levelname)s %(message)s")
+    import torch
+
+    torch.set_num_threads(max(1, int(getattr(snakemake, "threads", 1))))
