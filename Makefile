@@ -21,6 +21,7 @@ demo: setup
 	$(VENV)/bin/snakemake --cores $(CORES) --resources gpu=1 results/metrics.parquet
 
 test: setup
+	$(VENV)/bin/ruff check .
 	$(VENV)/bin/python -m pytest -q
 
 lint: setup

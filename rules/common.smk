@@ -17,16 +17,26 @@ wildcard_constraints:
     sae=NAME,
 
 
+def canonical(obj):
+    """Recursively key-sorted copy: Snakemake compares params by value *and* order,
+    so params built from YAML must not depend on the key order of the file."""
+    if isinstance(obj, dict):
+        return {k: canonical(obj[k]) for k in sorted(obj)}
+    if isinstance(obj, list):
+        return [canonical(v) for v in obj]
+    return obj
+
+
 def world_cfg(world):
-    return config["worlds"][world]
+    return canonical(config["worlds"][world])
 
 
 def sae_spec(sae):
-    return config["saes"][sae]
+    return canonical(config["saes"][sae])
 
 
 def model_pairs(world):
-    """Ordered pairs of a world's simulated models, in config order."""
+    """Pairs (a, b) of a world's simulated models, a < b by name."""
     return list(itertools.combinations(world_cfg(world)["models"], 2))
 
 

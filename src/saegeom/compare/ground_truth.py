@@ -48,7 +48,8 @@ def ground_truth_recovery_rows(world: World, model: str, decoder: np.ndarray, ct
     return rows
 
 
-def decoder_mmcs_rows(decoder_a: np.ndarray, decoder_b: np.ndarray, ctx: Context, n_baseline: int) -> list[dict[str, Any]]:
+def decoder_mmcs_rows(decoder_a: np.ndarray, decoder_b: np.ndarray, ctx: Context,
+                      n_baseline: int) -> list[dict[str, Any]]:
     """MMCS between two SAEs' decoders (A → B), against random directions.
 
     Only defined when both models share a basis width; otherwise one NaN row

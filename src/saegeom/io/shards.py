@@ -63,7 +63,7 @@ class ShardWriter:
         self._shards.append({"file": name, "n_rows": int(block.shape[0])})
         self._n_rows += block.shape[0]
 
-    def close(self) -> "ShardSet":
+    def close(self) -> ShardSet:
         if self._buffered:
             self._write(np.concatenate(self._buf))
             self._buf, self._buffered = [], 0

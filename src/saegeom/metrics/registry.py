@@ -38,7 +38,8 @@ def register_metric(name: str, *, higher_is_similar: bool = True, pairing_sensit
     def deco(fn: MetricFn) -> MetricFn:
         if name in METRICS:
             raise ValueError(f"metric {name!r} is already registered")
-        METRICS[name] = MetricSpec(name, fn, higher_is_similar, pairing_sensitive, description or (fn.__doc__ or "").split("\n")[0])
+        doc = description or (fn.__doc__ or "").strip().split("\n")[0]
+        METRICS[name] = MetricSpec(name, fn, higher_is_similar, pairing_sensitive, doc)
         return fn
 
     return deco

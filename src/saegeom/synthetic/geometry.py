@@ -67,7 +67,8 @@ def circle_features(n: int, h: int, rng: np.random.Generator, circle_size: int =
     return _unit_rows(feats[perm]), {"circle": labels[perm], "circle_position": angle[perm]}
 
 
-def make_features(geometry: str, n: int, h: int, rng: np.random.Generator, **kw) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+def make_features(geometry: str, n: int, h: int, rng: np.random.Generator,
+                  **kw) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """Dispatch on ``geometry`` in {sphere, blobs, circles}; ``kw`` are that geometry's options."""
     if geometry == "sphere":
         return sphere_features(n, h, rng)

@@ -86,7 +86,8 @@ class World:
         return np.where(is_shared, "shared", "private")
 
     def firing(self) -> CorrelatedFiring:
-        return make_firing(self.config["firing"], self.n_features, self.rank, derive_seed(self.seed, self.name, "firing"))
+        seed = derive_seed(self.seed, self.name, "firing")
+        return make_firing(self.config["firing"], self.n_features, self.rank, seed)
 
     # ---- persistence -------------------------------------------------------------
     def save(self, path: str | Path) -> None:
@@ -100,7 +101,7 @@ class World:
         save_tensors(path, tensors, meta)
 
     @classmethod
-    def load(cls, path: str | Path) -> "World":
+    def load(cls, path: str | Path) -> World:
         t, meta = load_tensors(path)
         models = {n: SimulatedModel(n, t[f"model.{n}.owned"], t[f"model.{n}.basis"], spec["basis"], spec["noise_std"])
                   for n, spec in meta["models"].items()}
@@ -136,7 +137,8 @@ def build_world(name: str, cfg: dict[str, Any], seed: int) -> World:
     g = n_shared + len(models_cfg) * n_private
     h = cfg["d_world"]
     geometry = cfg.get("geometry", {"kind": "sphere"})
-    features, labels = make_features(geometry["kind"], g, h, rng, **{k: v for k, v in geometry.items() if k != "kind"})
+    options = {k: v for k, v in geometry.items() if k != "kind"}
+    features, labels = make_features(geometry["kind"], g, h, rng, **options)
     order = rng.permutation(g)  # which features are shared is random w.r.t. geometry
     shared = np.sort(order[:n_shared])
     models = {}
