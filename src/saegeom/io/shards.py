@@ -4,7 +4,8 @@ A shard set is a directory::
 
     index.json               {"d": 64, "shard_rows": 8192, "n_rows": ..., "shards": [...], "meta": {...}}
     shard_00000.safetensors  tensor "activations": (rows, d) float32, + JSON metadata
-    ...
+    ...                      optional per-row tensors, e.g. "mask" (rows,) uint8: 0 = padding /
+                             BOS position to leave out of statistics; "token_ids" (rows,) int64
 
 Every shard holds exactly ``shard_rows`` rows except possibly the last, so a
 consumer can locate global row ``i`` at shard ``i // shard_rows``. Shard sets
@@ -25,6 +26,7 @@ from saegeom.io.tensors import load_tensors, save_tensors
 
 INDEX = "index.json"
 TENSOR = "activations"
+MASK = "mask"
 
 
 class ShardWriter:
@@ -39,33 +41,41 @@ class ShardWriter:
         self.out_dir = Path(out_dir)
         self.out_dir.mkdir(parents=True, exist_ok=True)
         self.d, self.shard_rows, self.meta = d, shard_rows, dict(meta or {})
-        self._buf: list[np.ndarray] = []
+        self._buf: list[dict[str, np.ndarray]] = []
         self._buffered = 0
         self._shards: list[dict[str, Any]] = []
         self._n_rows = 0
 
-    def add(self, rows: np.ndarray) -> None:
-        """Append ``rows`` of shape (n, d)."""
+    def add(self, rows: np.ndarray, extras: dict[str, np.ndarray] | None = None) -> None:
+        """Append ``rows`` of shape (n, d), plus optional per-row arrays ``extras`` (each (n, ...))."""
         if rows.ndim != 2 or rows.shape[1] != self.d:
             raise ValueError(f"expected rows of shape (n, {self.d}), got {rows.shape}")
-        self._buf.append(np.asarray(rows, dtype=np.float32))
+        chunk = {TENSOR: np.asarray(rows, dtype=np.float32), **(extras or {})}
+        if self._buf and set(chunk) != set(self._buf[0]):
+            raise ValueError(f"every add() must carry the same arrays; got {sorted(chunk)}, had {sorted(self._buf[0])}")
+        bad = [k for k, v in chunk.items() if len(v) != len(rows)]
+        if bad:
+            raise ValueError(f"extras {bad} do not have one entry per row ({len(rows)})")
+        self._buf.append(chunk)
         self._buffered += rows.shape[0]
         while self._buffered >= self.shard_rows:
-            block = np.concatenate(self._buf)
-            self._write(block[: self.shard_rows])
-            rest = block[self.shard_rows :]
-            self._buf, self._buffered = ([rest] if len(rest) else []), len(rest)
+            block = {k: np.concatenate([c[k] for c in self._buf]) for k in chunk}
+            self._write({k: v[: self.shard_rows] for k, v in block.items()})
+            rest = {k: v[self.shard_rows :] for k, v in block.items()}
+            n_rest = len(rest[TENSOR])
+            self._buf, self._buffered = ([rest] if n_rest else []), n_rest
 
-    def _write(self, block: np.ndarray) -> None:
+    def _write(self, block: dict[str, np.ndarray]) -> None:
         name = f"shard_{len(self._shards):05d}.safetensors"
-        meta = {**self.meta, "row_offset": self._n_rows, "n_rows": int(block.shape[0])}
-        save_tensors(self.out_dir / name, {TENSOR: block}, meta)
-        self._shards.append({"file": name, "n_rows": int(block.shape[0])})
-        self._n_rows += block.shape[0]
+        n = int(block[TENSOR].shape[0])
+        meta = {**self.meta, "row_offset": self._n_rows, "n_rows": n}
+        save_tensors(self.out_dir / name, block, meta)
+        self._shards.append({"file": name, "n_rows": n})
+        self._n_rows += n
 
     def close(self) -> ShardSet:
         if self._buffered:
-            self._write(np.concatenate(self._buf))
+            self._write({k: np.concatenate([c[k] for c in self._buf]) for k in self._buf[0]})
             self._buf, self._buffered = [], 0
         index = {"d": self.d, "shard_rows": self.shard_rows, "n_rows": self._n_rows,
                  "shards": self._shards, "meta": self.meta}
@@ -95,8 +105,18 @@ class ShardSet:
 
     def shard(self, i: int) -> np.ndarray:
         """Rows of shard ``i``: (n_rows_i, d) float32."""
+        return self.shard_arrays(i)[TENSOR]
+
+    def shard_arrays(self, i: int) -> dict[str, np.ndarray]:
+        """Every array of shard ``i``: ``activations`` plus any per-row extras (``mask``, ...)."""
         arrays, _ = load_tensors(self.path / self.index["shards"][i]["file"])
-        return arrays[TENSOR]
+        return arrays
+
+    def shard_valid(self, i: int) -> np.ndarray:
+        """Rows of shard ``i`` whose ``mask`` is non-zero (all rows when there is no mask)."""
+        arrays = self.shard_arrays(i)
+        mask = arrays.get(MASK)
+        return arrays[TENSOR] if mask is None else arrays[TENSOR][mask.astype(bool)]
 
     def iter_shards(self, order: list[int] | None = None) -> Iterator[np.ndarray]:
         for i in order if order is not None else range(self.n_shards):

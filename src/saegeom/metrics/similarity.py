@@ -1,4 +1,7 @@
-"""Similarity measures. Conventions: rows = items, columns = dimensions."""
+"""Direction-matching measures (MMCS, MCC, fraction recovered): sets of directions in one space.
+
+Conventions: rows = items (directions), columns = dimensions.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +9,10 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 
 from saegeom.metrics._arrays import as_f64, same_width, unit_rows
+from saegeom.metrics.registry import register_metric
 
 
+@register_metric("mmcs", pairing_sensitive=False)
 def mmcs(x, y) -> float:
     """Mean max cosine similarity: mean over rows of X of max_j cos(X_i, Y_j).
 
@@ -20,6 +25,7 @@ def mmcs(x, y) -> float:
     return float((x @ y.T).max(axis=1).mean())
 
 
+@register_metric("mcc", pairing_sensitive=False)
 def mcc(x, y) -> float:
     """Mean |cosine| of the optimal one-to-one (Hungarian) matching of rows of X to rows of Y.
 
@@ -33,19 +39,9 @@ def mcc(x, y) -> float:
     return float(c[r, k].mean())
 
 
+@register_metric("fraction_recovered", pairing_sensitive=False)
 def fraction_recovered(x, y, threshold: float = 0.9) -> float:
     """Fraction of rows of X whose best cosine with any row of Y is ≥ ``threshold``."""
     x, y = unit_rows(as_f64(x)), unit_rows(as_f64(y))
     same_width(x, y, "fraction_recovered")
     return float(((x @ y.T).max(axis=1) >= threshold).mean())
-
-
-def _register() -> None:
-    from saegeom.metrics.registry import register_metric
-
-    register_metric("mmcs", pairing_sensitive=False)(mmcs)
-    register_metric("mcc", pairing_sensitive=False)(mcc)
-    register_metric("fraction_recovered", pairing_sensitive=False)(fraction_recovered)
-
-
-_register()

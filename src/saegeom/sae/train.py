@@ -80,12 +80,13 @@ def shard_batches(shards: ShardSet, batch_size: int, shard_ids: list[int], seed:
                   device: str = "cpu") -> Iterator[torch.Tensor]:
     """Endless stream of (batch_size, d) float32 batches: each epoch visits the given
     shards in a fresh random order and shuffles rows within a shard; only one
-    shard is in memory at a time. Leftover rows carry over between shards."""
+    shard is in memory at a time. Leftover rows carry over between shards.
+    Masked rows (padding / BOS, see ``saegeom.io.shards``) are skipped."""
     rng = np.random.default_rng(seed)
     carry = np.empty((0, shards.d), dtype=np.float32)
     while True:
         for i in rng.permutation(shard_ids):
-            block = shards.shard(int(i))
+            block = shards.shard_valid(int(i))
             block = np.concatenate([carry, block[rng.permutation(len(block))]])
             n_full = len(block) // batch_size * batch_size
             for start in range(0, n_full, batch_size):

@@ -1,0 +1,153 @@
+"""Pearson correlation between every latent of SAE A and every latent of SAE B,
+streamed over row-aligned shards and exploiting the sparsity of SAE codes.
+
+For latents i (of A) and j (of B) over N tokens,
+
+    corr_ij = (S_ij / N − μ_i μ_j) / (σ_i σ_j),   S_ij = Σ_t a_ti b_tj.
+
+Only S needs a pass over pairs, and S_ij ≠ 0 only when i and j co-fire, so S is
+accumulated as a scipy sparse matrix (per batch: sparse Aᵀ B). Codes are never
+materialised for all N tokens, and the dense d_A × d_B matrix only when asked.
+
+SAE latents are non-negative (ReLU, TopK, JumpReLU), so for a pair that never
+co-fires corr_ij = −μ_i μ_j / (σ_i σ_j) ≤ 0: every positive correlation sits in
+the sparse pattern of S, which is exactly what best-partner pairing needs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+import torch
+from tqdm.auto import tqdm
+
+from saegeom.io.shards import MASK, TENSOR, ShardSet
+
+
+@torch.no_grad()
+def encode_sparse(sae, x: np.ndarray, device: str = "cpu", batch_size: int = 2048) -> sp.csr_matrix:
+    """SAE codes of rows ``x`` (n, d_in) as a CSR matrix (n, d_sae), float32."""
+    parts = []
+    for start in range(0, len(x), batch_size):
+        z = sae.encode(torch.as_tensor(x[start : start + batch_size], device=device, dtype=torch.float32))
+        if (z < 0).any():
+            raise ValueError("SAE produced negative activations; sparse correlation assumes non-negative codes")
+        parts.append(sp.csr_matrix(z.cpu().numpy()))
+    return sp.vstack(parts, format="csr") if parts else sp.csr_matrix((0, sae.cfg.d_sae), dtype=np.float32)
+
+
+def _paired_blocks(a: ShardSet, b: ShardSet, shard_ids: list[int] | None, max_rows: int | None
+                   ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """Row-aligned blocks of A and B with masked rows (padding/BOS) removed from both."""
+    if a.n_rows != b.n_rows or a.shard_rows != b.shard_rows:
+        raise ValueError(f"shard sets are not row-aligned: {a.path} has {a.n_rows} rows, {b.path} has {b.n_rows}")
+    seen = 0
+    for i in shard_ids if shard_ids is not None else range(a.n_shards):
+        xa, xb = a.shard_arrays(i), b.shard_arrays(i)
+        keep = np.ones(len(xa[TENSOR]), bool)
+        for arr in (xa, xb):
+            if MASK in arr:
+                keep &= arr[MASK].astype(bool)
+        block_a, block_b = xa[TENSOR][keep], xb[TENSOR][keep]
+        if max_rows is not None:
+            block_a, block_b = block_a[: max_rows - seen], block_b[: max_rows - seen]
+        seen += len(block_a)
+        yield block_a, block_b
+        if max_rows is not None and seen >= max_rows:
+            return
+
+
+@dataclass
+class CoactivationStats:
+    """Sufficient statistics for the A × B latent correlation matrix.
+
+    ``sum_*``/``sumsq_*``/``count_*``: (d,) per-latent Σ z, Σ z², #tokens fired;
+    ``cross``: (d_A, d_B) sparse Σ_t a_ti b_tj (float64); ``n``: tokens.
+    """
+
+    n: int
+    sum_a: np.ndarray
+    sumsq_a: np.ndarray
+    count_a: np.ndarray
+    sum_b: np.ndarray
+    sumsq_b: np.ndarray
+    count_b: np.ndarray
+    cross: sp.csr_matrix
+
+    @property
+    def alive_a(self) -> np.ndarray:
+        """(d_A,) latents that fired at least once (and so have a defined correlation)."""
+        return self.count_a > 0
+
+    @property
+    def alive_b(self) -> np.ndarray:
+        return self.count_b > 0
+
+    def _moments(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        mu_a, mu_b = self.sum_a / self.n, self.sum_b / self.n
+        sd_a = np.sqrt(np.maximum(self.sumsq_a / self.n - mu_a**2, 0.0))
+        sd_b = np.sqrt(np.maximum(self.sumsq_b / self.n - mu_b**2, 0.0))
+        return mu_a, mu_b, sd_a, sd_b
+
+    def correlation_sparse(self) -> sp.csr_matrix:
+        """Correlations of co-firing pairs only (the sparsity pattern of ``cross``), CSR (d_A, d_B)."""
+        mu_a, mu_b, sd_a, sd_b = self._moments()
+        c = self.cross.tocoo()
+        den = sd_a[c.row] * sd_b[c.col]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            val = (c.data / self.n - mu_a[c.row] * mu_b[c.col]) / den
+        val[den == 0] = 0.0
+        return sp.csr_matrix((val, (c.row, c.col)), shape=c.shape)
+
+    def correlation_dense(self, max_bytes: float = 4 * 2**30) -> np.ndarray:
+        """Full (d_A, d_B) correlation matrix, float32; dead latents get NaN.
+
+        Raises before allocating when it would exceed ``max_bytes``.
+        """
+        d_a, d_b = len(self.sum_a), len(self.sum_b)
+        if d_a * d_b * 4 > max_bytes:
+            raise MemoryError(f"dense {d_a}×{d_b} correlation needs {d_a * d_b * 4 / 2**30:.1f} GiB "
+                              f"> max_bytes {max_bytes / 2**30:.1f} GiB; use sparse pairing")
+        mu_a, mu_b, sd_a, sd_b = self._moments()
+        out = (-np.outer(mu_a, mu_b)).astype(np.float32)
+        c = self.cross.tocoo()
+        out[c.row, c.col] += (c.data / self.n).astype(np.float32)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out /= np.outer(sd_a, sd_b).astype(np.float32)
+        out[~self.alive_a] = np.nan
+        out[:, ~self.alive_b] = np.nan
+        return out
+
+
+def coactivation_stats(sae_a, shards_a: ShardSet, sae_b, shards_b: ShardSet, *, device: str = "cpu",
+                       batch_size: int = 4096, max_rows: int | None = None, shard_ids: list[int] | None = None,
+                       progress: bool = True) -> CoactivationStats:
+    """Stream row-aligned shards through both SAEs and accumulate :class:`CoactivationStats`.
+
+    Memory: one shard of activations, one batch of dense codes per SAE, and the
+    sparse co-activation matrix.
+    """
+    d_a, d_b = sae_a.cfg.d_sae, sae_b.cfg.d_sae
+    acc = dict(sum_a=np.zeros(d_a), sumsq_a=np.zeros(d_a), count_a=np.zeros(d_a, np.int64),
+               sum_b=np.zeros(d_b), sumsq_b=np.zeros(d_b), count_b=np.zeros(d_b, np.int64))
+    cross = sp.csr_matrix((d_a, d_b), dtype=np.float64)
+    n = 0
+    total = min(shards_a.n_rows, max_rows or shards_a.n_rows)
+    with tqdm(total=total, desc="co-activation", unit="tok", disable=not progress) as bar:
+        for block_a, block_b in _paired_blocks(shards_a, shards_b, shard_ids, max_rows):
+            for start in range(0, len(block_a), batch_size):
+                za = encode_sparse(sae_a, block_a[start : start + batch_size], device).astype(np.float64)
+                zb = encode_sparse(sae_b, block_b[start : start + batch_size], device).astype(np.float64)
+                for side, z in (("a", za), ("b", zb)):
+                    acc[f"sum_{side}"] += np.asarray(z.sum(0)).ravel()
+                    acc[f"sumsq_{side}"] += np.asarray(z.multiply(z).sum(0)).ravel()
+                    acc[f"count_{side}"] += np.bincount(z.indices, minlength=z.shape[1])
+                cross = cross + (za.T @ zb).tocsr()
+                n += za.shape[0]
+                bar.update(za.shape[0])
+    if n == 0:
+        raise ValueError("no (unmasked) rows to correlate")
+    return CoactivationStats(n=n, cross=cross, **acc)

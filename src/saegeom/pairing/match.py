@@ -1,0 +1,106 @@
+"""Turn correlations (or decoder cosines) into feature pairs.
+
+Methods (column ``method`` of the pairs table):
+  ``many_to_one``  each live latent of B → its best-correlated latent of A
+                   (several B latents may share an A partner);
+  ``one_to_one``   many_to_one, then for each A latent only the B latent with the
+                   highest correlation is kept (not the first index);
+  ``hungarian``    optimal one-to-one assignment maximising total correlation
+                   (scipy ``linear_sum_assignment`` on the dense matrix of live latents);
+  ``decoder_cosine`` each B latent → A latent with the highest decoder cosine
+                   (needs equal widths: both SAEs read the same space).
+Pairs scoring below ``min_corr`` are dropped; dead latents are never paired.
+Correlation pairing keeps only positive correlations, so ``min_corr`` ≥ 0.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+from scipy.optimize import linear_sum_assignment
+
+from saegeom.io.tables import write_table
+from saegeom.pairing.correlation import CoactivationStats
+
+PAIRS_SCHEMA = pa.schema([("a_idx", pa.int64()), ("b_idx", pa.int64()), ("score", pa.float64()),
+                          ("method", pa.string())])
+CORRELATION_METHODS = ("many_to_one", "one_to_one", "hungarian")
+
+
+def _frame(a, b, score, method: str) -> pd.DataFrame:
+    return pd.DataFrame({"a_idx": np.asarray(a, np.int64), "b_idx": np.asarray(b, np.int64),
+                         "score": np.asarray(score, np.float64), "method": method})
+
+
+def _many_to_one(stats: CoactivationStats) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    corr = stats.correlation_sparse().tocsc()
+    a_idx, b_idx, score = [], [], []
+    for j in np.flatnonzero(stats.alive_b):
+        lo, hi = corr.indptr[j], corr.indptr[j + 1]
+        if lo == hi:
+            continue
+        k = lo + int(np.argmax(corr.data[lo:hi]))
+        if corr.data[k] > 0:
+            a_idx.append(corr.indices[k])
+            b_idx.append(j)
+            score.append(corr.data[k])
+    return np.array(a_idx, np.int64), np.array(b_idx, np.int64), np.array(score)
+
+
+def pair_features(stats: CoactivationStats, method: str = "one_to_one", min_corr: float = 0.0,
+                  max_dense_bytes: float = 4 * 2**30) -> pd.DataFrame:
+    """Pairs (a_idx, b_idx, score = Pearson r, method), sorted by b_idx."""
+    if min_corr < 0:
+        raise ValueError(f"min_corr must be >= 0 (only positive correlations are paired), got {min_corr}")
+    if method in ("many_to_one", "one_to_one"):
+        a, b, s = _many_to_one(stats)
+        if method == "one_to_one" and len(a):
+            order = np.lexsort((b, -s, a))  # by A latent, best score first, ties by B index
+            first = np.ones(len(order), bool)
+            first[1:] = a[order][1:] != a[order][:-1]
+            keep = np.sort(order[first])
+            a, b, s = a[keep], b[keep], s[keep]
+    elif method == "hungarian":
+        live_a, live_b = np.flatnonzero(stats.alive_a), np.flatnonzero(stats.alive_b)
+        corr = stats.correlation_dense(max_dense_bytes)[np.ix_(live_a, live_b)].astype(np.float64)
+        r, c = linear_sum_assignment(np.nan_to_num(corr, nan=-1.0), maximize=True)
+        a, b, s = live_a[r], live_b[c], corr[r, c]
+    else:
+        raise ValueError(f"unknown correlation pairing {method!r}; expected one of {CORRELATION_METHODS}")
+    keep = (s > 0) & (s >= min_corr)
+    df = _frame(a[keep], b[keep], s[keep], method)
+    return df.sort_values("b_idx", kind="stable").reset_index(drop=True)
+
+
+def decoder_cosine_pairs(dec_a: np.ndarray, dec_b: np.ndarray, min_cos: float = 0.0,
+                         alive_a: np.ndarray | None = None, alive_b: np.ndarray | None = None,
+                         chunk: int = 4096) -> pd.DataFrame:
+    """Each B latent → the A latent with the highest decoder cosine (many-to-one).
+
+    ``dec_*``: (d_sae, d_model) unit-norm decoder rows; widths must match.
+    Computed in chunks of B rows so no d_A × d_B matrix is held at once.
+    """
+    if dec_a.shape[1] != dec_b.shape[1]:
+        raise ValueError(f"decoder_cosine pairing needs one space: widths {dec_a.shape[1]} and {dec_b.shape[1]}")
+    live_a = np.flatnonzero(alive_a) if alive_a is not None else np.arange(len(dec_a))
+    live_b = np.flatnonzero(alive_b) if alive_b is not None else np.arange(len(dec_b))
+    best_a, best = np.empty(len(live_b), np.int64), np.empty(len(live_b))
+    for start in range(0, len(live_b), chunk):
+        cos = dec_b[live_b[start : start + chunk]] @ dec_a[live_a].T
+        k = cos.argmax(axis=1)
+        best_a[start : start + chunk] = live_a[k]
+        best[start : start + chunk] = cos[np.arange(len(k)), k]
+    keep = best >= min_cos
+    return _frame(best_a[keep], live_b[keep], best[keep], "decoder_cosine")
+
+
+def write_pairs(df: pd.DataFrame, path: str | Path) -> None:
+    write_table(df[PAIRS_SCHEMA.names], path, PAIRS_SCHEMA)
+
+
+def read_pairs(path: str | Path) -> pd.DataFrame:
+    return pq.read_table(path).to_pandas()

@@ -1,0 +1,139 @@
+import itertools
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+import torch
+
+from saegeom.io.shards import ShardWriter
+from saegeom.pairing import coactivation_stats, decoder_cosine_pairs, pair_features
+
+# np.corrcoef on the reference side divides by zero for the dead latents on purpose
+pytestmark = pytest.mark.filterwarnings("ignore:invalid value encountered in divide")
+
+
+class ReluCodes(torch.nn.Module):
+    """Stand-in SAE whose codes are relu(x): lets tests write the codes directly."""
+
+    def __init__(self, d):
+        super().__init__()
+        self.cfg = SimpleNamespace(d_sae=d)
+
+    def encode(self, x):
+        return torch.relu(x)
+
+
+def sparse_codes(n, d, p, rng):
+    return (rng.random((n, d)) < p) * rng.random((n, d))
+
+
+def write(tmp, name, x, mask=None):
+    w = ShardWriter(tmp / name, x.shape[1], 300)
+    w.add(x, None if mask is None else {"mask": mask.astype(np.uint8)})
+    return w.close()
+
+
+@pytest.fixture
+def codes():
+    rng = np.random.default_rng(0)
+    za = sparse_codes(1000, 12, 0.2, rng)
+    zb = np.concatenate([za[:, :6] * 2 + 0.05 * (za[:, :6] > 0) * rng.random((1000, 6)),  # B0-5 follow A0-5
+                         za[:, [0]] * 0.5 + sparse_codes(1000, 1, 0.1, rng),              # B6 also follows A0
+                         sparse_codes(1000, 3, 0.2, rng),                                 # B7-9 independent
+                         np.zeros((1000, 1))], axis=1)                                    # B10 dead
+    za[:, 11] = 0                                                                         # A11 dead
+    return za, zb
+
+
+def test_streaming_correlation_equals_dense_corrcoef(tmp_path, codes):
+    za, zb = codes
+    stats = coactivation_stats(ReluCodes(12), write(tmp_path, "a", za), ReluCodes(11), write(tmp_path, "b", zb),
+                               batch_size=128, progress=False)
+    ref = np.corrcoef(za.T, zb.T)[:12, 12:]
+    dense = stats.correlation_dense()
+    live = np.ix_(stats.alive_a, stats.alive_b)
+    np.testing.assert_allclose(dense[live], ref[live], atol=1e-5)
+    assert np.isnan(dense[11]).all() and np.isnan(dense[:, 10]).all()
+    sparse = stats.correlation_sparse().toarray()
+    cofire = (za.T > 0).astype(int) @ (zb > 0).astype(int) > 0
+    np.testing.assert_allclose(sparse[cofire], ref[cofire], atol=1e-5)
+
+
+def test_masked_rows_are_left_out(tmp_path, codes):
+    za, zb = codes
+    mask = np.random.default_rng(1).random(1000) > 0.3
+    garbage = np.where(mask[:, None], zb, 5.0)  # masked rows hold junk that must not count
+    stats = coactivation_stats(ReluCodes(12), write(tmp_path, "a", za, mask), ReluCodes(11),
+                               write(tmp_path, "b", garbage), progress=False)
+    assert stats.n == mask.sum()
+    ref = np.corrcoef(za[mask].T, zb[mask].T)[:12, 12:]
+    live = np.ix_(stats.alive_a, stats.alive_b)
+    np.testing.assert_allclose(stats.correlation_dense()[live], ref[live], atol=1e-5)
+
+
+def test_pairings(tmp_path, codes):
+    za, zb = codes
+    stats = coactivation_stats(ReluCodes(12), write(tmp_path, "a", za), ReluCodes(11), write(tmp_path, "b", zb),
+                               progress=False)
+    corr = np.corrcoef(za.T, zb.T)[:12, 12:]
+    corr[11], corr[:, 10] = np.nan, np.nan
+
+    m2o = pair_features(stats, "many_to_one")
+    for _, r in m2o.iterrows():
+        assert r.a_idx == np.nanargmax(corr[:, r.b_idx])
+        assert r.score == pytest.approx(np.nanmax(corr[:, r.b_idx]), abs=1e-5)
+    assert 10 not in set(m2o.b_idx) and 11 not in set(m2o.a_idx)  # dead latents never paired
+    assert m2o.set_index("b_idx").loc[6, "a_idx"] == 0  # B6 → A0 as well as B0 → A0
+
+    o2o = pair_features(stats, "one_to_one")
+    assert o2o.a_idx.is_unique
+    assert o2o.set_index("a_idx").loc[0, "b_idx"] == 0  # B0 correlates better with A0 than B6 does
+    # best-correlated partner wins even when it has the larger index: swap the roles of B0 and B6
+    swapped = pair_features(coactivation_stats(ReluCodes(12), write(tmp_path, "a2", za), ReluCodes(11),
+                                               write(tmp_path, "b2", zb[:, [6, 1, 2, 3, 4, 5, 0, 7, 8, 9, 10]]),
+                                               progress=False), "one_to_one")
+    assert swapped.set_index("a_idx").loc[0, "b_idx"] == 6
+
+    hung = pair_features(stats, "hungarian")
+    assert hung.a_idx.is_unique and hung.b_idx.is_unique
+    # on a 5×5 core the assignment is the brute-force optimum (minus pairs with r <= 0, which are dropped)
+    core_a, core_b = [0, 1, 2, 3, 4], [0, 1, 2, 3, 6]
+    c5 = corr[np.ix_(core_a, core_b)]
+    best = max(itertools.permutations(range(5)), key=lambda p: sum(c5[i, p[i]] for i in range(5)))
+    expected = {(core_a[i], core_b[best[i]]) for i in range(5) if c5[i, best[i]] > 0}
+    from saegeom.pairing.correlation import CoactivationStats
+
+    s5 = CoactivationStats(stats.n, stats.sum_a[core_a], stats.sumsq_a[core_a], stats.count_a[core_a],
+                           stats.sum_b[core_b], stats.sumsq_b[core_b], stats.count_b[core_b],
+                           stats.cross[core_a][:, core_b])
+    got = pair_features(s5, "hungarian")
+    assert {(core_a[a], core_b[b]) for a, b in zip(got.a_idx, got.b_idx, strict=True)} == expected
+
+    strict = pair_features(stats, "many_to_one", min_corr=0.5)
+    assert (strict.score >= 0.5).all() and len(strict) < len(m2o)
+    with pytest.raises(ValueError, match="min_corr"):
+        pair_features(stats, "many_to_one", min_corr=-0.1)
+
+
+def test_rows_must_align(tmp_path, codes):
+    za, zb = codes
+    with pytest.raises(ValueError, match="row-aligned"):
+        coactivation_stats(ReluCodes(12), write(tmp_path, "a", za), ReluCodes(11), write(tmp_path, "b", zb[:900]),
+                           progress=False)
+
+
+def test_decoder_cosine_pairs_brute_force():
+    rng = np.random.default_rng(3)
+    da = rng.standard_normal((20, 8))
+    db = rng.standard_normal((15, 8))
+    da /= np.linalg.norm(da, axis=1, keepdims=True)
+    db /= np.linalg.norm(db, axis=1, keepdims=True)
+    alive_a = np.ones(20, bool)
+    alive_a[3] = False
+    df = decoder_cosine_pairs(da, db, alive_a=alive_a, chunk=4)
+    for _, r in df.iterrows():
+        cos = [da[i] @ db[r.b_idx] if alive_a[i] else -np.inf for i in range(20)]
+        assert r.a_idx == int(np.argmax(cos)) and r.score == pytest.approx(max(cos))
+    assert len(df) == 15
+    with pytest.raises(ValueError, match="widths"):
+        decoder_cosine_pairs(da, rng.standard_normal((4, 9)))
