@@ -6,6 +6,19 @@ from snakemake.utils import validate
 
 validate(config, "../workflow/schemas/config.schema.yaml", set_default=True)
 
+
+def _check_metric_names():
+    """Metric names are a registry, not a schema enum: check them here, before any job."""
+    from saegeom.metrics import METRICS
+
+    for rep, names in config["compare"]["metrics"].items():
+        unknown = [n for n in names if n not in METRICS]
+        if unknown:
+            raise ValueError(f"config compare.metrics.{rep}: unknown metrics {unknown}; registered: {sorted(METRICS)}")
+
+
+_check_metric_names()
+
 NAME = r"[A-Za-z0-9_\-]+"
 
 
@@ -53,3 +66,17 @@ def all_sae_dirs():
         for m in world_cfg(w)["models"]
         for s in config["saes"]
     ]
+
+
+def compare_settings():
+    """The `compare` block as keyword arguments of saegeom.compare.pairwise.CompareSettings."""
+    c = config["compare"]
+    return canonical(dict(metrics=c["metrics"], baselines=c["baselines"], metric_options=c["metric_options"],
+                          n_baseline=config["n_baseline"], min_pairs=c["min_pairs"]))
+
+
+def pairing_settings():
+    """The `compare` block as keyword arguments of saegeom.compare.synthetic.PairingSettings."""
+    c = config["compare"]
+    return dict(methods=list(c["pairings"]), min_corr=c["min_corr"], max_rows=c["pairing_rows"],
+                gt_threshold=c["gt_threshold"])

@@ -22,17 +22,42 @@ rule ground_truth_recovery:
         "../workflow/scripts/ground_truth_recovery.py"
 
 
-rule compare_models:
+rule pair_features:
     input:
         world="results/worlds/{world}/world.safetensors",
+        acts="results/worlds/{world}/acts",
         sae_a="results/saes/{world}/{model_a}/{sae}",
         sae_b="results/saes/{world}/{model_b}/{sae}",
     output:
+        "results/pairs/{world}/{sae}/{model_a}~{model_b}.parquet",
+    params:
+        settings=pairing_settings(),
+        device=config["device"],
+    threads: 2
+    resources:
+        gpu=1,
+    log:
+        "results/logs/pairs/{world}/{sae}/{model_a}~{model_b}.log",
+    script:
+        "../workflow/scripts/pair_features.py"
+
+
+rule compare_models:
+    input:
+        world="results/worlds/{world}/world.safetensors",
+        acts="results/worlds/{world}/acts",
+        sae_a="results/saes/{world}/{model_a}/{sae}",
+        sae_b="results/saes/{world}/{model_b}/{sae}",
+        pairs="results/pairs/{world}/{sae}/{model_a}~{model_b}.parquet",
+    output:
         "results/compare/{world}/{sae}/{model_a}~{model_b}.parquet",
     params:
-        n_baseline=config["n_baseline"],
+        settings=compare_settings(),
+        n_tokens=config["compare"]["n_tokens"],
+        gt_threshold=config["compare"]["gt_threshold"],
         seed=config["seed"],
-        config_hash=lambda w: hash_of(world_cfg(w.world), sae_spec(w.sae)),
+        device=config["device"],
+        config_hash=lambda w: hash_of(world_cfg(w.world), sae_spec(w.sae), config["compare"], config["n_baseline"]),
     log:
         "results/logs/compare/{world}/{sae}/{model_a}~{model_b}.log",
     script:

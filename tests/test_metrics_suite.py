@@ -224,3 +224,19 @@ def test_identical_inputs_are_maximally_similar():
         assert METRICS[name](x, x, **_kw(name)) == pytest.approx(1.0)
     for name in ("orthogonal_procrustes", "permutation_procrustes", "soft_matching"):
         assert METRICS[name](x, x) == pytest.approx(0.0, abs=1e-6)
+
+
+def test_items_without_direction_do_not_fake_agreement():
+    """Independent sparse codes where many tokens are silent: tie-broken neighbours of zero rows
+    would agree on both sides; dropping undefined items keeps k-NN and RSA at chance."""
+    r = np.random.default_rng(5)
+    n, k = 300, 5
+    x = np.where(r.random((n, 8)) < 0.15, r.random((n, 8)), 0.0)
+    y = np.where(r.random((n, 8)) < 0.15, r.random((n, 8)), 0.0)
+    keep = (np.abs(x).sum(1) > 0) & (np.abs(y).sum(1) > 0)
+    assert keep.sum() < 0.8 * n
+    chance = k / (keep.sum() - 1)
+    assert mutual_knn(x, y, k=k) == pytest.approx(mutual_knn(x[keep], y[keep], k=k))
+    assert mutual_knn(x, y, k=k) < 3 * chance
+    assert rsa(x, y) == pytest.approx(rsa(x[keep], y[keep]))
+    assert abs(rsa(x, y)) < 0.05

@@ -1,17 +1,27 @@
-"""Rule `compare_models`: compare the SAEs of two simulated models of one world."""
+"""Rule `compare_models`: every metric × subspace × representation × pairing for two models' SAEs."""
 
 import pandas as pd
 
 from saegeom.compare.ground_truth import decoder_mmcs_rows
+from saegeom.compare.pairwise import CompareSettings, SAEView
 from saegeom.compare.rows import Context
+from saegeom.compare.synthetic import eval_codes, synthetic_comparison_rows
 from saegeom.io.tables import write_metrics
+from saegeom.pairing import read_pairs
 from saegeom.sae.train import decoder_directions, load_sae
+from saegeom.synthetic.world import World
+from saegeom.utils import resolve_device
 from saegeom.workflow import setup_script
 
 setup_script(snakemake)  # noqa: F821
 sm = snakemake  # noqa: F821
-w = sm.wildcards
-ctx = Context("synthetic", w.world, w.model_a, w.sae, w.model_b, w.sae, sm.params.seed, sm.params.config_hash)
-rows = decoder_mmcs_rows(decoder_directions(load_sae(sm.input.sae_a)), decoder_directions(load_sae(sm.input.sae_b)),
-                         ctx, sm.params.n_baseline)
+w, p = sm.wildcards, sm.params
+device = resolve_device(p.device)
+settings = CompareSettings(**p.settings)
+saes = {m: load_sae(path, device) for m, path in ((w.model_a, sm.input.sae_a), (w.model_b, sm.input.sae_b))}
+views = {m: SAEView(decoder_directions(s), eval_codes(s, sm.input.acts, m, p.n_tokens, device)) for m, s in saes.items()}
+ctx = Context("synthetic", w.world, w.model_a, w.sae, w.model_b, w.sae, p.seed, p.config_hash, n_samples=p.n_tokens)
+rows = synthetic_comparison_rows(ctx, World.load(sm.input.world), w.model_a, w.model_b, views[w.model_a],
+                                 views[w.model_b], read_pairs(sm.input.pairs), settings, p.gt_threshold)
+rows += decoder_mmcs_rows(views[w.model_a].decoder, views[w.model_b].decoder, ctx, settings.n_baseline)
 write_metrics(pd.DataFrame(rows), sm.output[0])

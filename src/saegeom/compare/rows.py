@@ -46,17 +46,21 @@ def make_row(ctx: Context, *, subspace: str, representation: str, pairing: str, 
 
 def tested_row(ctx: Context, x: np.ndarray, y: np.ndarray, *, metric: str, subspace: str, representation: str,
                pairing: str, n_baseline: int, baseline: str, seed: int, min_items: int = 2,
-               pool: tuple[np.ndarray, np.ndarray] | None = None, **metric_kw) -> dict[str, Any]:
+               n_features: int | None = None, pool: tuple[np.ndarray, np.ndarray] | None = None,
+               others: list[np.ndarray] | None = None, axis: int = 0, **metric_kw) -> dict[str, Any]:
     """One row: ``metric(x, y)`` with its baseline and p-value, or a NaN row with a note
-    when the subspace has fewer than ``min_items`` items or the metric cannot apply."""
+    when there are fewer than ``min_items`` paired items (``n_features``, default
+    ``len(x)``) or the metric cannot apply (its ``ValueError`` becomes the note)."""
+    n_features = len(x) if n_features is None else n_features
     common = dict(subspace=subspace, representation=representation, pairing=pairing, metric=metric,
-                  n_features=len(x))
-    if len(x) < min_items:
-        return make_row(ctx, **common, note=f"too few items ({len(x)} < {min_items})")
+                  n_features=n_features, baseline=baseline)
+    if n_features < min_items:
+        return make_row(ctx, **common, note=f"too few paired features ({n_features} < {min_items})")
     try:
         r = permutation_test(get_metric(metric), x, y, n_baseline=n_baseline, baseline=baseline, seed=seed,
-                             pool=pool, **metric_kw)
+                             pool=pool, others=others, axis=axis, **metric_kw)
     except ValueError as e:  # e.g. directions of different widths: the measure is undefined here
         return make_row(ctx, **common, note=str(e))
+    common.pop("baseline")
     return make_row(ctx, **common, value=r.value, baseline=r.baseline, baseline_mean=r.baseline_mean,
                     baseline_std=r.baseline_std, p_value=r.p_value, n_baseline=r.n_baseline)

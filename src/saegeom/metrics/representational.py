@@ -84,25 +84,51 @@ def linear_cka(x, y) -> float:
     return float(np.linalg.norm(y.T @ x) ** 2 / den) if den > 0 else float("nan")
 
 
+def _directions(x: np.ndarray, inner: str) -> np.ndarray:
+    """Rows as unit vectors for cosine (``inner='cosine'``) or Pearson (row-centred first)."""
+    if inner == "correlation":
+        x = x - x.mean(axis=1, keepdims=True)
+    elif inner != "cosine":
+        raise ValueError(f"unknown inner similarity {inner!r}; expected correlation or cosine")
+    norm = np.linalg.norm(x, axis=1, keepdims=True)
+    return x / np.where(norm == 0, 1.0, norm)
+
+
+def defined_items(x: np.ndarray, y: np.ndarray, inner: str = "cosine") -> np.ndarray:
+    """(n,) items whose row has a direction in both X and Y.
+
+    An all-zero row (a token on which none of the paired latents fires) — or a
+    constant row, for correlation — has no cosine/correlation with anything: its
+    dissimilarities and neighbours would be decided by tie-breaking, which is the
+    same on both sides and fakes agreement. RSA and k-NN measures drop such items.
+    """
+    def ok(m):
+        if inner == "correlation":
+            m = m - m.mean(axis=1, keepdims=True)
+        return np.linalg.norm(m, axis=1) > 1e-12
+
+    return ok(x) & ok(y)
+
+
 def rdm(x: np.ndarray, inner: str = "correlation") -> np.ndarray:
     """Upper-triangle (i < j) of the item × item dissimilarity matrix, (n(n-1)/2,).
 
     ``correlation``: 1 − Pearson r between rows; ``cosine``: 1 − cosine between rows.
     """
-    if inner == "correlation":
-        x = x - x.mean(axis=1, keepdims=True)
-    elif inner != "cosine":
-        raise ValueError(f"unknown RSA inner dissimilarity {inner!r}; expected correlation or cosine")
-    norm = np.linalg.norm(x, axis=1, keepdims=True)
-    x = x / np.where(norm == 0, 1.0, norm)
-    iu = np.triu_indices(len(x), 1)
-    return 1.0 - (x @ x.T)[iu]
+    u = _directions(x, inner)
+    iu = np.triu_indices(len(u), 1)
+    return 1.0 - (u @ u.T)[iu]
 
 
 @register_metric("rsa")
 def rsa(x, y, inner: str = "correlation", outer: str = "spearman") -> float:
-    """RSA: rank (Spearman) or Pearson correlation between the two models' RDMs over items."""
+    """RSA: rank (Spearman) or Pearson correlation between the two models' RDMs over items.
+
+    Items without a direction in X or Y (see :func:`defined_items`) are dropped first.
+    """
     x, y = paired(x, y)
+    keep = defined_items(x, y, inner)
+    x, y = x[keep], y[keep]
     _check_items(x, 3, "rsa")
     a, b = rdm(x, inner), rdm(y, inner)
     if outer == "spearman":
@@ -115,21 +141,20 @@ def rsa(x, y, inner: str = "correlation", outer: str = "spearman") -> float:
 
 
 def knn_sets(x: np.ndarray, k: int) -> np.ndarray:
-    """(n, k) indices of each row's k nearest other rows by cosine similarity.
-
-    Ties are broken by index (stable sort), so the result is deterministic.
-    """
-    norm = np.linalg.norm(x, axis=1, keepdims=True)
-    u = x / np.where(norm == 0, 1.0, norm)
+    """(n, k) indices of each row's k nearest other rows by cosine similarity (as a set; order unspecified)."""
+    u = _directions(x, "cosine")
     sim = u @ u.T
     np.fill_diagonal(sim, -np.inf)
-    return np.argsort(-sim, axis=1, kind="stable")[:, :k]
+    return np.argpartition(-sim, k - 1, axis=1)[:, :k]
 
 
 def _knn_overlap(x, y, k: int) -> np.ndarray:
+    """Per item |N_X(i) ∩ N_Y(i)|, over the items with a direction on both sides."""
     x, y = paired(x, y)
+    keep = defined_items(x, y, "cosine")
+    x, y = x[keep], y[keep]
     if not 1 <= k < len(x):
-        raise ValueError(f"k-NN needs 1 <= k < n items; k={k}, n={len(x)}")
+        raise ValueError(f"k-NN needs 1 <= k < n items with non-zero rows; k={k}, n={len(x)}")
     nx, ny = knn_sets(x, k), knn_sets(y, k)
     n = len(x)
     mx, my = np.zeros((n, n), bool), np.zeros((n, n), bool)
