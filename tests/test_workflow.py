@@ -14,6 +14,7 @@ from saegeom.io.tables import read_metrics
 REPO = Path(__file__).resolve().parents[1]
 SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
 TINY = REPO / "tests" / "data" / "tiny_config.yaml"
+SCHEMA = REPO / "workflow" / "schemas" / "config.schema.yaml"
 
 
 def snakemake(workdir: Path, config: Path, *args: str) -> subprocess.CompletedProcess:
@@ -64,6 +65,7 @@ def test_pipeline_end_to_end_and_incremental(tmp_path):
     assert dry.returncode == 0, dry.stderr
     jobs = _dry_run_jobs(dry)
     assert jobs["train_sae"] == 4 and jobs["ground_truth_recovery"] == 4 and jobs["compare_models"] == 2
+    assert jobs["pair_features"] == 2
 
     run = snakemake(tmp_path, cfg_path)
     assert run.returncode == 0, run.stderr[-3000:]
@@ -73,6 +75,20 @@ def test_pipeline_end_to_end_and_incremental(tmp_path):
     assert {"all", "shared", "private_a", "cluster:0", "cluster:1"} <= set(gt.subspace)
     assert set(df.comparison) >= {"tiny:a/relu~b/relu", "tiny:a/topk~b/topk"}
     assert (df.n_baseline[df.value.notna()] == 20).all()
+    # every configured comparison x pairing x subspace x metric has a row (value or NaN with a note)
+    full = yaml.safe_load(SCHEMA.read_text())["properties"]["compare"]["properties"]["metrics"]["properties"]
+    pairs = df[df.model_b != "ground_truth"]
+    for comparison in ("tiny:a/relu~b/relu", "tiny:a/topk~b/topk"):
+        c = pairs[pairs.comparison == comparison]
+        for pairing in ("one_to_one", "hungarian", "decoder_cosine", "ground_truth"):
+            for rep in ("decoder", "activations"):
+                got = c[(c.pairing == pairing) & (c.representation == rep)]
+                for sub in ("all", "shared", "private_a", "private_b", "cluster:0", "cluster:1"):
+                    assert set(got[got.subspace == sub].metric) == set(full[rep]["default"]), (pairing, rep, sub)
+        gt = c[c.representation == "ground_truth"]
+        assert set(gt.metric) == set(full["ground_truth"]["default"]) and "shared" in set(gt.subspace)
+    assert (df.note[df.value.isna()] != "").all()
+    assert df.p_value.dropna().between(1 / 21, 1).all()
     for m in "ab":
         for s in ("relu", "topk"):
             saved = tmp_path / "results" / "saes" / "tiny" / m / s
@@ -89,6 +105,7 @@ def test_pipeline_end_to_end_and_incremental(tmp_path):
     assert changed.get("train_sae") == 2  # relu for models a and b only
     assert "world" not in changed and "shards" not in changed
     assert changed.get("ground_truth_recovery") == 2 and changed.get("compare_models") == 1
+    assert changed.get("pair_features") == 1
 
     # same config, same device -> same table
     before = pd.read_parquet(tmp_path / "results" / "metrics.parquet")

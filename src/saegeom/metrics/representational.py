@@ -51,7 +51,9 @@ def svcca(x, y, var_fraction: float = 0.99) -> float:
     x, y = paired(x, y)
     _check_items(x, 2, "svcca")
     rho = canonical_correlations(_svd_reduce(_centre(x), var_fraction), _svd_reduce(_centre(y), var_fraction))
-    return float(rho.mean()) if len(rho) else float("nan")
+    if not len(rho):
+        raise ValueError("svcca undefined: a side has no variance across items")
+    return float(rho.mean())
 
 
 @register_metric("pwcca")
@@ -67,7 +69,7 @@ def pwcca(x, y, var_fraction: float = 0.99) -> float:
     xr, yr = _svd_reduce(_centre(x), var_fraction), _svd_reduce(_centre(y), var_fraction)
     qx, qy = _orthonormal_basis(xr), _orthonormal_basis(yr)
     if qx.shape[1] == 0 or qy.shape[1] == 0:
-        return float("nan")
+        raise ValueError("pwcca undefined: a side has no variance across items")
     u, rho, _ = np.linalg.svd(qx.T @ qy, full_matrices=False)
     h = qx @ u  # (n, m) canonical variates of X, orthonormal columns
     alpha = np.abs(h.T @ _centre(x)).sum(axis=1)
@@ -81,7 +83,9 @@ def linear_cka(x, y) -> float:
     _check_items(x, 2, "linear_cka")
     x, y = _centre(x), _centre(y)
     den = np.linalg.norm(x.T @ x) * np.linalg.norm(y.T @ y)
-    return float(np.linalg.norm(y.T @ x) ** 2 / den) if den > 0 else float("nan")
+    if den == 0:
+        raise ValueError("linear_cka undefined: a side has no variance across items")
+    return float(np.linalg.norm(y.T @ x) ** 2 / den)
 
 
 def _directions(x: np.ndarray, inner: str) -> np.ndarray:
@@ -137,7 +141,9 @@ def rsa(x, y, inner: str = "correlation", outer: str = "spearman") -> float:
         raise ValueError(f"unknown RSA outer correlation {outer!r}; expected spearman or pearson")
     a, b = a - a.mean(), b - b.mean()
     den = np.sqrt((a @ a) * (b @ b))
-    return float(a @ b / den) if den > 0 else float("nan")
+    if den == 0:
+        raise ValueError("rsa undefined: an RDM is constant (e.g. identical items)")
+    return float(a @ b / den)
 
 
 def knn_sets(x: np.ndarray, k: int) -> np.ndarray:
