@@ -15,4 +15,5 @@ include: "rules/compare.smk"
 rule all:
     input:
         "results/metrics.parquet",
+        "results/metric_validation.parquet",
     default_target: True

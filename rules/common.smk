@@ -11,10 +11,12 @@ def _check_metric_names():
     """Metric names are a registry, not a schema enum: check them here, before any job."""
     from saegeom.metrics import METRICS
 
-    for rep, names in config["compare"]["metrics"].items():
-        unknown = [n for n in names if n not in METRICS]
-        if unknown:
-            raise ValueError(f"config compare.metrics.{rep}: unknown metrics {unknown}; registered: {sorted(METRICS)}")
+    for block in ("compare", "validation"):
+        for rep, names in config[block]["metrics"].items():
+            unknown = [n for n in names if n not in METRICS]
+            if unknown:
+                raise ValueError(f"config {block}.metrics.{rep}: unknown metrics {unknown}; "
+                                 f"registered: {sorted(METRICS)}")
 
 
 _check_metric_names()

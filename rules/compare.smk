@@ -82,3 +82,20 @@ rule metrics:
         "results/logs/metrics.log",
     script:
         "../workflow/scripts/collect_metrics.py"
+
+
+rule metric_validation:
+    output:
+        table="results/metric_validation.parquet",
+        figure=report("results/figures/metric_validation.png", caption="../workflow/report/metric_validation.rst",
+                      category="Metric validation"),
+    params:
+        cfg=lambda w: canonical(config["validation"]),
+        device=config["device"],
+    threads: 2
+    resources:
+        gpu=1,
+    log:
+        "results/logs/metric_validation.log",
+    script:
+        "../workflow/scripts/metric_validation.py"

@@ -137,3 +137,20 @@ def test_decoder_cosine_pairs_brute_force():
     assert len(df) == 15
     with pytest.raises(ValueError, match="widths"):
         decoder_cosine_pairs(da, rng.standard_normal((4, 9)))
+
+
+def test_accumulator_folding_does_not_change_the_sums():
+    import scipy.sparse as sp
+
+    from saegeom.pairing.correlation import CoactivationAccumulator
+
+    rng = np.random.default_rng(4)
+    za, zb = sparse_codes(600, 30, 0.1, rng), sparse_codes(600, 20, 0.1, rng)
+    eager, lazy = CoactivationAccumulator(30, 20), CoactivationAccumulator(30, 20)
+    eager.fold_factor, eager.fold_min_nnz = 0, 0  # fold after every batch
+    for start in range(0, 600, 50):
+        for acc in (eager, lazy):
+            acc.update(sp.csr_matrix(za[start : start + 50]), sp.csr_matrix(zb[start : start + 50]))
+    np.testing.assert_allclose(eager.stats().cross.toarray(), za.T @ zb, atol=1e-9)
+    np.testing.assert_allclose(lazy.stats().cross.toarray(), za.T @ zb, atol=1e-9)
+    assert eager.stats().n == lazy.stats().n == 600

@@ -46,7 +46,8 @@ class PairingSettings:
             raise ValueError(f"unknown pairing methods {bad}; expected some of {list(PAIRING_METHODS)}")
 
 
-def latent_ground_truth(world: World, model: str, decoder: np.ndarray, threshold: float) -> tuple[np.ndarray, np.ndarray]:
+def latent_ground_truth(world: World, model: str, decoder: np.ndarray,
+                        threshold: float) -> tuple[np.ndarray, np.ndarray]:
     """(d_sae,) world feature index of each latent (−1 if below ``threshold``) and its cosine."""
     cos = decoder @ world.gt_features(model).T
     k = cos.argmax(axis=1)

@@ -122,6 +122,60 @@ class CoactivationStats:
         return out
 
 
+class CoactivationAccumulator:
+    """Running sums behind :class:`CoactivationStats`; feed it row-aligned sparse code batches.
+
+    Batch products are kept pending and folded into the running sum once their
+    entries outnumber ``fold_factor`` × the sum's (at least ``fold_min_nnz``).
+    """
+
+    fold_factor = 4
+    fold_min_nnz = 2**22
+
+    def __init__(self, d_a: int, d_b: int):
+        self.n = 0
+        self.acc = dict(sum_a=np.zeros(d_a), sumsq_a=np.zeros(d_a), count_a=np.zeros(d_a, np.int64),
+                        sum_b=np.zeros(d_b), sumsq_b=np.zeros(d_b), count_b=np.zeros(d_b, np.int64))
+        self.cross = sp.csr_matrix((d_a, d_b), dtype=np.float64)
+        self._pending: list[sp.coo_matrix] = []
+        self._pending_nnz = 0
+
+    def _fold(self) -> None:
+        """Sum pending batch products into ``cross`` in one COO→CSR pass (duplicates add up),
+        instead of re-allocating the running sum after every batch."""
+        if not self._pending:
+            return
+        parts = [self.cross.tocoo(), *self._pending]
+        rows = np.concatenate([p.row for p in parts])
+        cols = np.concatenate([p.col for p in parts])
+        data = np.concatenate([p.data for p in parts])
+        self.cross = sp.csr_matrix((data, (rows, cols)), shape=self.cross.shape)
+        self.cross.sum_duplicates()
+        self._pending, self._pending_nnz = [], 0
+
+    def update(self, za: sp.csr_matrix, zb: sp.csr_matrix) -> None:
+        """Add one batch: ``za`` (n, d_A) and ``zb`` (n, d_B) codes of the same n tokens."""
+        if za.shape[0] != zb.shape[0]:
+            raise ValueError(f"batches are not row-aligned: {za.shape[0]} vs {zb.shape[0]} rows")
+        za, zb = za.astype(np.float64), zb.astype(np.float64)
+        for side, z in (("a", za), ("b", zb)):
+            self.acc[f"sum_{side}"] += np.asarray(z.sum(0)).ravel()
+            self.acc[f"sumsq_{side}"] += np.asarray(z.multiply(z).sum(0)).ravel()
+            self.acc[f"count_{side}"] += np.bincount(z.indices, minlength=z.shape[1])
+        prod = (za.T @ zb).tocoo()
+        self._pending.append(prod)
+        self._pending_nnz += prod.nnz
+        if self._pending_nnz > max(self.fold_factor * self.cross.nnz, self.fold_min_nnz):
+            self._fold()
+        self.n += za.shape[0]
+
+    def stats(self) -> CoactivationStats:
+        if self.n == 0:
+            raise ValueError("no (unmasked) rows to correlate")
+        self._fold()
+        return CoactivationStats(n=self.n, cross=self.cross, **self.acc)
+
+
 def coactivation_stats(sae_a, shards_a: ShardSet, sae_b, shards_b: ShardSet, *, device: str = "cpu",
                        batch_size: int = 4096, max_rows: int | None = None, shard_ids: list[int] | None = None,
                        progress: bool = True) -> CoactivationStats:
@@ -130,24 +184,14 @@ def coactivation_stats(sae_a, shards_a: ShardSet, sae_b, shards_b: ShardSet, *, 
     Memory: one shard of activations, one batch of dense codes per SAE, and the
     sparse co-activation matrix.
     """
-    d_a, d_b = sae_a.cfg.d_sae, sae_b.cfg.d_sae
-    acc = dict(sum_a=np.zeros(d_a), sumsq_a=np.zeros(d_a), count_a=np.zeros(d_a, np.int64),
-               sum_b=np.zeros(d_b), sumsq_b=np.zeros(d_b), count_b=np.zeros(d_b, np.int64))
-    cross = sp.csr_matrix((d_a, d_b), dtype=np.float64)
-    n = 0
-    total = min(shards_a.n_rows, max_rows or shards_a.n_rows)
-    with tqdm(total=total, desc="co-activation", unit="tok", disable=not progress) as bar:
-        for block_a, block_b in _paired_blocks(shards_a, shards_b, shard_ids, max_rows):
+    acc = CoactivationAccumulator(sae_a.cfg.d_sae, sae_b.cfg.d_sae)
+    ids = shard_ids if shard_ids is not None else list(range(shards_a.n_shards))
+    total = sum(shards_a.index["shards"][i]["n_rows"] for i in ids)
+    with tqdm(total=min(total, max_rows or total), desc="co-activation", unit="tok", disable=not progress) as bar:
+        for block_a, block_b in _paired_blocks(shards_a, shards_b, ids, max_rows):
             for start in range(0, len(block_a), batch_size):
-                za = encode_sparse(sae_a, block_a[start : start + batch_size], device).astype(np.float64)
-                zb = encode_sparse(sae_b, block_b[start : start + batch_size], device).astype(np.float64)
-                for side, z in (("a", za), ("b", zb)):
-                    acc[f"sum_{side}"] += np.asarray(z.sum(0)).ravel()
-                    acc[f"sumsq_{side}"] += np.asarray(z.multiply(z).sum(0)).ravel()
-                    acc[f"count_{side}"] += np.bincount(z.indices, minlength=z.shape[1])
-                cross = cross + (za.T @ zb).tocsr()
-                n += za.shape[0]
+                za = encode_sparse(sae_a, block_a[start : start + batch_size], device)
+                zb = encode_sparse(sae_b, block_b[start : start + batch_size], device)
+                acc.update(za, zb)
                 bar.update(za.shape[0])
-    if n == 0:
-        raise ValueError("no (unmasked) rows to correlate")
-    return CoactivationStats(n=n, cross=cross, **acc)
+    return acc.stats()
