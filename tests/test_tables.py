@@ -34,3 +34,8 @@ def test_bad_rows_rejected_and_nothing_written(tmp_path, bad, msg):
 def test_missing_column_named(tmp_path):
     with pytest.raises(TableSchemaError, match="note"):
         write_metrics(_rows().drop(columns=["note"]), tmp_path / "m.parquet")
+
+
+def test_duplicate_keys_rejected(tmp_path):
+    with pytest.raises(TableSchemaError, match="unique"):
+        write_metrics(pd.concat([_rows(), _rows(value=0.7)]), tmp_path / "m.parquet")

@@ -2,7 +2,6 @@
 
 import pandas as pd
 
-from saegeom.compare.ground_truth import decoder_mmcs_rows
 from saegeom.compare.pairwise import CompareSettings, SAEView
 from saegeom.compare.rows import Context
 from saegeom.compare.synthetic import eval_codes, synthetic_comparison_rows
@@ -24,5 +23,4 @@ views = {m: SAEView(decoder_directions(sae), eval_codes(sae, sm.input.acts, m, p
 ctx = Context("synthetic", w.world, w.model_a, w.sae, w.model_b, w.sae, p.seed, p.config_hash, n_samples=p.n_tokens)
 rows = synthetic_comparison_rows(ctx, World.load(sm.input.world), w.model_a, w.model_b, views[w.model_a],
                                  views[w.model_b], read_pairs(sm.input.pairs), settings, p.gt_threshold)
-rows += decoder_mmcs_rows(views[w.model_a].decoder, views[w.model_b].decoder, ctx, settings.n_baseline)
 write_metrics(pd.DataFrame(rows), sm.output[0])

@@ -1,4 +1,4 @@
-"""Synthetic-world comparisons: SAE vs ground truth, and decoder MMCS between two models' SAEs."""
+"""Ground-truth recovery: how well one SAE recovers its model's true features."""
 
 from __future__ import annotations
 
@@ -46,15 +46,3 @@ def ground_truth_recovery_rows(world: World, model: str, decoder: np.ndarray, ct
                                    n_baseline=n_baseline, baseline="random_directions",
                                    seed=derive_seed(ctx.seed, ctx.comparison, sub, metric), min_items=1, **kw))
     return rows
-
-
-def decoder_mmcs_rows(decoder_a: np.ndarray, decoder_b: np.ndarray, ctx: Context,
-                      n_baseline: int) -> list[dict[str, Any]]:
-    """MMCS between two SAEs' decoders (A → B), against random directions.
-
-    Only defined when both models share a basis width; otherwise one NaN row
-    whose note says why (cross-basis comparisons use activation pairing).
-    """
-    return [tested_row(ctx, decoder_a, decoder_b, metric="mmcs", subspace="all", representation="decoder",
-                       pairing="decoder_cosine", n_baseline=n_baseline, baseline="random_directions",
-                       seed=derive_seed(ctx.seed, ctx.comparison, "mmcs"))]

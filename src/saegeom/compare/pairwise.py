@@ -84,9 +84,11 @@ def _family(subspace: str) -> str:
 
 
 def matrices_rows(ctx: Context, rep: str, x_all: np.ndarray, y_all: np.ndarray, axis: int, pairing: str,
-                  subspaces: dict[str, np.ndarray], settings: CompareSettings) -> list[dict[str, Any]]:
+                  subspaces: dict[str, np.ndarray], settings: CompareSettings,
+                  skip: frozenset[tuple[str, str]] = frozenset()) -> list[dict[str, Any]]:
     """Rows for one representation: ``x_all``/``y_all`` hold every pair along ``axis``
-    (0 = rows are pairs, 1 = columns are pairs); ``subspaces`` are boolean masks over pairs."""
+    (0 = rows are pairs, 1 = columns are pairs); ``subspaces`` are boolean masks over pairs;
+    ``skip`` lists (subspace, metric) combinations another function reports."""
     take = (lambda m, mask: m[mask]) if axis == 0 else (lambda m, mask: m[:, mask])
     rows = []
     for sub, mask in subspaces.items():
@@ -94,6 +96,8 @@ def matrices_rows(ctx: Context, rep: str, x_all: np.ndarray, y_all: np.ndarray, 
         others = [take(y_all, m) for s, m in subspaces.items()
                   if s != sub and _family(s) == _family(sub) and s.startswith(LABELLED_PREFIXES) and m.any()]
         for metric in settings.metrics.get(rep, []):
+            if (sub, metric) in skip:
+                continue
             for baseline in _baselines_for(settings, rep, sub, metric):
                 if baseline == "mismatched" and not others:
                     continue
@@ -106,13 +110,27 @@ def matrices_rows(ctx: Context, rep: str, x_all: np.ndarray, y_all: np.ndarray, 
     return rows
 
 
+def whole_dictionary_mmcs_rows(ctx: Context, a: SAEView, b: SAEView, settings: CompareSettings) -> list[dict[str, Any]]:
+    """MMCS of the whole dictionaries (every decoder row of A → best row of B), against random
+    directions; reported as pairing ``decoder_cosine``, subspace ``all``. Only defined when both
+    models have the same width; otherwise one NaN row whose note says why."""
+    return [tested_row(ctx, a.decoder, b.decoder, metric="mmcs", subspace="all", representation="decoder",
+                       pairing="decoder_cosine", n_baseline=settings.n_baseline, baseline="random_directions",
+                       seed=derive_seed(ctx.seed, ctx.comparison, "whole_dictionary_mmcs"))]
+
+
 def compare_pairs(ctx: Context, a: SAEView, b: SAEView, pairing: str, pairs: pd.DataFrame,
                   subspaces: dict[str, np.ndarray], settings: CompareSettings) -> list[dict[str, Any]]:
-    """Decoder and activation rows for one pairing (``pairs``: a_idx, b_idx, ...)."""
+    """Decoder and activation rows for one pairing (``pairs``: a_idx, b_idx, ...).
+
+    Under ``decoder_cosine`` pairing, decoder ``mmcs`` on ``all`` is the whole-dictionary MMCS
+    (:func:`whole_dictionary_mmcs_rows`), which the caller adds once per comparison.
+    """
     ia, ib = pairs["a_idx"].to_numpy(), pairs["b_idx"].to_numpy()
     rows = []
     if "decoder" in settings.metrics:
-        rows += matrices_rows(ctx, "decoder", a.decoder[ia], b.decoder[ib], 0, pairing, subspaces, settings)
+        skip = frozenset({("all", "mmcs")}) if pairing == "decoder_cosine" else frozenset()
+        rows += matrices_rows(ctx, "decoder", a.decoder[ia], b.decoder[ib], 0, pairing, subspaces, settings, skip)
     if "activations" in settings.metrics and a.codes is not None and b.codes is not None:
         rows += matrices_rows(ctx, "activations", a.codes[:, ia], b.codes[:, ib], 1, pairing, subspaces, settings)
     return rows

@@ -20,7 +20,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from saegeom.compare.pairwise import CompareSettings, SAEView, compare_pairs, matrices_rows
+from saegeom.compare.pairwise import (
+    CompareSettings,
+    SAEView,
+    compare_pairs,
+    matrices_rows,
+    whole_dictionary_mmcs_rows,
+)
 from saegeom.compare.rows import Context
 from saegeom.io.shards import ShardSet
 from saegeom.pairing import coactivation_stats, decoder_cosine_pairs, pair_features
@@ -123,10 +129,11 @@ def synthetic_comparison_rows(ctx: Context, world: World, model_a: str, model_b:
                               view_b: SAEView, pairs: pd.DataFrame, settings: CompareSettings,
                               gt_threshold: float) -> list[dict[str, Any]]:
     """Every row of one A-vs-B comparison: each pairing × subspace × representation × metric ×
-    baseline, plus the ground-truth ceiling on the shared features."""
+    baseline, the whole-dictionary decoder MMCS, and the ground-truth ceiling on the shared features."""
     gt_a, _ = latent_ground_truth(world, model_a, view_a.decoder, gt_threshold)
     gt_b, _ = latent_ground_truth(world, model_b, view_b.decoder, gt_threshold)
-    rows = []
+    rows = whole_dictionary_mmcs_rows(ctx, view_a, view_b, settings) if "mmcs" in settings.metrics.get("decoder", []) \
+        else []
     for method, p in pairs.groupby("method", sort=False):
         p = p.reset_index(drop=True)
         rows += compare_pairs(ctx, view_a, view_b, method, p, pair_subspaces(world, model_a, model_b, gt_a, gt_b, p),

@@ -65,6 +65,11 @@ def validate_metrics(df: pd.DataFrame) -> pd.DataFrame:
     bad = sorted({s for s in df["subspace"] if not SUBSPACE_RE.match(str(s))})
     if bad:
         raise TableSchemaError(f"metrics column 'subspace' has malformed values {bad}")
+    key = ["comparison", "subspace", "representation", "pairing", "metric", "baseline"]
+    dup = df.duplicated(key, keep=False)
+    if dup.any():
+        raise TableSchemaError(f"metrics rows must be unique per {key}; duplicated: "
+                               f"{df.loc[dup, key].drop_duplicates().head(3).to_dict('records')}")
     p = df["p_value"].dropna()
     if ((p <= 0) | (p > 1)).any():
         raise TableSchemaError("metrics column 'p_value' must lie in (0, 1]")
