@@ -1,7 +1,8 @@
+import itertools
+
 import numpy as np
 import pytest
 import torch
-from sae_lens.synthetic import mean_correlation_coefficient
 
 from saegeom.metrics import get_metric, mcc, mmcs, permutation_test
 from saegeom.metrics.baselines import p_value
@@ -20,11 +21,13 @@ def test_mmcs_against_loops():
     assert fraction_recovered(x, y, 0.5) == pytest.approx(np.mean(np.array(best) >= 0.5))
 
 
-def test_mcc_matches_saelens():
+def test_mcc_brute_force():
     rng = np.random.default_rng(1)
-    x, y = rng.standard_normal((6, 4)), rng.standard_normal((9, 4))
-    ref = mean_correlation_coefficient(torch.tensor(x, dtype=torch.float64), torch.tensor(y, dtype=torch.float64))
+    x, y = rng.standard_normal((4, 5)), rng.standard_normal((6, 5))
+    c = np.abs((x / np.linalg.norm(x, axis=1, keepdims=True)) @ (y / np.linalg.norm(y, axis=1, keepdims=True)).T)
+    ref = max(np.mean([c[i, p[i]] for i in range(4)]) for p in itertools.permutations(range(6), 4))
     assert mcc(x, y) == pytest.approx(ref)
+    assert mcc(torch.tensor(x), torch.tensor(y)) == pytest.approx(ref)
 
 
 def test_widths_must_match():

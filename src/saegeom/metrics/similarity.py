@@ -5,9 +5,6 @@ Conventions: rows = items (directions), columns = dimensions.
 
 from __future__ import annotations
 
-import numpy as np
-from scipy.optimize import linear_sum_assignment
-
 from saegeom.metrics._arrays import as_f64, same_width, unit_rows
 from saegeom.metrics.registry import register_metric
 
@@ -29,14 +26,15 @@ def mmcs(x, y) -> float:
 def mcc(x, y) -> float:
     """Mean |cosine| of the optimal one-to-one (Hungarian) matching of rows of X to rows of Y.
 
-    X: (n, d), Y: (m, d). Same definition as SAELens'
-    ``sae_lens.synthetic.mean_correlation_coefficient``; float64 here.
+    X: (n, d), Y: (m, d). Delegates to SAELens' ``mean_correlation_coefficient``
+    (scipy's ``linear_sum_assignment`` on |cosine|), in float64.
     """
-    x, y = unit_rows(as_f64(x)), unit_rows(as_f64(y))
+    import torch
+    from sae_lens.synthetic import mean_correlation_coefficient
+
+    x, y = as_f64(x), as_f64(y)
     same_width(x, y, "mcc")
-    c = np.abs(x @ y.T)
-    r, k = linear_sum_assignment(-c)
-    return float(c[r, k].mean())
+    return float(mean_correlation_coefficient(torch.from_numpy(x), torch.from_numpy(y)))
 
 
 @register_metric("fraction_recovered", pairing_sensitive=False)
