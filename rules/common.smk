@@ -1,6 +1,5 @@
 # Config validation, wildcard constraints and helpers shared by every rule.
 import itertools
-import json
 
 from snakemake.utils import validate
 
@@ -59,15 +58,6 @@ def hash_of(*parts):
     from saegeom.utils import config_hash
 
     return config_hash([config["seed"], *parts])
-
-
-def all_sae_dirs():
-    return [
-        f"results/saes/{w}/{m}/{s}"
-        for w in config["worlds"]
-        for m in world_cfg(w)["models"]
-        for s in config["saes"]
-    ]
 
 
 def compare_settings():

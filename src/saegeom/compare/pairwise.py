@@ -69,7 +69,7 @@ class SAEView:
 def _baselines_for(settings: CompareSettings, rep: str, subspace: str, metric: str) -> list[str]:
     out = []
     for b in settings.baselines.get(rep, []):
-        if b in ("random_subset",) and subspace == "all":
+        if b == "random_subset" and subspace == "all":
             continue  # a random subset of everything is everything
         if b == "mismatched" and not subspace.startswith(LABELLED_PREFIXES):
             continue
