@@ -43,3 +43,14 @@ def test_small_sweep_tracks_the_shared_fraction(tmp_path):
     assert df[(df.statistic == "value") & (df.subspace == "shared") & (df.shared_fraction == 0.0)].value.isna().all()
     plot_metric_validation(df, tmp_path / "v.png")
     assert (tmp_path / "v.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_bad_validation_config_fails_before_work():
+    cfg = dict(shared_fractions=[0.0, 1.0], seeds=[0], metrics={"decoder": ["linear_cka"]},
+               world=dict(d_world=4, n_features_per_model=4, models={"a": {}}))
+    with pytest.raises(ValueError, match="two models"):
+        run_metric_validation(cfg)
+    cfg["world"]["models"] = {"a": {}, "b": {}}
+    cfg["metrics"] = {"decoder": ["no_such_metric"]}
+    with pytest.raises(KeyError, match="no_such_metric"):
+        run_metric_validation(cfg)

@@ -108,6 +108,11 @@ def summarise(values: pd.DataFrame) -> pd.DataFrame:
 
 def run_metric_validation(cfg: dict[str, Any], device: str = "cpu") -> pd.DataFrame:
     """The whole sweep: per-world value rows followed by summary rows (``VALIDATION_SCHEMA``)."""
+    if len(cfg["world"]["models"]) < 2:
+        raise ValueError("validation.world.models needs two models (A and B, e.g. identity vs rotation)")
+    for names in cfg["metrics"].values():
+        for name in names:
+            get_metric(name)  # unknown names fail before any world is built
     rows = []
     grid = [(f, s) for f in cfg["shared_fractions"] for s in cfg["seeds"]]
     for fraction, seed in tqdm(grid, desc="metric validation worlds"):
