@@ -59,3 +59,15 @@ def test_partially_shared_models_agree_on_shared_features(tmp_path, make_world_c
 def test_bad_world_config(make_world_cfg):
     with pytest.raises(ValueError, match="identity"):
         build_world("w", make_world_cfg(models={"a": {"basis": "identity", "d_model": 7}}), seed=0)
+
+
+def test_label_masks(make_world_cfg):
+    w = build_world("w", make_world_cfg(geometry={"kind": "blobs", "n_clusters": 3}), seed=4)
+    feats = np.array([0, 5, -1, 7, 5])
+    masks = w.label_masks(feats)
+    assert sorted(masks) == ["cluster:0", "cluster:1", "cluster:2"]
+    lab = w.labels["cluster"]
+    for c in range(3):
+        expected = [f >= 0 and lab[f] == c for f in feats]
+        np.testing.assert_array_equal(masks[f"cluster:{c}"], expected)
+    assert build_world("s", make_world_cfg(), seed=0).label_masks(feats) == {}

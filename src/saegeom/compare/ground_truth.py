@@ -20,12 +20,7 @@ def gt_subspaces(world: World, model: str) -> dict[str, np.ndarray]:
     owned = world.models[model].owned
     role = world.feature_role(model)
     subs = {"all": np.ones(len(owned), bool), "shared": role == "shared", "private_a": role == "private"}
-    for label in ("cluster", "circle"):
-        if label in world.labels:
-            lab = world.labels[label][owned]
-            for v in np.unique(lab[lab >= 0]):
-                subs[f"{label}:{v}"] = lab == v
-    return subs
+    return subs | world.label_masks(owned)
 
 
 def ground_truth_recovery_rows(world: World, model: str, decoder: np.ndarray, ctx: Context,

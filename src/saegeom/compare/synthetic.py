@@ -84,12 +84,7 @@ def pair_subspaces(world: World, model_a: str, model_b: str, gt_a: np.ndarray, g
     subs = {"all": np.ones(len(pairs), bool), "shared": shared,
             "private_a": (fa >= 0) & ~shared,
             "private_b": (fb >= 0) & ~np.isin(fb, world.shared)}
-    for label in ("cluster", "circle"):
-        if label in world.labels:
-            lab = np.where(fa >= 0, world.labels[label][np.maximum(fa, 0)], -1)
-            for v in np.unique(world.labels[label][world.labels[label] >= 0]):
-                subs[f"{label}:{v}"] = lab == v
-    return subs
+    return subs | world.label_masks(fa)
 
 
 def compute_pairs(world: World, model_a: str, model_b: str, sae_a, sae_b, acts_dir: str | Path,
@@ -141,11 +136,7 @@ def synthetic_comparison_rows(ctx: Context, world: World, model_a: str, model_b:
     if "ground_truth" in settings.metrics:
         pos_a = np.searchsorted(world.models[model_a].owned, world.shared)
         pos_b = np.searchsorted(world.models[model_b].owned, world.shared)
-        subs = {"shared": np.ones(len(world.shared), bool)}
-        for label in ("cluster", "circle"):
-            if label in world.labels:
-                lab = world.labels[label][world.shared]
-                subs |= {f"{label}:{v}": lab == v for v in np.unique(lab[lab >= 0])}
+        subs = {"shared": np.ones(len(world.shared), bool)} | world.label_masks(world.shared)
         rows += matrices_rows(ctx, "ground_truth", world.gt_features(model_a)[pos_a],
                               world.gt_features(model_b)[pos_b], 0, "ground_truth", subs, settings)
     return rows

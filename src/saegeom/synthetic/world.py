@@ -85,6 +85,20 @@ class World:
         is_shared = np.isin(self.models[model].owned, self.shared)
         return np.where(is_shared, "shared", "private")
 
+    def label_masks(self, features: np.ndarray) -> dict[str, np.ndarray]:
+        """``cluster:<c>`` / ``circle:<c>`` boolean masks over items whose world feature index
+        is ``features`` (n,) (−1 = no feature). One mask per label value present in the world,
+        so every world subspace is reported, empty ones included."""
+        masks = {}
+        for label in ("cluster", "circle"):
+            if label not in self.labels:
+                continue
+            values = self.labels[label]
+            item_labels = np.where(features >= 0, values[np.maximum(features, 0)], -1)
+            for v in np.unique(values[values >= 0]):
+                masks[f"{label}:{v}"] = item_labels == v
+        return masks
+
     def firing(self) -> CorrelatedFiring:
         seed = derive_seed(self.seed, self.name, "firing")
         return make_firing(self.config["firing"], self.n_features, self.rank, seed)
