@@ -18,7 +18,7 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 demo: setup
-	$(VENV)/bin/snakemake --cores $(CORES) --resources gpu=1 all
+	$(VENV)/bin/snakemake all --cores $(CORES) --resources gpu=1
 
 test: setup
 	$(VENV)/bin/ruff check .
