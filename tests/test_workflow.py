@@ -115,3 +115,17 @@ def test_pipeline_end_to_end_and_incremental(tmp_path):
     write_config(cfg_path, cfg)
     assert snakemake(tmp_path, cfg_path).returncode == 0
     pd.testing.assert_frame_equal(before, pd.read_parquet(tmp_path / "results" / "metrics.parquet"))
+
+
+def test_readme_snakemake_command_parses(tmp_path):
+    """The raw command the README documents must be accepted as written (a dry run)."""
+    import shlex
+
+    readme = (REPO / "README.md").read_text()
+    line = next(ln for ln in readme.splitlines() if ln.startswith("snakemake results/metrics.parquet --cores"))
+    cmd = shlex.split(line)
+    cmd[0] = SNAKEMAKE
+    r = subprocess.run([*cmd, "-n", "-s", str(REPO / "Snakefile"), "--directory", str(tmp_path), "--configfile",
+                        str(TINY)], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert "metrics" in _dry_run_jobs(r)
