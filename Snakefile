@@ -16,4 +16,5 @@ rule all:
     input:
         "results/metrics.parquet",
         "results/metric_validation.parquet",
+        "results/figures/comparisons.png",
     default_target: True

@@ -99,3 +99,14 @@ rule metric_validation:
         "results/logs/metric_validation.log",
     script:
         "../workflow/scripts/metric_validation.py"
+
+
+rule comparison_figure:
+    input:
+        "results/metrics.parquet",
+    output:
+        report("results/figures/comparisons.png", caption="../workflow/report/comparisons.rst", category="Comparisons"),
+    log:
+        "results/logs/comparison_figure.log",
+    script:
+        "../workflow/scripts/comparison_figure.py"

@@ -54,3 +54,4 @@ def test_bad_validation_config_fails_before_work():
     cfg["metrics"] = {"decoder": ["no_such_metric"]}
     with pytest.raises(KeyError, match="no_such_metric"):
         run_metric_validation(cfg)
+
