@@ -44,7 +44,8 @@ def planted(tmp_path_factory):
 def test_planted_shared_subspace_is_significant_private_is_not(planted):
     world, acts, saes = planted
     pairs = compute_pairs(world, "a", "b", saes["a"], saes["b"], acts, PairingSettings(methods=["hungarian"]))
-    views = {m: SAEView(decoder_directions(saes[m]), eval_codes(saes[m], acts, m, 256)) for m in "ab"}
+    codes = eval_codes(saes["a"], saes["b"], acts, "a", "b", 256)
+    views = {m: SAEView(decoder_directions(saes[m]), c) for m, c in zip("ab", codes, strict=True)}
     settings = CompareSettings(metrics={"decoder": HEADLINE, "activations": HEADLINE},
                                baselines={"decoder": ["shuffle"], "activations": ["shuffle"]},
                                metric_options={"mutual_knn": {"k": 5}}, n_baseline=200)

@@ -154,3 +154,19 @@ def test_accumulator_folding_does_not_change_the_sums():
     np.testing.assert_allclose(eager.stats().cross.toarray(), za.T @ zb, atol=1e-9)
     np.testing.assert_allclose(lazy.stats().cross.toarray(), za.T @ zb, atol=1e-9)
     assert eager.stats().n == lazy.stats().n == 600
+
+
+def test_masked_rows_are_skipped_when_streaming_and_pairing_eval_rows(tmp_path, codes):
+    from saegeom.compare.synthetic import eval_codes
+
+    za, zb = codes
+    rng = np.random.default_rng(7)
+    mask_a, mask_b = rng.random(1000) > 0.2, rng.random(1000) > 0.2
+    sa = write(tmp_path / "acts", "a", za, mask_a)
+    write(tmp_path / "acts", "b", zb, mask_b)
+    np.testing.assert_array_equal(sa.read(), za[mask_a].astype(np.float32))  # streaming views drop masked rows
+    ca, cb = eval_codes(ReluCodes(12), ReluCodes(11), tmp_path / "acts", "a", "b", n_tokens=50)
+    held_out = np.arange(900, 1000)  # last shard of 300-row shards
+    both = held_out[mask_a[held_out] & mask_b[held_out]][:50]
+    np.testing.assert_allclose(ca, za[both], atol=1e-6)  # same tokens on both sides, in order
+    np.testing.assert_allclose(cb, zb[both], atol=1e-6)

@@ -18,8 +18,8 @@ w, p = sm.wildcards, sm.params
 device = resolve_device(p.device)
 settings = CompareSettings(**p.settings)
 saes = {m: load_sae(path, device) for m, path in ((w.model_a, sm.input.sae_a), (w.model_b, sm.input.sae_b))}
-views = {m: SAEView(decoder_directions(sae), eval_codes(sae, sm.input.acts, m, p.n_tokens, device))
-         for m, sae in saes.items()}
+codes = eval_codes(saes[w.model_a], saes[w.model_b], sm.input.acts, w.model_a, w.model_b, p.n_tokens, device)
+views = {m: SAEView(decoder_directions(saes[m]), c) for m, c in zip((w.model_a, w.model_b), codes, strict=True)}
 n_tokens = views[w.model_a].codes.shape[0]  # at most p.n_tokens: the held-out shard may be shorter
 ctx = Context("synthetic", w.world, w.model_a, w.sae, w.model_b, w.sae, p.seed, p.config_hash, n_samples=n_tokens)
 rows = synthetic_comparison_rows(ctx, World.load(sm.input.world), w.model_a, w.model_b, views[w.model_a],

@@ -79,6 +79,11 @@ def _baselines_for(settings: CompareSettings, rep: str, subspace: str, metric: s
     return out
 
 
+def select_pairs(m: np.ndarray, mask: np.ndarray, axis: int) -> np.ndarray:
+    """The pairs ``mask`` selects from a matrix holding one pair per row (axis 0) or column (axis 1)."""
+    return m[mask] if axis == 0 else m[:, mask]
+
+
 def _family(subspace: str) -> str:
     return subspace.split(":", 1)[0]
 
@@ -89,11 +94,10 @@ def matrices_rows(ctx: Context, rep: str, x_all: np.ndarray, y_all: np.ndarray, 
     """Rows for one representation: ``x_all``/``y_all`` hold every pair along ``axis``
     (0 = rows are pairs, 1 = columns are pairs); ``subspaces`` are boolean masks over pairs;
     ``skip`` lists (subspace, metric) combinations another function reports."""
-    take = (lambda m, mask: m[mask]) if axis == 0 else (lambda m, mask: m[:, mask])
     rows = []
     for sub, mask in subspaces.items():
-        x, y = take(x_all, mask), take(y_all, mask)
-        others = [take(y_all, m) for s, m in subspaces.items()
+        x, y = select_pairs(x_all, mask, axis), select_pairs(y_all, mask, axis)
+        others = [select_pairs(y_all, m, axis) for s, m in subspaces.items()
                   if s != sub and _family(s) == _family(sub) and s.startswith(LABELLED_PREFIXES) and m.any()]
         for metric in settings.metrics.get(rep, []):
             if (sub, metric) in skip:

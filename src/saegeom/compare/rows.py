@@ -63,6 +63,5 @@ def tested_row(ctx: Context, x: np.ndarray, y: np.ndarray, *, metric: str, subsp
         return make_row(ctx, **common, note=str(e))
     if not np.isfinite(r.value):
         return make_row(ctx, **common, note=f"{metric} gave a non-finite value on these items")
-    common.pop("baseline")
-    return make_row(ctx, **common, value=r.value, baseline=r.baseline, baseline_mean=r.baseline_mean,
+    return make_row(ctx, **common, value=r.value, baseline_mean=r.baseline_mean,
                     baseline_std=r.baseline_std, p_value=r.p_value, n_baseline=r.n_baseline)

@@ -30,7 +30,7 @@ from saegeom.compare.pairwise import (
 from saegeom.compare.rows import Context
 from saegeom.io.shards import ShardSet
 from saegeom.pairing import coactivation_stats, decoder_cosine_pairs, pair_features
-from saegeom.pairing.correlation import encode_sparse
+from saegeom.pairing.correlation import encode_sparse, paired_blocks
 from saegeom.pairing.match import CORRELATION_METHODS
 from saegeom.sae.train import decoder_directions, split_shards
 from saegeom.synthetic.world import World
@@ -66,9 +66,8 @@ def ground_truth_pairs(world: World, model_a: str, model_b: str, dec_a: np.ndarr
                        threshold: float) -> pd.DataFrame:
     """For each shared feature: (best A latent, best B latent), score = the smaller of the two cosines."""
     ga, gb = world.gt_features(model_a), world.gt_features(model_b)
-    pos_a = np.searchsorted(world.models[model_a].owned, world.shared)
-    pos_b = np.searchsorted(world.models[model_b].owned, world.shared)
-    ca, cb = ga[pos_a] @ dec_a.T, gb[pos_b] @ dec_b.T  # (n_shared, d_sae)
+    ca = ga[world.shared_positions(model_a)] @ dec_a.T  # (n_shared, d_sae)
+    cb = gb[world.shared_positions(model_b)] @ dec_b.T
     a, b = ca.argmax(1), cb.argmax(1)
     score = np.minimum(ca.max(1), cb.max(1))
     keep = score >= threshold
@@ -112,12 +111,15 @@ def compute_pairs(world: World, model_a: str, model_b: str, sae_a, sae_b, acts_d
     return pd.concat(frames, ignore_index=True)
 
 
-def eval_codes(sae, acts_dir: str | Path, model: str, n_tokens: int, device: str = "cpu") -> np.ndarray:
-    """(n_tokens, d_sae) dense codes on the first rows of the held-out shard (row-aligned across models)."""
-    shards = ShardSet(Path(acts_dir) / model)
-    _, eval_ids = split_shards(shards)
-    x = next(shards.iter_batches(n_tokens, max_rows=n_tokens, shards=eval_ids))
-    return encode_sparse(sae, x, device).toarray()
+def eval_codes(sae_a, sae_b, acts_dir: str | Path, model_a: str, model_b: str, n_tokens: int,
+               device: str = "cpu") -> tuple[np.ndarray, np.ndarray]:
+    """Dense codes (n, d_sae_A) and (n, d_sae_B) of both SAEs on the same first ``n`` ≤ ``n_tokens``
+    unmasked rows of the held-out shard (rows masked in either model are dropped from both)."""
+    sa, sb = ShardSet(Path(acts_dir) / model_a), ShardSet(Path(acts_dir) / model_b)
+    _, eval_ids = split_shards(sa)
+    blocks = list(paired_blocks(sa, sb, eval_ids, n_tokens))
+    xa, xb = (np.concatenate([blk[i] for blk in blocks]) for i in (0, 1))
+    return encode_sparse(sae_a, xa, device).toarray(), encode_sparse(sae_b, xb, device).toarray()
 
 
 def synthetic_comparison_rows(ctx: Context, world: World, model_a: str, model_b: str, view_a: SAEView,
@@ -134,9 +136,8 @@ def synthetic_comparison_rows(ctx: Context, world: World, model_a: str, model_b:
         rows += compare_pairs(ctx, view_a, view_b, method, p, pair_subspaces(world, model_a, model_b, gt_a, gt_b, p),
                               settings)
     if "ground_truth" in settings.metrics:
-        pos_a = np.searchsorted(world.models[model_a].owned, world.shared)
-        pos_b = np.searchsorted(world.models[model_b].owned, world.shared)
         subs = {"shared": np.ones(len(world.shared), bool)} | world.label_masks(world.shared)
-        rows += matrices_rows(ctx, "ground_truth", world.gt_features(model_a)[pos_a],
-                              world.gt_features(model_b)[pos_b], 0, "ground_truth", subs, settings)
+        rows += matrices_rows(ctx, "ground_truth", world.gt_features(model_a)[world.shared_positions(model_a)],
+                              world.gt_features(model_b)[world.shared_positions(model_b)], 0, "ground_truth", subs,
+                              settings)
     return rows

@@ -28,6 +28,7 @@ import pyarrow as pa
 from scipy.stats import mannwhitneyu, spearmanr
 from tqdm.auto import tqdm
 
+from saegeom.compare.pairwise import select_pairs
 from saegeom.compare.synthetic import (
     PairingSettings,
     compute_pairs,
@@ -67,7 +68,8 @@ def _world_rows(cfg: dict[str, Any], fraction: float, seed: int, work: Path, dev
     pairs = compute_pairs(world, model_a, model_b, saes[model_a], saes[model_b], acts,
                           PairingSettings(methods=[cfg["pairing"]], gt_threshold=cfg["gt_threshold"]), device)
     dec = {m: decoder_directions(saes[m]) for m in saes}
-    codes = {m: eval_codes(saes[m], acts, m, cfg["n_tokens"], device) for m in saes}
+    codes = dict(zip((model_a, model_b), eval_codes(saes[model_a], saes[model_b], acts, model_a, model_b,
+                                                     cfg["n_tokens"], device), strict=True))
     gt = {m: latent_ground_truth(world, m, dec[m], cfg["gt_threshold"])[0] for m in saes}
     subs = pair_subspaces(world, model_a, model_b, gt[model_a], gt[model_b], pairs)
     ia, ib = pairs["a_idx"].to_numpy(), pairs["b_idx"].to_numpy()
@@ -77,7 +79,7 @@ def _world_rows(cfg: dict[str, Any], fraction: float, seed: int, work: Path, dev
     for rep, (x_all, y_all, axis) in mats.items():
         for sub in SUBSPACES:
             mask = subs[sub]
-            x, y = (x_all[mask], y_all[mask]) if axis == 0 else (x_all[:, mask], y_all[:, mask])
+            x, y = select_pairs(x_all, mask, axis), select_pairs(y_all, mask, axis)
             for metric in cfg["metrics"].get(rep, []):
                 try:
                     v = get_metric(metric)(x, y, **cfg.get("metric_options", {}).get(metric, {})) \

@@ -119,12 +119,16 @@ class ShardSet:
         return arrays[TENSOR] if mask is None else arrays[TENSOR][mask.astype(bool)]
 
     def iter_shards(self, order: list[int] | None = None) -> Iterator[np.ndarray]:
+        """Unmasked rows of each shard (see :meth:`shard_valid`)."""
         for i in order if order is not None else range(self.n_shards):
-            yield self.shard(i)
+            yield self.shard_valid(i)
 
     def iter_batches(self, batch_size: int, max_rows: int | None = None,
                      shards: list[int] | None = None) -> Iterator[np.ndarray]:
-        """Consecutive row batches (the last may be short), at most ``max_rows`` rows."""
+        """Consecutive batches of unmasked rows (the last may be short), at most ``max_rows`` rows.
+
+        Two shard sets with different masks are no longer row-aligned through this
+        view; pair them with ``saegeom.pairing.correlation.paired_blocks`` instead."""
         seen = 0
         for block in self.iter_shards(shards):
             for start in range(0, block.shape[0], batch_size):
@@ -138,5 +142,5 @@ class ShardSet:
                 yield batch
 
     def read(self, max_rows: int | None = None) -> np.ndarray:
-        """Materialise (up to ``max_rows``) rows. For small sets and tests only."""
+        """Materialise (up to ``max_rows``) unmasked rows. For small sets and tests only."""
         return np.concatenate(list(self.iter_batches(self.shard_rows, max_rows=max_rows)))

@@ -39,7 +39,7 @@ def encode_sparse(sae, x: np.ndarray, device: str = "cpu", batch_size: int = 204
     return sp.vstack(parts, format="csr") if parts else sp.csr_matrix((0, sae.cfg.d_sae), dtype=np.float32)
 
 
-def _paired_blocks(a: ShardSet, b: ShardSet, shard_ids: list[int] | None, max_rows: int | None
+def paired_blocks(a: ShardSet, b: ShardSet, shard_ids: list[int] | None, max_rows: int | None
                    ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """Row-aligned blocks of A and B with masked rows (padding/BOS) removed from both."""
     if a.n_rows != b.n_rows or a.shard_rows != b.shard_rows:
@@ -188,7 +188,7 @@ def coactivation_stats(sae_a, shards_a: ShardSet, sae_b, shards_b: ShardSet, *, 
     ids = shard_ids if shard_ids is not None else list(range(shards_a.n_shards))
     total = sum(shards_a.index["shards"][i]["n_rows"] for i in ids)
     with tqdm(total=min(total, max_rows or total), desc="co-activation", unit="tok", disable=not progress) as bar:
-        for block_a, block_b in _paired_blocks(shards_a, shards_b, ids, max_rows):
+        for block_a, block_b in paired_blocks(shards_a, shards_b, ids, max_rows):
             for start in range(0, len(block_a), batch_size):
                 za = encode_sparse(sae_a, block_a[start : start + batch_size], device)
                 zb = encode_sparse(sae_b, block_b[start : start + batch_size], device)

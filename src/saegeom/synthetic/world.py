@@ -85,6 +85,10 @@ class World:
         is_shared = np.isin(self.models[model].owned, self.shared)
         return np.where(is_shared, "shared", "private")
 
+    def shared_positions(self, model: str) -> np.ndarray:
+        """(n_shared,) positions of the shared features within ``model``'s ``owned`` order."""
+        return np.searchsorted(self.models[model].owned, self.shared)
+
     def label_masks(self, features: np.ndarray) -> dict[str, np.ndarray]:
         """``cluster:<c>`` / ``circle:<c>`` boolean masks over items whose world feature index
         is ``features`` (n,) (−1 = no feature). One mask per label value present in the world,
