@@ -20,12 +20,13 @@ $(VENV)/.installed: pyproject.toml
 demo: setup
 	$(VENV)/bin/snakemake all --cores $(CORES) --resources gpu=1
 
-test: setup
-	$(VENV)/bin/ruff check .
+test: lint
 	$(VENV)/bin/python -m pytest -q
 
 lint: setup
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/snakefmt --check Snakefile rules/
+	$(VENV)/bin/snakemake --lint --directory "$$(mktemp -d)"
 
 bench: setup
 	$(PY) benchmarks/synthetic_generation.py

@@ -1,8 +1,15 @@
-# saegeom workflow. Main target:  snakemake --cores 8 --resources gpu=1 results/metrics.parquet
+# saegeom workflow. Main target (targets go before --resources, which takes every following word):
+#   snakemake results/metrics.parquet --cores 8 --resources gpu=1
 # `--configfile X` replaces the embedded config.yaml (X must be complete; schema defaults fill the rest).
 from pathlib import Path
 
+from snakemake.utils import min_version
+
+min_version("8.0")
+
+
 if not workflow.overwrite_configfiles:
+
     configfile: str(Path(workflow.basedir) / "config.yaml")
 
 
@@ -13,8 +20,8 @@ include: "rules/compare.smk"
 
 
 rule all:
-    input:
-        "results/metrics.parquet",
-        "results/metric_validation.parquet",
-        "results/figures/comparisons.png",
     default_target: True
+    input:
+        rules.metrics.output,
+        rules.calibration.output,
+        rules.comparison_figure.output,

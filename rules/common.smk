@@ -1,4 +1,4 @@
-# Config validation, wildcard constraints and helpers shared by every rule.
+# Config validation, wildcard constraints, path patterns and helpers shared by every rule.
 import itertools
 
 from snakemake.utils import validate
@@ -8,14 +8,21 @@ validate(config, "../workflow/schemas/config.schema.yaml", set_default=True)
 
 def _check_metric_names():
     """Metric names are a registry, not a schema enum: check them here, before any job."""
-    from saegeom.metrics import METRICS
+    from saegeom.metrics.registry import load_builtin_metrics
 
-    for block in ("compare", "validation"):
-        for rep, names in config[block]["metrics"].items():
-            unknown = [n for n in names if n not in METRICS]
+    known = load_builtin_metrics()
+    blocks = {
+        "compare": config["compare"],
+        "calibration.compare": config["calibration"]["compare"],
+    }
+    for block, c in blocks.items():
+        for rep, names in c.get("metrics", {}).items():
+            unknown = [n for n in names if n not in known]
             if unknown:
-                raise ValueError(f"config {block}.metrics.{rep}: unknown metrics {unknown}; "
-                                 f"registered: {sorted(METRICS)}")
+                raise ValueError(
+                    f"config {block}.metrics.{rep}: unknown metrics {unknown}; "
+                    f"registered: {sorted(known)}"
+                )
 
 
 _check_metric_names()
@@ -31,6 +38,17 @@ wildcard_constraints:
     sae=NAME,
 
 
+# Every path pattern of the DAG, defined once.
+WORLD = "results/worlds/{world}/world.safetensors"
+ACTS = "results/worlds/{world}/acts"
+SAE = "results/saes/{world}/{model}/{sae}"
+PAIRS = "results/pairs/{world}/{sae}/{model_a}~{model_b}.parquet"
+COMPARISON = "results/compare/{world}/{sae}/{model_a}~{model_b}.parquet"
+RECOVERY = "results/compare/{world}/{sae}/{model}~ground_truth.parquet"
+CALIBRATION_SAE = "calibration"
+ENV = "../envs/saegeom.yaml"  # for `--sdm conda`; the default route is the venv of `make setup`
+
+
 def canonical(obj):
     """Recursively key-sorted copy: Snakemake compares params by value *and* order,
     so params built from YAML must not depend on the key order of the file."""
@@ -41,17 +59,47 @@ def canonical(obj):
     return obj
 
 
+def calibration_worlds():
+    """{world name: shared fraction} of the calibration sweep."""
+    from saegeom.compare.calibration import calibration_world_name
+
+    cal = config["calibration"]
+    return {
+        calibration_world_name(f, s): float(f)
+        for f in cal["shared_fractions"]
+        for s in cal["seeds"]
+    }
+
+
+def is_calibration(world):
+    return world in calibration_worlds()
+
+
 def world_cfg(world):
+    if is_calibration(world):
+        return canonical(
+            {
+                **config["calibration"]["world"],
+                "shared_fraction": calibration_worlds()[world],
+            }
+        )
     return canonical(config["worlds"][world])
 
 
-def sae_spec(sae):
+def saes_of(world):
+    """SAE names trained on every model of ``world``."""
+    return [CALIBRATION_SAE] if is_calibration(world) else list(config["saes"])
+
+
+def sae_spec(world, sae):
+    if is_calibration(world):
+        return canonical(config["calibration"]["sae"])
     return canonical(config["saes"][sae])
 
 
 def model_pairs(world):
     """Pairs (a, b) of a world's simulated models, a < b by name."""
-    return list(itertools.combinations(world_cfg(world)["models"], 2))
+    return list(itertools.combinations(sorted(world_cfg(world)["models"]), 2))
 
 
 def hash_of(*parts):
@@ -60,15 +108,71 @@ def hash_of(*parts):
     return config_hash([config["seed"], *parts])
 
 
-def compare_settings():
-    """The `compare` block as keyword arguments of saegeom.compare.pairwise.CompareSettings."""
-    c = config["compare"]
-    return canonical(dict(metrics=c["metrics"], baselines=c["baselines"], metric_options=c["metric_options"],
-                          n_baseline=config["n_baseline"], min_pairs=c["min_pairs"]))
+def compare_block(world):
+    """The `compare` block for a world (calibration worlds: with calibration.compare on top)."""
+    c = dict(config["compare"])
+    if is_calibration(world):
+        c.update(config["calibration"]["compare"])
+    return c
 
 
-def pairing_settings():
-    """The `compare` block as keyword arguments of saegeom.compare.synthetic.PairingSettings."""
-    c = config["compare"]
-    return dict(methods=list(c["pairings"]), min_corr=c["min_corr"], max_rows=c["pairing_rows"],
-                gt_threshold=c["gt_threshold"])
+def n_baseline(world):
+    return (
+        config["calibration"]["n_baseline"]
+        if is_calibration(world)
+        else config["n_baseline"]
+    )
+
+
+def compare_settings(world):
+    """Keyword arguments of saegeom.settings.CompareSettings for a world."""
+    from saegeom.settings import CompareSettings
+
+    keys = set(CompareSettings.__dataclass_fields__) - {"n_baseline"}
+    c = compare_block(world)
+    return canonical(
+        {**{k: c[k] for k in keys if k in c}, "n_baseline": n_baseline(world)}
+    )
+
+
+def pairing_settings(world):
+    """Keyword arguments of saegeom.settings.PairingSettings for a world."""
+    from saegeom.settings import PairingSettings
+
+    c = compare_block(world)
+    return canonical({k: c[k] for k in PairingSettings.__dataclass_fields__ if k in c})
+
+
+def comparison_context(w, model_b=None):
+    """Keyword arguments of saegeom.compare.Context for a job's wildcards."""
+    a = w.model if model_b else w.model_a
+    b = model_b or w.model_b
+    sae_b = model_b or w.sae
+    return dict(
+        source="synthetic",
+        world=w.world,
+        model_a=a,
+        sae_a=w.sae,
+        model_b=b,
+        sae_b=sae_b,
+        seed=config["seed"],
+        config_hash=hash_of(
+            world_cfg(w.world), sae_spec(w.world, w.sae), compare_block(w.world)
+        ),
+    )
+
+
+def comparison_tables(worlds, recovery=True):
+    """Every comparison table (model vs model, and model vs ground truth if ``recovery``) of ``worlds``."""
+    out = []
+    for w in worlds:
+        for s in saes_of(w):
+            if recovery:
+                out += expand(
+                    RECOVERY, world=w, sae=s, model=sorted(world_cfg(w)["models"])
+                )
+            out += [
+                COMPARISON.format(world=w, sae=s, model_a=a, model_b=b)
+                for a, b in model_pairs(w)
+            ]
+    return out

@@ -1,4 +1,4 @@
-# Comparisons -> per-comparison metric tables -> results/metrics.parquet
+# Pairing -> per-comparison metric tables -> results/metrics.parquet; calibration report; figures.
 
 
 # "ground_truth" is a reserved model name (the schema forbids it), so this order is safe.
@@ -7,106 +7,114 @@ ruleorder: ground_truth_recovery > compare_models
 
 rule ground_truth_recovery:
     input:
-        world="results/worlds/{world}/world.safetensors",
-        sae="results/saes/{world}/{model}/{sae}",
+        world=rules.world.output[0],
+        sae=rules.train_sae.output[0],
     output:
-        "results/compare/{world}/{sae}/{model}~ground_truth.parquet",
-    params:
-        n_baseline=config["n_baseline"],
-        seed=config["seed"],
-        threshold=config["compare"]["recovery_threshold"],
-        config_hash=lambda w: hash_of(world_cfg(w.world), sae_spec(w.sae)),
+        RECOVERY,
     log:
         "results/logs/compare/{world}/{sae}/{model}~ground_truth.log",
+    conda:
+        ENV
+    params:
+        n_baseline=lambda w: n_baseline(w.world),
+        threshold=config["compare"]["recovery_threshold"],
+        context=lambda w: comparison_context(w, model_b="ground_truth"),
     script:
         "../workflow/scripts/ground_truth_recovery.py"
 
 
 rule pair_features:
     input:
-        world="results/worlds/{world}/world.safetensors",
-        acts="results/worlds/{world}/acts",
-        sae_a="results/saes/{world}/{model_a}/{sae}",
-        sae_b="results/saes/{world}/{model_b}/{sae}",
+        world=rules.world.output[0],
+        acts=rules.shards.output[0],
+        sae_a=SAE.replace("{model}", "{model_a}"),
+        sae_b=SAE.replace("{model}", "{model_b}"),
     output:
-        "results/pairs/{world}/{sae}/{model_a}~{model_b}.parquet",
-    params:
-        settings=pairing_settings(),
-        device=config["device"],
+        PAIRS,
+    log:
+        "results/logs/pairs/{world}/{sae}/{model_a}~{model_b}.log",
+    conda:
+        ENV
     threads: 2
     resources:
         gpu=1,
-    log:
-        "results/logs/pairs/{world}/{sae}/{model_a}~{model_b}.log",
+    params:
+        pairing=lambda w: pairing_settings(w.world),
+        device=config["device"],
     script:
         "../workflow/scripts/pair_features.py"
 
 
 rule compare_models:
     input:
-        world="results/worlds/{world}/world.safetensors",
-        acts="results/worlds/{world}/acts",
-        sae_a="results/saes/{world}/{model_a}/{sae}",
-        sae_b="results/saes/{world}/{model_b}/{sae}",
-        pairs="results/pairs/{world}/{sae}/{model_a}~{model_b}.parquet",
+        world=rules.world.output[0],
+        acts=rules.shards.output[0],
+        sae_a=rules.pair_features.input.sae_a,
+        sae_b=rules.pair_features.input.sae_b,
+        pairs=rules.pair_features.output[0],
     output:
-        "results/compare/{world}/{sae}/{model_a}~{model_b}.parquet",
-    params:
-        settings=compare_settings(),
-        n_tokens=config["compare"]["n_tokens"],
-        gt_threshold=config["compare"]["gt_threshold"],
-        seed=config["seed"],
-        device=config["device"],
-        config_hash=lambda w: hash_of(world_cfg(w.world), sae_spec(w.sae), config["compare"], config["n_baseline"]),
+        COMPARISON,
     log:
         "results/logs/compare/{world}/{sae}/{model_a}~{model_b}.log",
+    conda:
+        ENV
+    threads: 2
+    resources:
+        gpu=1,
+    params:
+        compare=lambda w: compare_settings(w.world),
+        pairing=lambda w: pairing_settings(w.world),
+        context=comparison_context,
+        device=config["device"],
     script:
         "../workflow/scripts/compare_models.py"
 
 
-def comparison_tables(wildcards=None):
-    out = []
-    for w in config["worlds"]:
-        for s in config["saes"]:
-            out += [f"results/compare/{w}/{s}/{m}~ground_truth.parquet" for m in world_cfg(w)["models"]]
-            out += [f"results/compare/{w}/{s}/{a}~{b}.parquet" for a, b in model_pairs(w)]
-    return out
-
-
 rule metrics:
     input:
-        comparison_tables,
+        comparison_tables(config["worlds"]),
     output:
         "results/metrics.parquet",
     log:
         "results/logs/metrics.log",
+    conda:
+        ENV
     script:
-        "../workflow/scripts/collect_metrics.py"
+        "../workflow/scripts/metrics.py"
 
 
-rule metric_validation:
+rule calibration:
+    input:
+        comparison_tables(calibration_worlds(), recovery=False),
     output:
-        table="results/metric_validation.parquet",
-        figure=report("results/figures/metric_validation.png", caption="../workflow/report/metric_validation.rst",
-                      category="Metric validation"),
-    params:
-        cfg=lambda w: canonical(config["validation"]),
-        device=config["device"],
-    threads: 2
-    resources:
-        gpu=1,
+        table="results/calibration.parquet",
+        figure=report(
+            "results/figures/calibration.png",
+            caption="../workflow/report/calibration.rst",
+            category="Calibration",
+        ),
     log:
-        "results/logs/metric_validation.log",
+        "results/logs/calibration.log",
+    conda:
+        ENV
+    params:
+        shared_fraction=calibration_worlds(),
     script:
-        "../workflow/scripts/metric_validation.py"
+        "../workflow/scripts/calibration.py"
 
 
 rule comparison_figure:
     input:
-        "results/metrics.parquet",
+        rules.metrics.output[0],
     output:
-        report("results/figures/comparisons.png", caption="../workflow/report/comparisons.rst", category="Comparisons"),
+        report(
+            "results/figures/comparisons.png",
+            caption="../workflow/report/comparisons.rst",
+            category="Comparisons",
+        ),
     log:
         "results/logs/comparison_figure.log",
+    conda:
+        ENV
     script:
         "../workflow/scripts/comparison_figure.py"

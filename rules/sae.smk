@@ -3,17 +3,19 @@
 
 rule train_sae:
     input:
-        acts="results/worlds/{world}/acts",
+        acts=rules.shards.output[0],
     output:
-        directory("results/saes/{world}/{model}/{sae}"),
-    params:
-        spec=lambda w: sae_spec(w.sae),
-        seed=config["seed"],
-        device=config["device"],
+        directory(SAE),
+    log:
+        "results/logs/train_sae/{world}/{model}/{sae}.log",
+    conda:
+        ENV
     threads: 2
     resources:
         gpu=1,
-    log:
-        "results/logs/train_sae/{world}/{model}/{sae}.log",
+    params:
+        spec=lambda w: sae_spec(w.world, w.sae),
+        seed=config["seed"],
+        device=config["device"],
     script:
         "../workflow/scripts/train_sae.py"

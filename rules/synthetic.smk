@@ -3,25 +3,29 @@
 
 rule world:
     output:
-        "results/worlds/{world}/world.safetensors",
+        WORLD,
+    log:
+        "results/logs/world/{world}.log",
+    conda:
+        ENV
     params:
         cfg=lambda w: world_cfg(w.world),
         seed=config["seed"],
-    log:
-        "results/logs/world/{world}.log",
     script:
-        "../workflow/scripts/build_world.py"
+        "../workflow/scripts/world.py"
 
 
 rule shards:
     input:
-        world="results/worlds/{world}/world.safetensors",
+        world=rules.world.output[0],
     output:
-        directory("results/worlds/{world}/acts"),
+        directory(ACTS),
+    log:
+        "results/logs/shards/{world}.log",
+    conda:
+        ENV
     params:
         n_samples=lambda w: world_cfg(w.world)["n_samples"],
         shard_rows=lambda w: world_cfg(w.world)["shard_rows"],
-    log:
-        "results/logs/shards/{world}.log",
     script:
-        "../workflow/scripts/write_shards.py"
+        "../workflow/scripts/shards.py"

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from saegeom.metrics import get_metric, mcc, mmcs, permutation_test
+from saegeom.metrics import MetricUndefined, get_metric, mcc, mmcs, permutation_test
 from saegeom.metrics.baselines import p_value
 from saegeom.metrics.similarity import fraction_recovered
 
@@ -31,15 +31,15 @@ def test_mcc_brute_force():
 
 
 def test_widths_must_match():
-    with pytest.raises(ValueError, match="widths"):
+    with pytest.raises(MetricUndefined, match="widths"):
         mmcs(np.ones((2, 3)), np.ones((2, 4)))
 
 
 def test_p_value_definition():
     null = np.array([0.1, 0.2, 0.3, 0.4])
-    assert p_value(0.35, null, higher_is_similar=True) == pytest.approx((1 + 1) / 5)
-    assert p_value(0.35, null, higher_is_similar=False) == pytest.approx((1 + 3) / 5)
-    assert p_value(1.0, null, True) == pytest.approx(1 / 5)
+    assert p_value(0.35, null, higher_is_similar=True)[0] == pytest.approx((1 + 1) / 5)
+    assert p_value(0.35, null, higher_is_similar=False)[0] == pytest.approx((1 + 3) / 5)
+    assert p_value(1.0, null, True)[0] == pytest.approx(1 / 5)
 
 
 def test_random_directions_baseline_separates_recovered_from_random():

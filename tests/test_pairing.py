@@ -157,7 +157,7 @@ def test_accumulator_folding_does_not_change_the_sums():
 
 
 def test_masked_rows_are_skipped_when_streaming_and_pairing_eval_rows(tmp_path, codes):
-    from saegeom.compare.synthetic import eval_codes
+    from saegeom.compare import held_out_codes
 
     za, zb = codes
     rng = np.random.default_rng(7)
@@ -165,8 +165,83 @@ def test_masked_rows_are_skipped_when_streaming_and_pairing_eval_rows(tmp_path, 
     sa = write(tmp_path / "acts", "a", za, mask_a)
     write(tmp_path / "acts", "b", zb, mask_b)
     np.testing.assert_array_equal(sa.read(), za[mask_a].astype(np.float32))  # streaming views drop masked rows
-    ca, cb = eval_codes(ReluCodes(12), ReluCodes(11), tmp_path / "acts", "a", "b", n_tokens=50)
+    held = held_out_codes(tmp_path / "acts" / "a", tmp_path / "acts" / "b", ReluCodes(12), ReluCodes(11), n_tokens=50)
+    ca, cb = held.codes_a, held.codes_b
     held_out = np.arange(900, 1000)  # last shard of 300-row shards
     both = held_out[mask_a[held_out] & mask_b[held_out]][:50]
     np.testing.assert_allclose(ca, za[both], atol=1e-6)  # same tokens on both sides, in order
     np.testing.assert_allclose(cb, zb[both], atol=1e-6)
+
+
+def test_hungarian_maximises_positive_correlation_only():
+    """r = [[0.861, 0.323], [-0.279, -0.934]]: letting the negative entries into the objective picks
+    (a0, b1) + (a1, b0) (total 0.044 > -0.073) and then drops (a1, b0), keeping r = 0.323; the best
+    positive one-to-one match is (a0, b0) with r = 0.861."""
+    from saegeom.pairing import assign_positive
+
+    r = np.array([[0.861, 0.323], [-0.279, -0.934]])
+    rows, cols = assign_positive(r)
+    kept = {(int(i), int(j)) for i, j in zip(rows, cols, strict=True) if r[i, j] > 0}
+    assert kept == {(0, 0)}
+    # against brute force over every one-to-one matching of a random matrix with negatives
+    rng = np.random.default_rng(5)
+    m = rng.uniform(-1, 1, (5, 5))
+    best = max(itertools.permutations(range(5)), key=lambda p: sum(max(m[i, p[i]], 0) for i in range(5)))
+    rows, cols = assign_positive(m)
+    assert sum(max(m[i, j], 0) for i, j in zip(rows, cols, strict=True)) == pytest.approx(
+        sum(max(m[i, best[i]], 0) for i in range(5)))
+
+
+def _shifted_fixture(tmp_path, rng, n=6000, d=40, related=20):
+    """A: independent sparse codes; B: the first ``related`` latents copy A's (noisy), the rest independent."""
+    za = sparse_codes(n, d, 0.05, rng)
+    zb = sparse_codes(n, d, 0.05, rng)
+    zb[:, :related] = za[:, :related] * (1 + 0.1 * rng.random((n, related)))
+    return coactivation_stats(ReluCodes(d), write(tmp_path, "a", za), ReluCodes(d), write(tmp_path, "b", zb),
+                              batch_size=1024, progress=False)
+
+
+def test_auto_min_corr_drops_chance_partners_and_keeps_real_ones(tmp_path):
+    from saegeom.pairing import calibrated_min_corr
+
+    stats = _shifted_fixture(tmp_path, np.random.default_rng(6))
+    assert stats.shifted is not None and stats.shifted.n == stats.n
+    # the shift keeps every latent's marginals
+    np.testing.assert_allclose(stats.shifted.sum_b, stats.sum_b)
+    np.testing.assert_allclose(stats.shifted.sumsq_b, stats.sumsq_b)
+    thr = calibrated_min_corr(stats, 0.99)
+    # chance correlations of independent sparse codes over 6000 tokens are O(1/sqrt(n)) ~ 0.013;
+    # the best of 40 is a few times that; real pairs sit near 1
+    assert 0.0 < thr < 0.2
+    loose = pair_features(stats, "hungarian", min_corr=0.0)
+    auto = pair_features(stats, "hungarian", min_corr="auto")
+    assert (auto.min_score == thr).all() and (auto.score >= thr).all()
+    real = set(zip(range(20), range(20), strict=True))
+    assert real <= set(zip(auto.a_idx, auto.b_idx, strict=True))  # every planted pair survives
+    chance = len(loose) - 20
+    assert chance >= 10  # with min_corr 0, independent latents get noise partners ...
+    assert len(auto) - 20 <= 3  # ... which the calibrated threshold removes (quantile .99 of 20 nulls)
+
+
+def test_pair_saes_table_and_skips(tmp_path):
+    from saegeom.pairing import PAIRS_SCHEMA, pair_saes
+    from saegeom.settings import PairingSettings
+
+    rng = np.random.default_rng(8)
+    za = sparse_codes(1500, 8, 0.2, rng)
+    write(tmp_path, "a", za)
+    write(tmp_path, "b", za[:, ::-1].copy())
+
+    class Dec(ReluCodes):
+        def __init__(self, d, width):
+            super().__init__(d)
+            self.W_dec = torch.randn(d, width)
+
+    extra = {"ground_truth": pair_features(coactivation_stats(ReluCodes(8), write(tmp_path, "a2", za), ReluCodes(8),
+                                                              write(tmp_path, "b2", za), progress=False), "one_to_one")}
+    pairs = pair_saes(tmp_path / "a", tmp_path / "b", Dec(8, 6), Dec(8, 7),
+                      PairingSettings(pairings=["hungarian", "decoder_cosine", "ground_truth"]), extra=extra)
+    assert list(pairs.columns) == PAIRS_SCHEMA.names
+    assert set(pairs.pairing) == {"hungarian", "ground_truth"}  # decoder_cosine: widths 6 and 7 differ
+    hung = pairs[pairs.pairing == "hungarian"]
+    assert set(zip(hung.a_idx, hung.b_idx, strict=True)) == {(i, 7 - i) for i in range(8)}

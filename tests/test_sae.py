@@ -6,8 +6,8 @@ import torch
 
 from saegeom.io.shards import ShardSet, ShardWriter
 from saegeom.metrics import mmcs
+from saegeom.sae import build_training_sae, decoder_directions, load_sae, train_sae
 from saegeom.sae.evaluate import evaluate_sae
-from saegeom.sae.train import build_training_sae, decoder_directions, load_sae, train_sae
 from saegeom.synthetic.world import build_world, write_paired_shards
 
 
@@ -63,3 +63,13 @@ def test_evaluate_sae_matches_hand_computation(tmp_path):
     assert got["normalized_mse"] == pytest.approx(err / (x.astype(np.float64) ** 2).sum(), rel=1e-5)
     assert got["explained_variance"] == pytest.approx(1 - err / ((x - x.mean(0)) ** 2).sum(), rel=1e-5)
     assert got["dead_latents"] == int((~(z != 0).any(0)).sum())
+
+
+def test_building_an_sae_leaves_the_callers_rng_alone():
+    torch.manual_seed(123)
+    expected = torch.rand(3)
+    torch.manual_seed(123)
+    a = build_training_sae(dict(architecture="topk", d_sae=8, k=2), d_in=4, seed=7)
+    assert torch.equal(torch.rand(3), expected)  # the caller's stream continues as if nothing happened
+    b = build_training_sae(dict(architecture="topk", d_sae=8, k=2), d_in=4, seed=7)
+    assert torch.equal(a.W_dec, b.W_dec)  # and the SAE's initialisation is still seeded

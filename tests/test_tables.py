@@ -4,7 +4,7 @@ import pytest
 from saegeom.compare.rows import Context, make_row
 from saegeom.io.tables import TableSchemaError, read_metrics, write_metrics
 
-CTX = Context("synthetic", "w", "a", "relu", "b", "relu", 0, "abc")
+CTX = Context(source="synthetic", world="w", model_a="a", sae_a="relu", model_b="b", sae_b="relu", config_hash="abc")
 
 
 def _rows(**over):
@@ -24,6 +24,8 @@ def test_roundtrip(tmp_path):
     (dict(pairing="greedy"), "pairing"),
     (dict(subspace="some features"), "subspace"),
     (dict(p_value=0.0), "p_value"),
+    (dict(baseline="shuffle"), "baseline"),
+    (dict(p_value=0.01, n_baseline=100, n_baseline_valid=0), "without defined null draws"),
 ])
 def test_bad_rows_rejected_and_nothing_written(tmp_path, bad, msg):
     with pytest.raises(TableSchemaError, match=msg):

@@ -6,15 +6,17 @@ def test_comparison_summary_effect_sizes(tmp_path):
     from saegeom.compare.rows import Context, make_row
     from saegeom.viz.summary import plot_comparison_summary
 
-    ctx = Context("synthetic", "w", "a", "s", "b", "s", 0, "")
+    ctx = Context(source="synthetic", world="w", model_a="a", sae_a="s", model_b="b", sae_b="s")
     rows = [make_row(ctx, subspace=sub, representation="decoder", pairing="hungarian", metric=m, value=v,
-                     baseline="shuffle", baseline_mean=mu, baseline_std=sd, p_value=p, n_baseline=10)
+                     baseline="random_partners", baseline_mean=mu, baseline_std=sd, p_value=p, n_baseline=10,
+                     n_baseline_valid=10)
             for sub, m, v, mu, sd, p in [("all", "linear_cka", 0.9, 0.5, 0.1, 0.01),
                                          ("shared", "linear_cka", 0.6, 0.5, 0.2, 0.3),
                                          ("all", "orthogonal_procrustes", 0.2, 1.0, 0.4, 0.01),
                                          ("shared", "orthogonal_procrustes", 1.2, 1.0, 0.1, 0.9)]]
     rows.append(make_row(ctx, subspace="all", representation="decoder", pairing="one_to_one", metric="linear_cka",
-                         value=0.0, baseline="shuffle", baseline_mean=1.0, baseline_std=1.0, p_value=1.0))
+                         value=0.0, baseline="random_partners", baseline_mean=1.0, baseline_std=1.0, p_value=1.0,
+                         n_baseline_valid=10))
     tables = plot_comparison_summary(pd.DataFrame(rows), tmp_path / "c.png")
     (z, p), = tables.values()
     assert list(z.index) == ["all", "shared"]

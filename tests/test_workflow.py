@@ -32,6 +32,9 @@ def write_config(path: Path, cfg: dict) -> Path:
     (lambda c: c["worlds"]["tiny"].update(bogus_key=1), "bogus_key"),
     (lambda c: c["worlds"]["tiny"].update(d_world="eight"), "d_world"),
     (lambda c: c.update(n_baseline=0), "n_baseline"),
+    (lambda c: c["compare"].update(baselines={"activations": ["shuffle"]}), "shuffle"),
+    (lambda c: c["compare"].update(min_corr="manual"), "min_corr"),
+    (lambda c: c["worlds"].update(cal_mine=c["worlds"]["tiny"]), "cal_mine"),
 ])
 def test_bad_config_stops_before_any_job_naming_the_key(tmp_path, edit, named):
     cfg = yaml.safe_load(TINY.read_text())
@@ -64,8 +67,9 @@ def test_pipeline_end_to_end_and_incremental(tmp_path):
     dry = snakemake(tmp_path, cfg_path, "-n")
     assert dry.returncode == 0, dry.stderr
     jobs = _dry_run_jobs(dry)
-    assert jobs["train_sae"] == 4 and jobs["ground_truth_recovery"] == 4 and jobs["compare_models"] == 2
-    assert jobs["pair_features"] == 2
+    # 1 world x 2 models x 2 SAEs, plus 2 calibration worlds x 2 models x 1 SAE (no recovery rows for those)
+    assert jobs["train_sae"] == 4 + 4 and jobs["ground_truth_recovery"] == 4 and jobs["compare_models"] == 2 + 2
+    assert jobs["pair_features"] == 2 + 2 and jobs["calibration"] == 1
 
     run = snakemake(tmp_path, cfg_path)
     assert run.returncode == 0, run.stderr[-3000:]
@@ -76,19 +80,24 @@ def test_pipeline_end_to_end_and_incremental(tmp_path):
     assert set(df.comparison) >= {"tiny:a/relu~b/relu", "tiny:a/topk~b/topk"}
     assert (df.n_baseline[df.value.notna()] == 20).all()
     # every configured comparison x pairing x subspace x metric has a row (value or NaN with a note)
-    full = yaml.safe_load(SCHEMA.read_text())["properties"]["compare"]["properties"]["metrics"]["properties"]
+    full = yaml.safe_load(SCHEMA.read_text())["$defs"]["metrics"]["properties"]
     pairs = df[df.model_b != "ground_truth"]
     for comparison in ("tiny:a/relu~b/relu", "tiny:a/topk~b/topk"):
         c = pairs[pairs.comparison == comparison]
         for pairing in ("one_to_one", "hungarian", "decoder_cosine", "ground_truth"):
-            for rep in ("decoder", "activations"):
+            for rep in ("decoder", "activations", "ground_truth"):
                 got = c[(c.pairing == pairing) & (c.representation == rep)]
-                for sub in ("all", "shared", "private_a", "private_b", "cluster:0", "cluster:1"):
+                for sub in ("all", "shared", "private_a", "private_b", "mixed", "cluster:0", "cluster:1"):
                     assert set(got[got.subspace == sub].metric) == set(full[rep]["default"]), (pairing, rep, sub)
-        gt = c[c.representation == "ground_truth"]
-        assert set(gt.metric) == set(full["ground_truth"]["default"]) and "shared" in set(gt.subspace)
     assert (df.note[df.value.isna()] != "").all()
     assert df.p_value.dropna().between(1 / 21, 1).all()
+    assert not (df.p_value.notna() & df.baseline_mean.isna()).any()
+    assert (df.n_baseline_valid <= df.n_baseline).all()
+    act = df[df.representation == "activations"]
+    assert (act.n_items == act.n_tokens).all() and df[df.representation == "decoder"].n_tokens.isna().all()
+    calibration = pd.read_parquet(tmp_path / "results" / "calibration.parquet")
+    assert {"fpr", "power"} <= set(calibration.statistic)
+    assert (tmp_path / "results" / "figures" / "calibration.png").exists()
     for m in "ab":
         for s in ("relu", "topk"):
             saved = tmp_path / "results" / "saes" / "tiny" / m / s
@@ -105,7 +114,7 @@ def test_pipeline_end_to_end_and_incremental(tmp_path):
     assert changed.get("train_sae") == 2  # relu for models a and b only
     assert "world" not in changed and "shards" not in changed
     assert changed.get("ground_truth_recovery") == 2 and changed.get("compare_models") == 1
-    assert changed.get("pair_features") == 1
+    assert changed.get("pair_features") == 1 and "calibration" not in changed
 
     # same config, same device -> same table
     before = pd.read_parquet(tmp_path / "results" / "metrics.parquet")

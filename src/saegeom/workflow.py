@@ -7,8 +7,12 @@ import sys
 from typing import Any
 
 
-def setup_script(snakemake: Any) -> None:
-    """Send the script's stdout/stderr to the rule's log file and cap torch threads."""
+def setup_script(snakemake: Any) -> Any:
+    """Send the script's stdout/stderr to the rule's log file, cap torch threads, use a
+    file-only matplotlib backend; returns ``snakemake`` for brevity."""
+    import os
+
+    os.environ.setdefault("MPLBACKEND", "Agg")
     if snakemake.log:
         f = open(snakemake.log[0], "w", buffering=1)  # noqa: SIM115 - lives for the process
         sys.stdout = sys.stderr = f
@@ -16,3 +20,4 @@ def setup_script(snakemake: Any) -> None:
     import torch
 
     torch.set_num_threads(max(1, int(getattr(snakemake, "threads", 1))))
+    return snakemake

@@ -1,8 +1,7 @@
 """Rule `comparison_figure`: one heatmap per model-vs-model comparison from results/metrics.parquet."""
 
-from saegeom.io.tables import read_metrics
-from saegeom.viz.summary import plot_comparison_summary
+from saegeom.pipeline import comparison_figure
 from saegeom.workflow import setup_script
 
-setup_script(snakemake)  # noqa: F821
-plot_comparison_summary(read_metrics(snakemake.input[0]), snakemake.output[0])  # noqa: F821
+sm = setup_script(snakemake)  # noqa: F821
+comparison_figure(sm.input[0], sm.output[0])

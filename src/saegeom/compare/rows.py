@@ -2,29 +2,35 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from saegeom import __version__
-from saegeom.metrics.baselines import permutation_test
-from saegeom.metrics.registry import get_metric
+from saegeom.metrics.baselines import NullPools, permutation_test
+from saegeom.metrics.registry import MetricUndefined, get_metric
+
+log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Context:
-    """What every row of one comparison shares."""
+    """What every row of one comparison shares: where the two SAEs come from and provenance.
 
-    source: str
-    world: str
-    model_a: str
-    sae_a: str
-    model_b: str
-    sae_b: str
-    seed: int
-    config_hash: str
-    n_samples: int = 0
+    ``world`` names the synthetic world or the language-model run; ``model_b`` is
+    ``ground_truth`` for recovery rows.
+    """
+
+    source: str = "lm"
+    world: str = "run"
+    model_a: str = "A"
+    sae_a: str = "sae"
+    model_b: str = "B"
+    sae_b: str = "sae"
+    seed: int = 0
+    config_hash: str = ""
 
     @property
     def comparison(self) -> str:
@@ -34,34 +40,36 @@ class Context:
 def make_row(ctx: Context, *, subspace: str, representation: str, pairing: str, metric: str,
              value: float = float("nan"), baseline: str = "", baseline_mean: float = float("nan"),
              baseline_std: float = float("nan"), p_value: float = float("nan"), n_baseline: int = 0,
-             n_features: int = 0, note: str = "") -> dict[str, Any]:
+             n_baseline_valid: int = 0, n_items: int = 0, n_pairs: int = 0, n_tokens: float = float("nan"),
+             note: str = "") -> dict[str, Any]:
+    """One row. ``n_items``: rows of X and Y the metric saw (pairs for decoder, tokens for
+    activations); ``n_pairs``: pairs in the subspace; ``n_tokens``: tokens used (NaN if none)."""
     return dict(comparison=ctx.comparison, source=ctx.source, world=ctx.world, model_a=ctx.model_a,
                 sae_a=ctx.sae_a, model_b=ctx.model_b, sae_b=ctx.sae_b, subspace=subspace,
                 representation=representation, pairing=pairing, metric=metric, value=float(value),
                 baseline=baseline, baseline_mean=float(baseline_mean), baseline_std=float(baseline_std),
-                p_value=float(p_value), n_baseline=int(n_baseline), n_features=int(n_features),
-                n_samples=int(ctx.n_samples), seed=int(ctx.seed), config_hash=ctx.config_hash,
-                package_version=__version__, note=note)
+                p_value=float(p_value), n_baseline=int(n_baseline), n_baseline_valid=int(n_baseline_valid),
+                n_items=int(n_items), n_pairs=int(n_pairs), n_tokens=float(n_tokens), seed=int(ctx.seed),
+                config_hash=ctx.config_hash, package_version=__version__, note=note)
 
 
-def tested_row(ctx: Context, x: np.ndarray, y: np.ndarray, *, metric: str, subspace: str, representation: str,
-               pairing: str, n_baseline: int, baseline: str, seed: int, min_items: int = 2,
-               n_features: int | None = None, pool: tuple[np.ndarray, np.ndarray] | None = None,
-               others: list[np.ndarray] | None = None, axis: int = 0, **metric_kw) -> dict[str, Any]:
-    """One row: ``metric(x, y)`` with its baseline and p-value, or a NaN row with a note
-    when there are fewer than ``min_items`` paired items (``n_features``, default
-    ``len(x)``) or the metric cannot apply (its ``ValueError`` becomes the note)."""
-    n_features = len(x) if n_features is None else n_features
+def row_with_null(ctx: Context, x: np.ndarray, y: np.ndarray, *, metric: str, subspace: str, representation: str,
+               pairing: str, n_baseline: int, baseline: str, seed: int, n_pairs: int, min_pairs: int = 2,
+               n_tokens: float = float("nan"), pools: NullPools | None = None, min_valid_fraction: float = 0.5,
+               **metric_kw) -> dict[str, Any]:
+    """One row: ``metric(x, y)`` against the null ``baseline``, or a NaN row with a note when the
+    subspace has fewer than ``min_pairs`` pairs or the metric is undefined (``MetricUndefined``)."""
     common = dict(subspace=subspace, representation=representation, pairing=pairing, metric=metric,
-                  n_features=n_features, baseline=baseline)
-    if n_features < min_items:
-        return make_row(ctx, **common, note=f"too few paired features ({n_features} < {min_items})")
+                  baseline=baseline, n_items=len(x), n_pairs=n_pairs, n_tokens=n_tokens)
+    if n_pairs < min_pairs:
+        return make_row(ctx, **common, note=f"too few pairs ({n_pairs} < {min_pairs})")
     try:
         r = permutation_test(get_metric(metric), x, y, n_baseline=n_baseline, baseline=baseline, seed=seed,
-                             pool=pool, others=others, axis=axis, **metric_kw)
-    except ValueError as e:  # e.g. directions of different widths: the measure is undefined here
+                             pools=pools, min_valid_fraction=min_valid_fraction, **metric_kw)
+    except MetricUndefined as e:
+        log.info("%s %s %s %s: undefined (%s)", pairing, representation, subspace, metric, e)
         return make_row(ctx, **common, note=str(e))
     if not np.isfinite(r.value):
         return make_row(ctx, **common, note=f"{metric} gave a non-finite value on these items")
-    return make_row(ctx, **common, value=r.value, baseline_mean=r.baseline_mean,
-                    baseline_std=r.baseline_std, p_value=r.p_value, n_baseline=r.n_baseline)
+    return make_row(ctx, **common, value=r.value, baseline_mean=r.baseline_mean, baseline_std=r.baseline_std,
+                    p_value=r.p_value, n_baseline=r.n_baseline, n_baseline_valid=r.n_valid, note=r.note)

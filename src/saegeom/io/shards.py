@@ -46,8 +46,9 @@ class ShardWriter:
         self._shards: list[dict[str, Any]] = []
         self._n_rows = 0
 
-    def add(self, rows: np.ndarray, extras: dict[str, np.ndarray] | None = None) -> None:
-        """Append ``rows`` of shape (n, d), plus optional per-row arrays ``extras`` (each (n, ...))."""
+    def add(self, rows: np.ndarray, extras: dict[str, np.ndarray] | None = None) -> ShardWriter:
+        """Append ``rows`` of shape (n, d), plus optional per-row arrays ``extras`` (each (n, ...));
+        returns the writer, so ``ShardWriter(...).add(x).close()`` writes a whole set."""
         if rows.ndim != 2 or rows.shape[1] != self.d:
             raise ValueError(f"expected rows of shape (n, {self.d}), got {rows.shape}")
         chunk = {TENSOR: np.asarray(rows, dtype=np.float32), **(extras or {})}
@@ -64,6 +65,7 @@ class ShardWriter:
             rest = {k: v[self.shard_rows :] for k, v in block.items()}
             n_rest = len(rest[TENSOR])
             self._buf, self._buffered = ([rest] if n_rest else []), n_rest
+        return self
 
     def _write(self, block: dict[str, np.ndarray]) -> None:
         name = f"shard_{len(self._shards):05d}.safetensors"
@@ -144,3 +146,51 @@ class ShardSet:
     def read(self, max_rows: int | None = None) -> np.ndarray:
         """Materialise (up to ``max_rows``) unmasked rows. For small sets and tests only."""
         return np.concatenate(list(self.iter_batches(self.shard_rows, max_rows=max_rows)))
+
+
+def shard_batches(shards: ShardSet, batch_size: int, shard_ids: list[int], seed: int,
+                  device: str = "cpu") -> Iterator[Any]:
+    """Endless stream of (batch_size, d) float32 batches: each epoch visits the given
+    shards in a fresh random order and shuffles rows within a shard; only one
+    shard is in memory at a time. Leftover rows carry over between shards.
+    Masked rows (padding / BOS, see ``saegeom.io.shards``) are skipped."""
+    import torch
+
+    rng = np.random.default_rng(seed)
+    carry = np.empty((0, shards.d), dtype=np.float32)
+    while True:
+        for i in rng.permutation(shard_ids):
+            block = shards.shard_valid(int(i))
+            block = np.concatenate([carry, block[rng.permutation(len(block))]])
+            n_full = len(block) // batch_size * batch_size
+            for start in range(0, n_full, batch_size):
+                yield torch.from_numpy(block[start : start + batch_size]).to(device)
+            carry = block[n_full:]
+
+
+def split_shards(shards: ShardSet) -> tuple[list[int], list[int]]:
+    """(train, eval) shard ids: the last shard is held out for evaluation when
+    there are at least two; otherwise evaluation reuses the training shard."""
+    ids = list(range(shards.n_shards))
+    return (ids[:-1], ids[-1:]) if len(ids) >= 2 else (ids, ids)
+
+
+def paired_blocks(a: ShardSet, b: ShardSet, shard_ids: list[int] | None, max_rows: int | None
+                   ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """Row-aligned blocks of A and B with masked rows (padding/BOS) removed from both."""
+    if a.n_rows != b.n_rows or a.shard_rows != b.shard_rows:
+        raise ValueError(f"shard sets are not row-aligned: {a.path} has {a.n_rows} rows, {b.path} has {b.n_rows}")
+    seen = 0
+    for i in shard_ids if shard_ids is not None else range(a.n_shards):
+        xa, xb = a.shard_arrays(i), b.shard_arrays(i)
+        keep = np.ones(len(xa[TENSOR]), bool)
+        for arr in (xa, xb):
+            if MASK in arr:
+                keep &= arr[MASK].astype(bool)
+        block_a, block_b = xa[TENSOR][keep], xb[TENSOR][keep]
+        if max_rows is not None:
+            block_a, block_b = block_a[: max_rows - seen], block_b[: max_rows - seen]
+        seen += len(block_a)
+        yield block_a, block_b
+        if max_rows is not None and seen >= max_rows:
+            return

@@ -1,7 +1,9 @@
 """Parquet tables with one documented schema each, validated on write.
 
 ``METRICS_SCHEMA`` is the tidy table behind ``results/metrics.parquet``: one row
-per (comparison, subspace, representation, pairing, metric). See README
+per (comparison, subspace, representation, pairing, metric, baseline). Its
+vocabulary (representations, pairings, nulls, subspace families) comes from
+``saegeom.settings``. See README
 "Reading results/metrics.parquet" for the meaning of every column.
 """
 
@@ -15,6 +17,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from saegeom.io.atomic import atomic_path
+from saegeom.settings import LABELLED_FAMILIES, NULLS, PAIRINGS, REPRESENTATIONS, ROLE_SUBSPACES, SOURCES
 
 METRICS_SCHEMA = pa.schema([
     ("comparison", pa.string()),       # "<world>:<model_a>/<sae_a>~<model_b>/<sae_b>"
@@ -29,23 +32,22 @@ METRICS_SCHEMA = pa.schema([
     ("pairing", pa.string()),
     ("metric", pa.string()),
     ("value", pa.float64()),
-    ("baseline", pa.string()),         # kind of null: shuffle | random_directions | random_subset | ...
-    ("baseline_mean", pa.float64()),
+    ("baseline", pa.string()),         # the null (saegeom.settings.NULLS): random_partners | random_subset | ...
+    ("baseline_mean", pa.float64()),   # over the defined null draws
     ("baseline_std", pa.float64()),
-    ("p_value", pa.float64()),
-    ("n_baseline", pa.int64()),
-    ("n_features", pa.int64()),        # paired items compared
-    ("n_samples", pa.int64()),         # activation rows behind the comparison (0 if none used)
+    ("p_value", pa.float64()),         # NaN when too few null draws were defined (note says how many)
+    ("n_baseline", pa.int64()),        # null draws made
+    ("n_baseline_valid", pa.int64()),  # null draws on which the metric was defined (the p-value's denominator)
+    ("n_items", pa.int64()),           # rows of X and Y the metric saw: pairs (decoder), tokens (activations)
+    ("n_pairs", pa.int64()),           # pairs in the subspace
+    ("n_tokens", pa.float64()),        # tokens behind the values; NaN where no tokens were used
     ("seed", pa.int64()),
     ("config_hash", pa.string()),
     ("package_version", pa.string()),
     ("note", pa.string()),
 ])
 
-REPRESENTATIONS = {"decoder", "activations", "ground_truth"}
-PAIRINGS = {"many_to_one", "one_to_one", "hungarian", "decoder_cosine", "ground_truth"}
-SUBSPACE_RE = re.compile(r"^(all|shared|private_a|private_b|(cluster|circle|group|discovered):[^\s]+)$")
-SOURCES = {"synthetic", "lm"}
+SUBSPACE_RE = re.compile(rf"^(all|{'|'.join(ROLE_SUBSPACES)}|({'|'.join(LABELLED_FAMILIES)}):[^\s]+)$")
 
 
 class TableSchemaError(ValueError):
@@ -58,8 +60,9 @@ def validate_metrics(df: pd.DataFrame) -> pd.DataFrame:
     extra = [c for c in df.columns if c not in METRICS_SCHEMA.names]
     if missing or extra:
         raise TableSchemaError(f"metrics table columns: missing {missing}, unexpected {extra}")
-    for col, allowed in (("representation", REPRESENTATIONS), ("pairing", PAIRINGS), ("source", SOURCES)):
-        bad = sorted(set(df[col]) - allowed)
+    for col, allowed in (("representation", REPRESENTATIONS), ("pairing", PAIRINGS), ("source", SOURCES),
+                         ("baseline", (*NULLS, ""))):
+        bad = sorted(set(df[col]) - set(allowed))
         if bad:
             raise TableSchemaError(f"metrics column {col!r} has values {bad}; allowed {sorted(allowed)}")
     bad = sorted({s for s in df["subspace"] if not SUBSPACE_RE.match(str(s))})
@@ -73,6 +76,9 @@ def validate_metrics(df: pd.DataFrame) -> pd.DataFrame:
     p = df["p_value"].dropna()
     if ((p <= 0) | (p > 1)).any():
         raise TableSchemaError("metrics column 'p_value' must lie in (0, 1]")
+    unsupported = df["p_value"].notna() & ((df["n_baseline_valid"] < 1) | df["baseline_mean"].isna())
+    if unsupported.any():
+        raise TableSchemaError(f"{int(unsupported.sum())} rows have a p-value without defined null draws")
     df = df[METRICS_SCHEMA.names].reset_index(drop=True)
     try:
         pa.Table.from_pandas(df, schema=METRICS_SCHEMA, preserve_index=False)

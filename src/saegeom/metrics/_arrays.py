@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from saegeom.metrics.registry import MetricUndefined
+
 
 def as_f64(x) -> np.ndarray:
     """numpy or torch (any device) → 2-D float64 numpy array."""
@@ -30,5 +32,6 @@ def unit_rows(x: np.ndarray) -> np.ndarray:
 
 
 def same_width(x: np.ndarray, y: np.ndarray, metric: str) -> None:
+    """Raise :class:`MetricUndefined` unless X and Y have the same number of columns (one shared space)."""
     if x.shape[1] != y.shape[1]:
-        raise ValueError(f"{metric} compares directions in one space: widths {x.shape[1]} and {y.shape[1]} differ")
+        raise MetricUndefined(f"{metric} compares directions in one space: widths {x.shape[1]} and {y.shape[1]} differ")

@@ -1,34 +1,63 @@
-"""Random baselines and permutation p-values for any registered metric.
+"""Nulls and permutation p-values for any registered metric.
 
-A baseline is a *sampler*: a function ``rng -> (X_null, Y_null)`` drawing one
-matrix pair from the null. Built-in kinds (``make_sampler``), rows = items:
+A null is a *sampler* ``rng -> (X_null, Y_null)``: one matrix pair drawn from a
+distribution that destroys exactly one thing (``saegeom.settings.NULLS`` says what).
+Pairs lie along ``axis`` of the matrices: 0 when rows are pairs (decoder directions),
+1 when columns are pairs (activations: rows are tokens). Built-in kinds
+(:func:`make_sampler`):
 
-  ``shuffle``            rows of Y permuted (random re-pairing; for activation
-                         matrices, whose rows are tokens, this is "tokens shuffled in B");
-  ``random_directions``  Y replaced by i.i.d. Gaussian rows (for pairing-free
-                         measures such as MMCS, where re-pairing changes nothing);
-  ``random_subset``      (X, Y) replaced by a same-size random subset of the paired
-                         pool, taken along ``axis`` (0: rows; 1: columns, i.e. paired
-                         latents of an activation matrix);
-  ``random_sparse``      Y replaced by a random matrix of Y's shape and density whose
-                         non-zeros are drawn from Y's non-zero values;
-  ``mismatched``         X from this subspace against B's partners of *another*
-                         subspace (drawn from ``others``), both cut to the smaller size.
+  ``random_partners``     each B partner replaced by a random *other* live B latent from
+                          ``pools.b_pool`` (same count, same tokens), drawn within the partner's
+                          firing-frequency bin when bins are given — "are these partners more alike
+                          than unrelated latents of B?" (the headline null);
+  ``repairing``           B's partners permuted among the subspace's own pairs;
+  ``random_subset``       (X, Y) replaced by a same-size random subset of all pairs;
+  ``mismatched_subspace`` X against B's partners of another subspace of the same family;
+  ``random_directions``   Y's rows replaced by Gaussian directions (pairing-free measures);
+  ``token_shuffle``       activations only: B's tokens (rows) permuted — an alignment check.
+
+p-values (:func:`p_value`) count only *defined* null draws: a draw on which the
+metric is undefined (``MetricUndefined``) leaves the denominator, and with fewer
+than ``min_valid_fraction`` of the draws defined the p-value is NaN with a note.
 """
 
 from __future__ import annotations
 
+import logging
+import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from tqdm.auto import tqdm
 
 from saegeom.metrics._arrays import as_f64
-from saegeom.metrics.registry import MetricSpec, get_metric
+from saegeom.metrics.registry import MetricSpec, MetricUndefined, get_metric
+from saegeom.settings import NULLS
 
+log = logging.getLogger(__name__)
 Sampler = Callable[[np.random.Generator], tuple[np.ndarray, np.ndarray]]
-BASELINE_KINDS = ("shuffle", "random_directions", "random_subset", "random_sparse", "mismatched")
+
+
+@dataclass
+class NullPools:
+    """What the nulls of one subspace draw from (pairs along ``axis``; see module doc).
+
+    ``pairs_x``/``pairs_y``: every pair of the pairing (for ``random_subset``);
+    ``b_pool``: every live B latent (decoder rows or code columns, along ``axis``);
+    ``b_pool_bins``: (n_pool,) frequency bin of each pool latent; ``y_pool_idx``: (n,) pool
+    position of each of this subspace's partners (excluded from its draws) and ``y_bins`` their
+    bins; ``others``: B partners of other subspaces of the same family.
+    """
+
+    axis: int = 0
+    pairs_x: np.ndarray | None = None
+    pairs_y: np.ndarray | None = None
+    b_pool: np.ndarray | None = None
+    b_pool_bins: np.ndarray | None = None
+    y_pool_idx: np.ndarray | None = None
+    y_bins: np.ndarray | None = None
+    others: Sequence[np.ndarray] = field(default_factory=list)
 
 
 @dataclass
@@ -38,91 +67,132 @@ class BaselineResult:
     baseline_std: float
     p_value: float
     n_baseline: int
+    n_valid: int
     baseline: str
-    samples: np.ndarray  # (n_baseline,) the null values
+    samples: np.ndarray  # (n_baseline,) null values, NaN where undefined
+    note: str = ""
 
 
-def p_value(value: float, null: np.ndarray, higher_is_similar: bool) -> float:
-    """(1 + #null at least as extreme) / (1 + n): never 0, valid for a finite null.
+def p_value(value: float, null: np.ndarray, higher_is_similar: bool,
+            min_valid_fraction: float = 0.0) -> tuple[float, str]:
+    """(p, note): p = (1 + #defined draws at least as extreme) / (1 + #defined draws).
 
-    Non-finite null draws count as not extreme (and ``n`` still counts them).
+    Undefined (non-finite) draws leave the denominator. When fewer than
+    ``min_valid_fraction`` × len(null) draws (and always when none) are defined, p is NaN
+    and the note says how many were.
     """
     null = np.asarray(null, dtype=np.float64)
-    with np.errstate(invalid="ignore"):
-        extreme = null >= value if higher_is_similar else null <= value
-    return float((1 + np.sum(extreme & np.isfinite(null))) / (1 + len(null)))
+    finite = null[np.isfinite(null)]
+    need = max(1, math.ceil(min_valid_fraction * len(null)))
+    if len(finite) < need or not np.isfinite(value):
+        return float("nan"), f"only {len(finite)} of {len(null)} null draws defined (need {need})"
+    extreme = finite >= value if higher_is_similar else finite <= value
+    return float((1 + extreme.sum()) / (1 + len(finite))), ""
 
 
 def _take(a: np.ndarray, idx: np.ndarray, axis: int) -> np.ndarray:
     return a[idx] if axis == 0 else a[:, idx]
 
 
-def make_sampler(kind: str, x: np.ndarray, y: np.ndarray, *, pool: tuple[np.ndarray, np.ndarray] | None = None,
-                 others: Sequence[np.ndarray] | None = None, axis: int = 0) -> Sampler:
+def _random_partners(pools: NullPools, n: int) -> Callable[[np.random.Generator], np.ndarray]:
+    """Index sampler into ``pools.b_pool``: n distinct latents, none of this subspace's partners when
+    the pool has enough others (otherwise — e.g. subspace ``all`` of a one-to-one pairing, whose
+    partners are most live latents — any live latents)."""
+    if pools.b_pool is None:
+        raise ValueError("null 'random_partners' needs pools.b_pool (every live B latent)")
+    n_pool = pools.b_pool.shape[pools.axis]
+    if n_pool < n:
+        raise MetricUndefined(f"random_partners needs {n} live B latents, the pool has {n_pool}")
+    allowed = np.ones(n_pool, bool)
+    if pools.y_pool_idx is not None:
+        allowed[np.asarray(pools.y_pool_idx, np.int64)] = False
+    candidates = np.flatnonzero(allowed) if allowed.sum() >= n else np.arange(n_pool)
+    if pools.b_pool_bins is None or pools.y_bins is None:
+        return lambda rng: rng.choice(candidates, n, replace=False)
+    bins = np.asarray(pools.b_pool_bins)
+    y_bins = np.asarray(pools.y_bins)
+    plan = []  # (positions in the subspace, candidates of that bin)
+    for b in np.unique(y_bins):
+        where = np.flatnonzero(y_bins == b)
+        cand = candidates[bins[candidates] == b]
+        plan.append((where, cand if len(cand) >= len(where) else candidates))
+
+    def draw(rng: np.random.Generator) -> np.ndarray:
+        out = np.empty(n, np.int64)
+        for where, cand in plan:
+            out[where] = rng.choice(cand, len(where), replace=False)
+        return out
+
+    return draw
+
+
+def make_sampler(kind: str, x: np.ndarray, y: np.ndarray, pools: NullPools | None = None) -> Sampler:
     """The null sampler of one built-in kind for the observed pair (x, y); see module doc."""
-    if kind == "shuffle":
+    pools = pools or NullPools()
+    axis = pools.axis
+    n = x.shape[axis]
+    if kind == "random_partners":
+        idx = _random_partners(pools, n)
+        return lambda rng: (x, _take(pools.b_pool, idx(rng), axis))
+    if kind == "repairing":
+        return lambda rng: (x, _take(y, rng.permutation(n), axis))
+    if kind == "token_shuffle":
         return lambda rng: (x, y[rng.permutation(len(y))])
     if kind == "random_directions":
         return lambda rng: (x, rng.standard_normal(y.shape))
     if kind == "random_subset":
-        if pool is None:
-            raise ValueError("baseline 'random_subset' needs pool=(X_all, Y_all)")
-        px, py = as_f64(pool[0]), as_f64(pool[1])
-        size, total = x.shape[axis], px.shape[axis]
-        if total < size:
-            raise ValueError(f"pool of {total} items is smaller than the subset ({size})")
+        if pools.pairs_x is None or pools.pairs_y is None:
+            raise ValueError("null 'random_subset' needs pools.pairs_x / pairs_y (every pair)")
+        total = pools.pairs_x.shape[axis]
+        if total < n:
+            raise ValueError(f"pool of {total} pairs is smaller than the subset ({n})")
 
         def subset(rng):
-            idx = rng.choice(total, size=size, replace=False)
-            return _take(px, idx, axis), _take(py, idx, axis)
+            i = rng.choice(total, size=n, replace=False)
+            return _take(pools.pairs_x, i, axis), _take(pools.pairs_y, i, axis)
 
         return subset
-    if kind == "random_sparse":
-        nz = y[y != 0]
-        density = nz.size / max(y.size, 1)
-
-        def sparse(rng):
-            mask = rng.random(y.shape) < density
-            return x, np.where(mask, rng.choice(nz, size=y.shape) if nz.size else 0.0, 0.0)
-
-        return sparse
-    if kind == "mismatched":
-        if not others:
-            raise ValueError("baseline 'mismatched' needs other subspaces' partner matrices")
+    if kind == "mismatched_subspace":
+        if not pools.others:
+            raise ValueError("null 'mismatched_subspace' needs other subspaces' partner matrices")
 
         def mismatched(rng):
-            other = as_f64(others[rng.integers(len(others))])
-            n = min(x.shape[axis], other.shape[axis])
-            ix = rng.choice(x.shape[axis], n, replace=False)
-            io = rng.choice(other.shape[axis], n, replace=False)
-            return _take(x, ix, axis), _take(other, io, axis)
+            other = as_f64(pools.others[rng.integers(len(pools.others))])
+            m = min(n, other.shape[axis])
+            return _take(x, rng.choice(n, m, replace=False), axis), _take(other, rng.choice(other.shape[axis], m,
+                                                                                             replace=False), axis)
 
         return mismatched
-    raise ValueError(f"unknown baseline {kind!r}; expected one of {BASELINE_KINDS}")
+    raise ValueError(f"unknown null {kind!r}; expected one of {sorted(NULLS)}")
 
 
-def permutation_test(metric: str | MetricSpec, x, y, n_baseline: int = 1000, baseline: str = "shuffle",
-                     seed: int = 0, pool: tuple[np.ndarray, np.ndarray] | None = None,
-                     sampler: Sampler | None = None, others: Sequence[np.ndarray] | None = None, axis: int = 0,
-                     progress: bool = False, **metric_kw) -> BaselineResult:
+def permutation_test(metric: str | MetricSpec, x, y, n_baseline: int = 1000, baseline: str = "random_partners",
+                     seed: int = 0, pools: NullPools | None = None, sampler: Sampler | None = None,
+                     min_valid_fraction: float = 0.5, progress: bool = False, **metric_kw) -> BaselineResult:
     """Value of ``metric(x, y)`` against ``n_baseline`` draws from a null.
 
-    The null is ``sampler`` when given (``baseline`` is then only its label),
-    else the built-in kind ``baseline`` (see :func:`make_sampler`).
+    The null is ``sampler`` when given (``baseline`` is then only its label), else the
+    built-in kind ``baseline`` (see :func:`make_sampler`). Raises ``MetricUndefined`` when
+    the observed value itself is undefined; undefined null draws are counted, logged and
+    left out of the p-value (:func:`p_value`).
     """
     spec = get_metric(metric) if isinstance(metric, str) else metric
     x, y = as_f64(x), as_f64(y)
-    draw = sampler or make_sampler(baseline, x, y, pool=pool, others=others, axis=axis)
     value = spec(x, y, **metric_kw)
+    draw = sampler or make_sampler(baseline, x, y, pools)
     rng = np.random.default_rng(seed)
-    null = np.empty(n_baseline)
-    for i in tqdm(range(n_baseline), desc=f"baseline {spec.name}/{baseline}", disable=not progress):
+    null = np.full(n_baseline, np.nan)
+    for i in tqdm(range(n_baseline), desc=f"null {spec.name}/{baseline}", disable=not progress):
         xb, yb = draw(rng)
         try:
             null[i] = spec(xb, yb, **metric_kw)
-        except ValueError:  # a degenerate draw (e.g. constant matrix): no value
-            null[i] = np.nan
+        except MetricUndefined:
+            pass
+    n_valid = int(np.isfinite(null).sum())
+    if n_valid < n_baseline:
+        log.info("%s / %s: %d of %d null draws undefined", spec.name, baseline, n_baseline - n_valid, n_baseline)
+    p, note = p_value(value, null, spec.higher_is_similar, min_valid_fraction)
     finite = null[np.isfinite(null)]
     return BaselineResult(value, float(finite.mean()) if len(finite) else float("nan"),
                           float(finite.std(ddof=1)) if len(finite) > 1 else float("nan"),
-                          p_value(value, null, spec.higher_is_similar), n_baseline, baseline, null)
+                          p, n_baseline, n_valid, baseline, null, note)

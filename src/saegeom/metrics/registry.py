@@ -8,6 +8,16 @@ from dataclasses import dataclass
 MetricFn = Callable[..., float]
 
 
+class MetricUndefined(ValueError):
+    """The measure has no value on these inputs (too few items, no variance, k ≥ n, ...).
+
+    Raised by metric functions for *degenerate inputs* only; the message says why and
+    becomes the ``note`` of a NaN row. Callers catch this class, never a bare
+    ``ValueError``, so a bug (a shape error, a typo in an option) is not mistaken
+    for an undefined value.
+    """
+
+
 @dataclass(frozen=True)
 class MetricSpec:
     """A registered similarity measure.
@@ -45,7 +55,18 @@ def register_metric(name: str, *, higher_is_similar: bool = True, pairing_sensit
     return deco
 
 
+def load_builtin_metrics() -> dict[str, MetricSpec]:
+    """Import the modules that register the built-in metrics; return the registry.
+
+    Explicit instead of relying on whoever imported ``saegeom.metrics`` first.
+    """
+    from saegeom.metrics import representational, shape, similarity  # noqa: F401
+
+    return METRICS
+
+
 def get_metric(name: str) -> MetricSpec:
+    load_builtin_metrics()
     if name not in METRICS:
         raise KeyError(f"unknown metric {name!r}; registered: {sorted(METRICS)}")
     return METRICS[name]

@@ -14,14 +14,15 @@ from scipy.linalg import orthogonal_procrustes as _scipy_procrustes
 from scipy.optimize import linear_sum_assignment
 
 from saegeom.metrics._arrays import paired
-from saegeom.metrics.registry import register_metric
+from saegeom.metrics.registry import MetricUndefined, register_metric
 
 
 def _normalise(x: np.ndarray) -> np.ndarray:
+    """(n, d) → columns centred, whole matrix scaled to unit Frobenius norm."""
     x = x - x.mean(axis=0, keepdims=True)
     n = np.linalg.norm(x)
     if n == 0:
-        raise ValueError("a constant matrix has no shape (zero norm after centring)")
+        raise MetricUndefined("a constant matrix has no shape (zero norm after centring)")
     return x / n
 
 

@@ -1,7 +1,24 @@
-"""Pair features across two SAEs: activation correlation (streamed, sparse) and decoder cosine."""
+"""Pair features across two SAEs: activation correlation (streamed, sparse) and decoder cosine.
+
+    from saegeom.pairing import pair_saes
+    from saegeom.settings import PairingSettings
+    pairs = pair_saes("acts/A", "acts/B", sae_a, sae_b, PairingSettings(pairings=["hungarian"]))
+    # columns a_idx, b_idx, score (Pearson r), pairing, min_score (the threshold used)
+"""
 
 from saegeom.pairing.correlation import CoactivationStats, coactivation_stats, encode_sparse
-from saegeom.pairing.match import PAIRS_SCHEMA, decoder_cosine_pairs, pair_features, read_pairs, write_pairs
+from saegeom.pairing.match import (
+    PAIRS_SCHEMA,
+    assign_positive,
+    best_partners,
+    calibrated_min_corr,
+    decoder_cosine_pairs,
+    pair_features,
+    read_pairs,
+    write_pairs,
+)
+from saegeom.pairing.pipeline import pair_saes
 
-__all__ = ["PAIRS_SCHEMA", "CoactivationStats", "coactivation_stats", "decoder_cosine_pairs", "encode_sparse",
-           "pair_features", "read_pairs", "write_pairs"]
+__all__ = ["PAIRS_SCHEMA", "CoactivationStats", "assign_positive", "best_partners", "calibrated_min_corr",
+           "coactivation_stats", "decoder_cosine_pairs", "encode_sparse", "pair_features", "pair_saes", "read_pairs",
+           "write_pairs"]

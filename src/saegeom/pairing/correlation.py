@@ -16,7 +16,6 @@ the sparse pattern of S, which is exactly what best-partner pairing needs.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -24,7 +23,7 @@ import scipy.sparse as sp
 import torch
 from tqdm.auto import tqdm
 
-from saegeom.io.shards import MASK, TENSOR, ShardSet
+from saegeom.io.shards import ShardSet, paired_blocks
 
 
 @torch.no_grad()
@@ -37,27 +36,6 @@ def encode_sparse(sae, x: np.ndarray, device: str = "cpu", batch_size: int = 204
             raise ValueError("SAE produced negative activations; sparse correlation assumes non-negative codes")
         parts.append(sp.csr_matrix(z.cpu().numpy()))
     return sp.vstack(parts, format="csr") if parts else sp.csr_matrix((0, sae.cfg.d_sae), dtype=np.float32)
-
-
-def paired_blocks(a: ShardSet, b: ShardSet, shard_ids: list[int] | None, max_rows: int | None
-                   ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-    """Row-aligned blocks of A and B with masked rows (padding/BOS) removed from both."""
-    if a.n_rows != b.n_rows or a.shard_rows != b.shard_rows:
-        raise ValueError(f"shard sets are not row-aligned: {a.path} has {a.n_rows} rows, {b.path} has {b.n_rows}")
-    seen = 0
-    for i in shard_ids if shard_ids is not None else range(a.n_shards):
-        xa, xb = a.shard_arrays(i), b.shard_arrays(i)
-        keep = np.ones(len(xa[TENSOR]), bool)
-        for arr in (xa, xb):
-            if MASK in arr:
-                keep &= arr[MASK].astype(bool)
-        block_a, block_b = xa[TENSOR][keep], xb[TENSOR][keep]
-        if max_rows is not None:
-            block_a, block_b = block_a[: max_rows - seen], block_b[: max_rows - seen]
-        seen += len(block_a)
-        yield block_a, block_b
-        if max_rows is not None and seen >= max_rows:
-            return
 
 
 @dataclass
@@ -76,6 +54,7 @@ class CoactivationStats:
     sumsq_b: np.ndarray
     count_b: np.ndarray
     cross: sp.csr_matrix
+    shifted: CoactivationStats | None = None  # the same with B's tokens circularly shifted (alignment destroyed)
 
     @property
     def alive_a(self) -> np.ndarray:
@@ -178,13 +157,17 @@ class CoactivationAccumulator:
 
 def coactivation_stats(sae_a, shards_a: ShardSet, sae_b, shards_b: ShardSet, *, device: str = "cpu",
                        batch_size: int = 4096, max_rows: int | None = None, shard_ids: list[int] | None = None,
-                       progress: bool = True) -> CoactivationStats:
+                       shifted: bool = True, progress: bool = True) -> CoactivationStats:
     """Stream row-aligned shards through both SAEs and accumulate :class:`CoactivationStats`.
 
+    With ``shifted``, ``stats.shifted`` holds the same statistics with B's codes rolled
+    by half a batch within each batch: token alignment is destroyed while every
+    latent's marginal distribution is kept (the null behind ``min_corr: auto``).
     Memory: one shard of activations, one batch of dense codes per SAE, and the
-    sparse co-activation matrix.
+    sparse co-activation matrices.
     """
     acc = CoactivationAccumulator(sae_a.cfg.d_sae, sae_b.cfg.d_sae)
+    null = CoactivationAccumulator(sae_a.cfg.d_sae, sae_b.cfg.d_sae) if shifted else None
     ids = shard_ids if shard_ids is not None else list(range(shards_a.n_shards))
     total = sum(shards_a.index["shards"][i]["n_rows"] for i in ids)
     with tqdm(total=min(total, max_rows or total), desc="co-activation", unit="tok", disable=not progress) as bar:
@@ -193,5 +176,11 @@ def coactivation_stats(sae_a, shards_a: ShardSet, sae_b, shards_b: ShardSet, *, 
                 za = encode_sparse(sae_a, block_a[start : start + batch_size], device)
                 zb = encode_sparse(sae_b, block_b[start : start + batch_size], device)
                 acc.update(za, zb)
+                if null is not None:
+                    roll = np.roll(np.arange(zb.shape[0]), zb.shape[0] // 2)
+                    null.update(za, zb[roll])
                 bar.update(za.shape[0])
-    return acc.stats()
+    stats = acc.stats()
+    if null is not None:
+        stats.shifted = null.stats()
+    return stats

@@ -1,16 +1,20 @@
 """Turn correlations (or decoder cosines) into feature pairs.
 
-Methods (column ``method`` of the pairs table):
+Methods (column ``pairing`` of the pairs table):
   ``many_to_one``  each live latent of B → its best-correlated latent of A
                    (several B latents may share an A partner);
   ``one_to_one``   many_to_one, then for each A latent only the B latent with the
                    highest correlation is kept (not the first index);
-  ``hungarian``    optimal one-to-one assignment maximising total correlation
-                   (scipy ``linear_sum_assignment`` on the dense matrix of live latents);
+  ``hungarian``    optimal one-to-one assignment maximising total *positive* correlation
+                   (scipy ``linear_sum_assignment`` on the dense matrix of live latents, clipped
+                   at 0: a negative correlation is no evidence of correspondence, and letting it
+                   into the objective trades a strong positive pair for two weak ones);
   ``decoder_cosine`` each B latent → A latent with the highest decoder cosine
                    (needs equal widths: both SAEs read the same space).
 Pairs scoring below ``min_corr`` are dropped; dead latents are never paired.
 Correlation pairing keeps only positive correlations, so ``min_corr`` ≥ 0.
+:func:`calibrated_min_corr` turns ``min_corr: auto`` into a number from the
+token-shifted correlations (see ``saegeom.settings.PairingSettings``).
 """
 
 from __future__ import annotations
@@ -25,18 +29,19 @@ from scipy.optimize import linear_sum_assignment
 
 from saegeom.io.tables import write_table
 from saegeom.pairing.correlation import CoactivationStats
+from saegeom.settings import CORRELATION_PAIRINGS
 
 PAIRS_SCHEMA = pa.schema([("a_idx", pa.int64()), ("b_idx", pa.int64()), ("score", pa.float64()),
-                          ("method", pa.string())])
-CORRELATION_METHODS = ("many_to_one", "one_to_one", "hungarian")
+                          ("pairing", pa.string()), ("min_score", pa.float64())])
 
 
-def _frame(a, b, score, method: str) -> pd.DataFrame:
+def _frame(a, b, score, pairing: str, min_score: float = float("nan")) -> pd.DataFrame:
     return pd.DataFrame({"a_idx": np.asarray(a, np.int64), "b_idx": np.asarray(b, np.int64),
-                         "score": np.asarray(score, np.float64), "method": method})
+                         "score": np.asarray(score, np.float64), "pairing": pairing, "min_score": float(min_score)})
 
 
-def _many_to_one(stats: CoactivationStats) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def best_partners(stats: CoactivationStats) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For every live B latent with a positive correlation: (best A latent, B latent, r)."""
     corr = stats.correlation_sparse().tocsc()
     a_idx, b_idx, score = [], [], []
     for j in np.flatnonzero(stats.alive_b):
@@ -51,13 +56,43 @@ def _many_to_one(stats: CoactivationStats) -> tuple[np.ndarray, np.ndarray, np.n
     return np.array(a_idx, np.int64), np.array(b_idx, np.int64), np.array(score)
 
 
-def pair_features(stats: CoactivationStats, method: str = "one_to_one", min_corr: float = 0.0,
-                  max_dense_bytes: float = 4 * 2**30) -> pd.DataFrame:
-    """Pairs (a_idx, b_idx, score = Pearson r, method), sorted by b_idx."""
+def calibrated_min_corr(stats: CoactivationStats, quantile: float = 0.99) -> float:
+    """``min_corr: auto``: the ``quantile`` of every live B latent's best positive correlation with
+    A when B's tokens are shifted (``stats.shifted``; 0 for a B latent without one).
+
+    Under the shift no pair shares anything, so a kept pair beats what chance pairing reaches
+    for at least ``quantile`` of B's latents.
+    """
+    if stats.shifted is None:
+        raise ValueError("min_corr 'auto' needs the token-shifted statistics (coactivation_stats(shifted=True))")
+    _, b, s = best_partners(stats.shifted)
+    best = np.zeros(int(stats.shifted.alive_b.sum()))
+    best[: len(s)] = s
+    return float(np.quantile(best, quantile)) if len(best) else 0.0
+
+
+def assign_positive(corr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Optimal one-to-one (rows, cols) maximising the total of ``max(corr, 0)``; NaN counts as 0.
+
+    Pairs whose correlation is ≤ 0 come back too and are dropped by the caller.
+    """
+    r, c = linear_sum_assignment(np.clip(np.nan_to_num(corr, nan=0.0), 0.0, None), maximize=True)
+    return r, c
+
+
+def pair_features(stats: CoactivationStats, method: str = "one_to_one", min_corr: float | str = 0.0,
+                  max_dense_bytes: float = 4 * 2**30, quantile: float = 0.99) -> pd.DataFrame:
+    """Pairs (a_idx, b_idx, score = Pearson r, pairing, min_score), sorted by b_idx.
+
+    ``min_corr``: a number ≥ 0 or ``"auto"`` (:func:`calibrated_min_corr` at ``quantile``); the
+    threshold used is stored in column ``min_score``.
+    """
+    if min_corr == "auto":
+        min_corr = calibrated_min_corr(stats, quantile)
     if min_corr < 0:
         raise ValueError(f"min_corr must be >= 0 (only positive correlations are paired), got {min_corr}")
     if method in ("many_to_one", "one_to_one"):
-        a, b, s = _many_to_one(stats)
+        a, b, s = best_partners(stats)
         if method == "one_to_one" and len(a):
             order = np.lexsort((b, -s, a))  # by A latent, best score first, ties by B index
             first = np.ones(len(order), bool)
@@ -67,12 +102,12 @@ def pair_features(stats: CoactivationStats, method: str = "one_to_one", min_corr
     elif method == "hungarian":
         live_a, live_b = np.flatnonzero(stats.alive_a), np.flatnonzero(stats.alive_b)
         corr = stats.correlation_dense(max_dense_bytes)[np.ix_(live_a, live_b)].astype(np.float64)
-        r, c = linear_sum_assignment(np.nan_to_num(corr, nan=-1.0), maximize=True)
+        r, c = assign_positive(corr)
         a, b, s = live_a[r], live_b[c], corr[r, c]
     else:
-        raise ValueError(f"unknown correlation pairing {method!r}; expected one of {CORRELATION_METHODS}")
+        raise ValueError(f"unknown correlation pairing {method!r}; expected one of {CORRELATION_PAIRINGS}")
     keep = (s > 0) & (s >= min_corr)
-    df = _frame(a[keep], b[keep], s[keep], method)
+    df = _frame(a[keep], b[keep], s[keep], method, min_corr)
     return df.sort_values("b_idx", kind="stable").reset_index(drop=True)
 
 

@@ -17,21 +17,19 @@ from __future__ import annotations
 import dataclasses
 import json
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 
 from saegeom.io.atomic import atomic_path
-from saegeom.io.shards import ShardSet
+from saegeom.io.shards import ShardSet, shard_batches, split_shards
+from saegeom.sae.load import METRICS_FILE
+from saegeom.settings import SAE_TRAINER_DEFAULTS
 from saegeom.utils import resolve_device
 
-TRAINER_KEYS = {"lr", "training_samples", "batch_size", "lr_warm_up_steps", "lr_decay_steps",
-                "lr_scheduler", "lr_end", "dead_feature_window"}
+TRAINER_KEYS = {*SAE_TRAINER_DEFAULTS, "lr_end"}
 SPEC_ONLY_KEYS = {"architecture", "expansion_factor"}
-METRICS_FILE = "metrics.json"
 
 
 def _sae_registry():
@@ -72,33 +70,9 @@ def build_training_sae(spec: dict[str, Any], d_in: int, device: str = "cpu", see
     """A freshly initialised SAELens ``TrainingSAE`` for ``spec`` (seeded)."""
     arch, sae_kw, _ = split_spec(spec, d_in)
     sae_cls, cfg_cls = _sae_registry()[arch]
-    torch.manual_seed(seed)
-    return sae_cls(cfg_cls(device=device, **sae_kw))
-
-
-def shard_batches(shards: ShardSet, batch_size: int, shard_ids: list[int], seed: int,
-                  device: str = "cpu") -> Iterator[torch.Tensor]:
-    """Endless stream of (batch_size, d) float32 batches: each epoch visits the given
-    shards in a fresh random order and shuffles rows within a shard; only one
-    shard is in memory at a time. Leftover rows carry over between shards.
-    Masked rows (padding / BOS, see ``saegeom.io.shards``) are skipped."""
-    rng = np.random.default_rng(seed)
-    carry = np.empty((0, shards.d), dtype=np.float32)
-    while True:
-        for i in rng.permutation(shard_ids):
-            block = shards.shard_valid(int(i))
-            block = np.concatenate([carry, block[rng.permutation(len(block))]])
-            n_full = len(block) // batch_size * batch_size
-            for start in range(0, n_full, batch_size):
-                yield torch.from_numpy(block[start : start + batch_size]).to(device)
-            carry = block[n_full:]
-
-
-def split_shards(shards: ShardSet) -> tuple[list[int], list[int]]:
-    """(train, eval) shard ids: the last shard is held out for evaluation when
-    there are at least two; otherwise evaluation reuses the training shard."""
-    ids = list(range(shards.n_shards))
-    return (ids[:-1], ids[-1:]) if len(ids) >= 2 else (ids, ids)
+    with torch.random.fork_rng(devices=[]):  # seed the initialisation without touching the caller's RNG
+        torch.manual_seed(seed)
+        return sae_cls(cfg_cls(device=device, **sae_kw))
 
 
 def train_sae(shard_dir: str | Path, spec: dict[str, Any], out_dir: str | Path, seed: int = 0,
@@ -112,19 +86,19 @@ def train_sae(shard_dir: str | Path, spec: dict[str, Any], out_dir: str | Path, 
 
     device = resolve_device(device)
     shards = ShardSet(shard_dir)
-    arch, _, tkw = split_spec(spec, shards.d)  # validate before any work
-    batch_size = tkw.get("batch_size", 1024)
-    total = tkw.get("training_samples", 200_000)
+    arch, _, given = split_spec(spec, shards.d)  # validate before any work
+    tkw = {**SAE_TRAINER_DEFAULTS, **given}
+    tkw.setdefault("lr_end", tkw["lr"])  # constant schedule unless lr_end is given
+    batch_size, total = tkw["batch_size"], tkw["training_samples"]
     if total < batch_size:
         raise ValueError(f"training_samples ({total}) must be at least batch_size ({batch_size})")
     train_ids, eval_ids = split_shards(shards)
 
     sae = build_training_sae(spec, shards.d, device, seed)
     trainer_cfg = SAETrainerConfig(
-        total_training_samples=total, train_batch_size_samples=batch_size, lr=tkw.get("lr", 3e-4),
-        lr_end=tkw.get("lr_end", tkw.get("lr", 3e-4)), lr_scheduler_name=tkw.get("lr_scheduler", "constant"),
-        lr_warm_up_steps=tkw.get("lr_warm_up_steps", 0), lr_decay_steps=tkw.get("lr_decay_steps", 0),
-        device=device, dead_feature_window=tkw.get("dead_feature_window", 1000),
+        total_training_samples=total, train_batch_size_samples=batch_size, lr=tkw["lr"], lr_end=tkw["lr_end"],
+        lr_scheduler_name=tkw["lr_scheduler"], lr_warm_up_steps=tkw["lr_warm_up_steps"],
+        lr_decay_steps=tkw["lr_decay_steps"], device=device, dead_feature_window=tkw["dead_feature_window"],
         logger=LoggingConfig(log_to_wandb=False), n_batches_for_norm_estimate=100,
     )
     data = shard_batches(shards, batch_size, train_ids, seed, device)
@@ -142,21 +116,3 @@ def train_sae(shard_dir: str | Path, spec: dict[str, Any], out_dir: str | Path, 
         sae.save_inference_model(tmp)
         (tmp / METRICS_FILE).write_text(json.dumps(metrics, indent=1))
     return metrics
-
-
-def load_sae(path: str | Path, device: str = "cpu"):
-    """Load a saved SAE (inference class) with SAELens."""
-    from sae_lens import SAE
-
-    return SAE.load_from_disk(str(path), device=device)
-
-
-def decoder_directions(sae) -> np.ndarray:
-    """(d_sae, d_in) unit-norm decoder rows of an SAE (float64)."""
-    w = sae.W_dec.detach().double().cpu().numpy()
-    return w / np.maximum(np.linalg.norm(w, axis=1, keepdims=True), 1e-12)
-
-
-def read_sae_metrics(path: str | Path) -> dict[str, Any]:
-    """The ``metrics.json`` written next to a trained SAE."""
-    return json.loads((Path(path) / METRICS_FILE).read_text())

@@ -1,6 +1,7 @@
 """Overview figure of ``results/metrics.parquet``: one heatmap per comparison.
 
-Cell (subspace, representation:metric) shows the effect size against the re-pairing null,
+Cell (subspace, representation:metric) shows the effect size against the headline null
+(``random_partners``; ``random_directions`` for the whole-dictionary MMCS),
 z = (value − baseline_mean) / baseline_std, sign-flipped for distances so that positive
 always means "more similar than chance"; a dot marks p < ``alpha``.
 """
@@ -12,11 +13,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from saegeom.io.atomic import atomic_path
 from saegeom.metrics.registry import get_metric
+from saegeom.settings import HEADLINE_NULLS, PAIRING_PREFERENCE, ROLE_SUBSPACES
 
-NULLS = ("shuffle", "random_directions")
-PAIRING_PREFERENCE = ("hungarian", "one_to_one", "many_to_one", "ground_truth", "decoder_cosine")
-SUBSPACE_ORDER = ("all", "shared", "private_a", "private_b")
+SUBSPACE_ORDER = ("all", *ROLE_SUBSPACES)
 
 
 def _natural(subspace: str) -> tuple[str, int, str]:
@@ -29,9 +30,9 @@ def effect_sizes(df: pd.DataFrame, pairing: str | None = None) -> dict[str, tupl
     """Per comparison between two models: (z, p) tables, rows = subspaces, columns = ``rep:metric``.
 
     Uses one pairing (``pairing``, else the first available of ``PAIRING_PREFERENCE``) and the
-    re-pairing null (``shuffle``, or ``random_directions`` for pairing-free measures).
+    headline null (``HEADLINE_NULLS``).
     """
-    cross = df[(df.model_b != "ground_truth") & df.baseline.isin(NULLS) & df.representation.isin(
+    cross = df[(df.model_b != "ground_truth") & df.baseline.isin(HEADLINE_NULLS) & df.representation.isin(
         ["decoder", "activations"])]
     out = {}
     for comparison, c in cross.groupby("comparison", sort=True):
@@ -54,12 +55,7 @@ def effect_sizes(df: pd.DataFrame, pairing: str | None = None) -> dict[str, tupl
 def plot_comparison_summary(df: pd.DataFrame, path: str | Path, pairing: str | None = None,
                             alpha: float = 0.01) -> dict[str, tuple[pd.DataFrame, pd.DataFrame]]:
     """Write the overview PNG (atomically) and return the tables it shows."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from saegeom.io.atomic import atomic_path
+    from matplotlib.figure import Figure
 
     tables = effect_sizes(df, pairing)
     if not tables:
@@ -69,8 +65,8 @@ def plot_comparison_summary(df: pd.DataFrame, path: str | Path, pairing: str | N
     nrow = int(np.ceil(n / ncol))
     width = max(len(z.columns) for z, _ in tables.values())
     height = max(len(z.index) for z, _ in tables.values())
-    fig, axes = plt.subplots(nrow, ncol, figsize=(0.4 * width * ncol + 3, nrow * (0.22 * height + 2.6)),
-                             squeeze=False, layout="constrained")
+    fig = Figure(figsize=(0.4 * width * ncol + 3, nrow * (0.22 * height + 2.6)), layout="constrained")
+    axes = fig.subplots(nrow, ncol, squeeze=False)
     finite = np.concatenate([z.to_numpy().ravel() for z, _ in tables.values()])
     finite = finite[np.isfinite(finite)]
     lim = float(np.percentile(np.abs(finite), 95)) if len(finite) else 1.0
@@ -84,9 +80,8 @@ def plot_comparison_summary(df: pd.DataFrame, path: str | Path, pairing: str | N
         ax.set_title(title, fontsize=8)
     for ax in list(axes.flat)[n:]:
         ax.axis("off")
-    fig.colorbar(image, ax=axes.ravel().tolist(), shrink=0.6, label="z vs re-pairing null (+ = more similar)")
+    fig.colorbar(image, ax=axes.ravel().tolist(), shrink=0.6, label="z vs random-partners null (+ = more similar)")
     fig.suptitle(f"SAE feature-space similarity per subspace (dot: p < {alpha})", fontsize=10)
     with atomic_path(path) as tmp:
         fig.savefig(tmp, dpi=110, format="png", bbox_inches="tight")
-    plt.close(fig)
     return tables

@@ -1,0 +1,124 @@
+"""Calibration report: does a p < α mean what it says, and does a metric find what is shared?
+
+No existing tool does this, so it is written here. A family of synthetic worlds sweeps
+the shared fraction over seeds (workflow: ``calibration`` block of the config; each
+world is an ordinary DAG target, so Snakemake runs them in parallel or on a cluster);
+each world's two models are compared with the configured pairings, metrics and nulls,
+exactly as in ``results/metrics.parquet``. From those rows, per (representation,
+pairing, metric, null):
+
+  ``fpr``    at α: share of tested rows with p < α among subspaces that share nothing by
+             construction — ``private_a`` and ``private_b`` of every world and ``all`` of the
+             worlds whose shared fraction is 0. Calibrated means fpr ≈ α (≤ 2α is the bar);
+  ``power``  at α: share of tested ``shared`` rows (worlds with shared fraction > 0) with p < α;
+  ``spearman_vs_shared_fraction``  rank correlation of the ``all`` value with the shared fraction;
+  ``auroc_shared_vs_private``      P(value on ``shared`` > value on a private subspace).
+Rates count only rows with a defined p-value (``n_tested``); ``n_rows`` counts every row,
+NaN ones (too few pairs, undefined metric) included. Values are oriented so higher means
+more similar (distances negated) before the Spearman and AUROC.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+from scipy.stats import mannwhitneyu, spearmanr
+
+from saegeom.io.atomic import atomic_path
+from saegeom.metrics.registry import get_metric
+
+CALIBRATION_SCHEMA = pa.schema([
+    ("statistic", pa.string()),        # fpr | power | spearman_vs_shared_fraction | auroc_shared_vs_private
+    ("representation", pa.string()),
+    ("pairing", pa.string()),
+    ("metric", pa.string()),
+    ("baseline", pa.string()),         # the null ("" for the value statistics)
+    ("alpha", pa.float64()),           # NaN for the value statistics
+    ("value", pa.float64()),
+    ("n_tested", pa.int64()),          # rows with a defined p-value (or value, for the value statistics)
+    ("n_rows", pa.int64()),            # every row of the cases, NaN ones included
+])
+NULL_SUBSPACES = ("private_a", "private_b")
+ALPHAS = (0.01, 0.05)
+
+
+def calibration_world_name(fraction: float, seed: int) -> str:
+    """Wildcard-safe name of one calibration world, e.g. ``cal_f025_s1``."""
+    return f"cal_f{round(fraction * 100):03d}_s{seed}"
+
+
+def _cases(df: pd.DataFrame, fractions: pd.Series) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(null cases, shared cases) among the model-vs-model rows."""
+    f = df.world.map(fractions)
+    null = df.subspace.isin(NULL_SUBSPACES) | ((df.subspace == "all") & (f == 0))
+    return df[null], df[(df.subspace == "shared") & (f > 0)]
+
+
+def summarise(df: pd.DataFrame, shared_fraction: dict[str, float], alphas=ALPHAS) -> pd.DataFrame:
+    """Calibration rows (``CALIBRATION_SCHEMA``) from comparison rows of the calibration worlds."""
+    df = df[df.model_b != "ground_truth"]
+    fractions = pd.Series(shared_fraction, dtype=float)
+    null, shared = _cases(df, fractions)
+    out = []
+    key = ["representation", "pairing", "metric", "baseline"]
+    for stat, cases in (("fpr", null), ("power", shared)):
+        for k, g in cases.groupby(key, sort=True):
+            tested = g.p_value.dropna()
+            for a in alphas:
+                out.append(dict(zip(key, k, strict=True), statistic=stat, alpha=a, n_tested=len(tested),
+                                n_rows=len(g), value=float((tested < a).mean()) if len(tested) else np.nan))
+    values = df.drop_duplicates(["world", "representation", "pairing", "metric", "subspace"])
+    for (rep, pairing, metric), g in values.groupby(["representation", "pairing", "metric"], sort=True):
+        sign = 1.0 if get_metric(metric).higher_is_similar else -1.0
+        common = dict(representation=rep, pairing=pairing, metric=metric, baseline="", alpha=np.nan)
+        allsub = g[(g.subspace == "all") & g.value.notna()]
+        x = allsub.world.map(fractions)
+        rho = spearmanr(x, sign * allsub.value).statistic if len(allsub) > 2 and allsub.value.nunique() > 1 \
+            and x.nunique() > 1 else np.nan
+        out.append(dict(common, statistic="spearman_vs_shared_fraction", value=float(rho), n_tested=len(allsub),
+                        n_rows=int((g.subspace == "all").sum())))
+        pos = sign * g[g.subspace == "shared"].value.dropna().to_numpy()
+        neg = sign * g[g.subspace.isin(NULL_SUBSPACES)].value.dropna().to_numpy()
+        auc = mannwhitneyu(pos, neg).statistic / (len(pos) * len(neg)) if len(pos) and len(neg) else np.nan
+        out.append(dict(common, statistic="auroc_shared_vs_private", value=float(auc), n_tested=len(pos) + len(neg),
+                        n_rows=int(g.subspace.isin(("shared", *NULL_SUBSPACES)).sum())))
+    return pd.DataFrame(out, columns=CALIBRATION_SCHEMA.names)
+
+
+def plot_calibration(table: pd.DataFrame, path: str | Path, alpha: float = 0.05) -> None:
+    """False-positive rate on null subspaces and power on shared ones at ``alpha``, one panel per
+    (representation, pairing, null); dashed lines at 2α (the FPR bar) and 0.9 (the power bar)."""
+    from matplotlib.figure import Figure
+
+    rates = table[table.statistic.isin(["fpr", "power"]) & np.isclose(table.alpha, alpha)]
+    panels = list(rates.groupby(["representation", "pairing", "baseline"], sort=True))
+    ncol = min(3, max(len(panels), 1))
+    nrow = max(1, int(np.ceil(len(panels) / ncol)))
+    fig = Figure(figsize=(4.2 * ncol, 3.0 * nrow), layout="constrained")
+    axes = np.atleast_1d(fig.subplots(nrow, ncol, squeeze=False)).ravel()
+    for ax, ((rep, pairing, null), g) in zip(axes, panels, strict=False):
+        metrics = sorted(set(g.metric))
+        xs = np.arange(len(metrics))
+        for stat, colour, dx in (("fpr", "C3", -0.15), ("power", "C0", 0.15)):
+            s = g[g.statistic == stat].set_index("metric").reindex(metrics)
+            ax.bar(xs + dx, s.value.fillna(0), width=0.3, color=colour, label=stat)
+            for x, (v, n) in enumerate(zip(s.value, s.n_tested, strict=True)):
+                ax.text(x + dx, (0 if np.isnan(v) else v) + 0.02, "–" if np.isnan(v) else f"{int(n)}",
+                        ha="center", fontsize=5)
+        ax.axhline(2 * alpha, color="C3", ls="--", lw=0.8)
+        ax.axhline(0.9, color="C0", ls="--", lw=0.8)
+        ax.set_ylim(0, 1.1)
+        ax.set_xticks(xs, metrics, rotation=60, ha="right", fontsize=6)
+        ax.set_title(f"{rep} · {pairing} · {null}", fontsize=8)
+        ax.tick_params(labelsize=6)
+    for ax in axes[len(panels):]:
+        ax.axis("off")
+    if panels:
+        axes[0].legend(fontsize=6, loc="upper left")
+    fig.suptitle(f"Calibration at α = {alpha}: false-positive rate on subspaces sharing nothing (red, bar 2α) and "
+                 "power on shared ones (blue, bar 0.9); numbers = tested rows", fontsize=8)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=110, format="png")

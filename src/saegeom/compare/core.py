@@ -1,0 +1,261 @@
+"""Compare two SAEs through pairings of their features: the one comparison path every source uses.
+
+A *source* (synthetic world, language model, your own shards) supplies two row-aligned
+activation shard sets, the two SAEs and, optionally, a :class:`PairLabels` that names
+subspaces of a pairing. :func:`compare_saes` does the rest and returns rows of the
+metrics table (``saegeom.io.tables.METRICS_SCHEMA``).
+
+Representations (ARCHITECTURE.md):
+  ``decoder``      items = pairs; X = unit decoder rows of the A latents (n_pairs, d_model_A),
+                   Y = those of their B partners (n_pairs, d_model_B);
+  ``activations``  items = tokens; X = activations of the paired A latents on held-out tokens
+                   (n_tokens, n_pairs), Y = their B partners' on the same tokens;
+  ``ground_truth`` (synthetic) items = pairs whose both ends have a true feature; X, Y = those
+                   true features in each model's basis — the same measure on what the pairs
+                   *are*, so the SAEs' contribution is separable from which pairs were selected.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+import pandas as pd
+
+from saegeom.compare.rows import Context, row_with_null
+from saegeom.io.shards import ShardSet, paired_blocks, split_shards
+from saegeom.io.tables import METRICS_SCHEMA, validate_metrics
+from saegeom.metrics.baselines import NullPools
+from saegeom.metrics.registry import get_metric
+from saegeom.pairing.correlation import encode_sparse
+from saegeom.pairing.pipeline import as_shards, pair_saes
+from saegeom.sae.load import decoder_directions
+from saegeom.settings import CORRELATION_PAIRINGS, LABELLED_FAMILIES, CompareSettings, PairingSettings
+from saegeom.utils import derive_seed
+
+log = logging.getLogger(__name__)
+N_FREQUENCY_BINS = 10
+
+
+class PairLabels(Protocol):
+    """What a source knows about pairs: named subspaces, and (synthetic) their true features."""
+
+    def masks(self, a_idx: np.ndarray, b_idx: np.ndarray) -> dict[str, np.ndarray]:
+        """Boolean masks over the pairs (a_idx[i], b_idx[i]), by subspace name; ``all`` first."""
+        ...
+
+    def ground_truth(self, a_idx: np.ndarray, b_idx: np.ndarray) -> GroundTruthPairs | None:
+        """The pairs' true features, or None where the source has no ground truth."""
+        ...
+
+    def extra_pairings(self) -> dict[str, pd.DataFrame]:
+        """Pairings the source computes itself (e.g. ``ground_truth``), as pairs tables."""
+        ...
+
+
+@dataclass
+class GroundTruthPairs:
+    """True features of pairs: ``valid`` (n_pairs,) both ends have one; ``x`` (n_valid, h_A),
+    ``y`` (n_valid, h_B) unit rows; ``pool_y`` (G_B, h_B) every true feature of B and
+    ``y_pool_idx`` (n_valid,) the row of each partner's feature in it."""
+
+    valid: np.ndarray
+    x: np.ndarray
+    y: np.ndarray
+    pool_y: np.ndarray
+    y_pool_idx: np.ndarray
+
+
+class AllPairs:
+    """The default labels: one subspace, ``all``; no ground truth."""
+
+    def masks(self, a_idx: np.ndarray, b_idx: np.ndarray) -> dict[str, np.ndarray]:
+        return {"all": np.ones(len(a_idx), bool)}
+
+    def ground_truth(self, a_idx: np.ndarray, b_idx: np.ndarray) -> None:
+        return None
+
+    def extra_pairings(self) -> dict[str, pd.DataFrame]:
+        return {}
+
+
+@dataclass
+class HeldOut:
+    """Both SAEs on the same held-out tokens: ``codes_a`` (n_tokens, d_A), ``codes_b`` (n_tokens, d_B)
+    dense, and B's firing frequency ``freq_b`` (d_B,) over a larger held-out sample."""
+
+    codes_a: np.ndarray
+    codes_b: np.ndarray
+    freq_b: np.ndarray
+
+
+def held_out_codes(acts_a: ShardSet | str | Path, acts_b: ShardSet | str | Path, sae_a, sae_b, n_tokens: int,
+                   device: str = "cpu", frequency_rows: int = 16384) -> HeldOut:
+    """Codes of both SAEs on the first ``n_tokens`` unmasked rows of the held-out (last) shard
+    (rows masked in either model are dropped from both), and B's firing frequency on up to
+    ``max(n_tokens, frequency_rows)`` such rows."""
+    sa, sb = as_shards(acts_a), as_shards(acts_b)
+    _, eval_ids = split_shards(sa)
+    blocks = list(paired_blocks(sa, sb, eval_ids, max(n_tokens, frequency_rows)))
+    xa, xb = (np.concatenate([blk[i] for blk in blocks]) for i in (0, 1))
+    zb = encode_sparse(sae_b, xb, device)
+    freq_b = np.asarray((zb != 0).mean(axis=0)).ravel()
+    return HeldOut(encode_sparse(sae_a, xa[:n_tokens], device).toarray(), zb[:n_tokens].toarray(), freq_b)
+
+
+def frequency_bins(freq: np.ndarray, n_bins: int = N_FREQUENCY_BINS) -> np.ndarray:
+    """(d,) bin of each latent by rank of firing frequency (equal-count bins; ties by index)."""
+    rank = np.empty(len(freq), np.int64)
+    rank[np.argsort(freq, kind="stable")] = np.arange(len(freq))
+    return rank * n_bins // max(len(freq), 1)
+
+
+def _family(subspace: str) -> str:
+    return subspace.split(":", 1)[0]
+
+
+def nulls_for(settings: CompareSettings, rep: str, subspace: str, metric: str) -> list[str]:
+    """The configured nulls that mean something for this (representation, subspace, metric)."""
+    out = []
+    for b in settings.baselines.get(rep, []):
+        if b == "random_subset" and subspace == "all":
+            continue  # a random subset of everything is everything
+        if b == "mismatched_subspace" and _family(subspace) not in LABELLED_FAMILIES:
+            continue
+        if b == "repairing" and not get_metric(metric).pairing_sensitive:
+            continue  # re-pairing does not move a pairing-free measure
+        out.append(b)
+    return out
+
+
+def _take(m: np.ndarray, mask: np.ndarray, axis: int) -> np.ndarray:
+    return m[mask] if axis == 0 else m[:, mask]
+
+
+def representation_rows(ctx: Context, rep: str, pairing: str, x_all: np.ndarray, y_all: np.ndarray, axis: int,
+                        subspaces: dict[str, np.ndarray], settings: CompareSettings, *,
+                        b_pool: np.ndarray | None = None, b_pool_bins: np.ndarray | None = None,
+                        y_pool_idx: np.ndarray | None = None, n_tokens: float = float("nan"),
+                        skip: frozenset[tuple[str, str]] = frozenset()) -> list[dict[str, Any]]:
+    """Rows of one representation for one pairing.
+
+    ``x_all``/``y_all`` hold every pair along ``axis`` (0: rows are pairs, 1: columns are pairs);
+    ``subspaces``: boolean masks over pairs; ``b_pool``: every live B item along ``axis`` (the
+    ``random_partners`` null), ``b_pool_bins`` its frequency bins and ``y_pool_idx`` (n_pairs,) each
+    partner's position in it (−1 if absent); ``skip``: (subspace, metric) reported elsewhere.
+    """
+    rows = []
+    for sub, mask in subspaces.items():
+        x, y = _take(x_all, mask, axis), _take(y_all, mask, axis)
+        idx = None if y_pool_idx is None else y_pool_idx[mask]
+        pools = NullPools(axis=axis, pairs_x=x_all, pairs_y=y_all, b_pool=b_pool, b_pool_bins=b_pool_bins,
+                          y_pool_idx=None if idx is None else idx[idx >= 0],
+                          others=[_take(y_all, m, axis) for s, m in subspaces.items()
+                                  if s != sub and _family(s) == _family(sub) and m.any()])
+        if b_pool_bins is not None and idx is not None and settings.match_frequency:
+            pools.y_bins = np.where(idx >= 0, b_pool_bins[np.maximum(idx, 0)], -1)
+        elif not settings.match_frequency:
+            pools.b_pool_bins = None
+        for metric in settings.metrics.get(rep, []):
+            if (sub, metric) in skip:
+                continue
+            for null in nulls_for(settings, rep, sub, metric):
+                if null == "mismatched_subspace" and not pools.others:
+                    continue
+                rows.append(row_with_null(
+                    ctx, x, y, metric=metric, subspace=sub, representation=rep, pairing=pairing,
+                    n_baseline=settings.n_baseline, baseline=null, n_pairs=int(mask.sum()),
+                    min_pairs=settings.min_pairs, n_tokens=n_tokens, pools=pools,
+                    min_valid_fraction=settings.min_valid_fraction,
+                    seed=derive_seed(ctx.seed, ctx.comparison, pairing, rep, sub, metric, null),
+                    **settings.metric_options.get(metric, {})))
+    return rows
+
+
+def _pool_positions(live: np.ndarray, latents: np.ndarray) -> np.ndarray:
+    """Position of each latent in the sorted index array ``live`` (−1 where absent)."""
+    if not len(live):
+        return np.full(len(latents), -1, np.int64)
+    pos = np.minimum(np.searchsorted(live, latents), len(live) - 1)
+    return np.where(live[pos] == latents, pos, -1)
+
+
+def pairing_rows(ctx: Context, pairing: str, pairs: pd.DataFrame, dec_a: np.ndarray, dec_b: np.ndarray,
+                 held: HeldOut | None, labels: PairLabels, settings: CompareSettings) -> list[dict[str, Any]]:
+    """Every row of one pairing: subspaces × representations × metrics × nulls."""
+    ia, ib = pairs["a_idx"].to_numpy(np.int64), pairs["b_idx"].to_numpy(np.int64)
+    subspaces = labels.masks(ia, ib)
+    rows: list[dict[str, Any]] = []
+    freq = held.freq_b if held is not None else np.ones(len(dec_b))
+    live_b = np.flatnonzero(freq > 0)
+    bins = frequency_bins(freq[live_b])
+    pos = _pool_positions(live_b, ib)
+    if "decoder" in settings.metrics:
+        skip = frozenset({("all", "mmcs")}) if pairing == "decoder_cosine" else frozenset()
+        rows += representation_rows(ctx, "decoder", pairing, dec_a[ia], dec_b[ib], 0, subspaces, settings,
+                                    b_pool=dec_b[live_b], b_pool_bins=bins, y_pool_idx=pos, skip=skip)
+    if "activations" in settings.metrics and held is not None:
+        rows += representation_rows(ctx, "activations", pairing, held.codes_a[:, ia], held.codes_b[:, ib], 1,
+                                    subspaces, settings, b_pool=held.codes_b[:, live_b], b_pool_bins=bins,
+                                    y_pool_idx=pos, n_tokens=held.codes_a.shape[0])
+    gt = labels.ground_truth(ia, ib) if "ground_truth" in settings.metrics else None
+    if gt is not None:
+        gt_subspaces = {s: m[gt.valid] for s, m in subspaces.items()}
+        rows += representation_rows(ctx, "ground_truth", pairing, gt.x, gt.y, 0, gt_subspaces, settings,
+                                    b_pool=gt.pool_y, y_pool_idx=gt.y_pool_idx)
+    return rows
+
+
+def whole_dictionary_rows(ctx: Context, dec_a: np.ndarray, dec_b: np.ndarray,
+                          settings: CompareSettings) -> list[dict[str, Any]]:
+    """MMCS of the whole dictionaries (every decoder row of A → best row of B) against random
+    directions; reported as pairing ``decoder_cosine``, subspace ``all`` (NaN with a note when the
+    widths differ)."""
+    if "mmcs" not in settings.metrics.get("decoder", []):
+        return []
+    return [row_with_null(ctx, dec_a, dec_b, metric="mmcs", subspace="all", representation="decoder",
+                       pairing="decoder_cosine", n_baseline=settings.n_baseline, baseline="random_directions",
+                       n_pairs=len(dec_a), min_pairs=1, min_valid_fraction=settings.min_valid_fraction,
+                       seed=derive_seed(ctx.seed, ctx.comparison, "whole_dictionary_mmcs"))]
+
+
+def compare_saes(acts_a: ShardSet | str | Path, acts_b: ShardSet | str | Path, sae_a, sae_b, *,
+                 pairs: pd.DataFrame | None = None, subspaces: PairLabels | None = None,
+                 settings: CompareSettings | None = None, pairing: PairingSettings | None = None,
+                 context: Context | None = None, device: str = "cpu") -> pd.DataFrame:
+    """Every row of one A-vs-B comparison, as a validated metrics table.
+
+    ``acts_a``/``acts_b``: row-aligned shard sets (paths or ``ShardSet``) of the two models on the same
+    tokens; the last shard is held out for the ``activations`` representation and the rest pair the
+    latents. ``pairs``: a pairs table (``saegeom.pairing.PAIRS_SCHEMA``); computed with ``pairing``
+    when None. Every pairing of ``pairing.pairings`` gets its rows (NaN rows with a note where it
+    kept no pairs). ``subspaces``: the source's :class:`PairLabels` (default: ``all`` only).
+    """
+    settings = settings or CompareSettings()
+    labels = subspaces or AllPairs()
+    context = context or Context()
+    if pairs is None:
+        pairs = pair_saes(acts_a, acts_b, sae_a, sae_b, pairing, device=device, extra=labels.extra_pairings())
+    dec_a, dec_b = decoder_directions(sae_a), decoder_directions(sae_b)
+    held = held_out_codes(acts_a, acts_b, sae_a, sae_b, settings.n_tokens, device) \
+        if "activations" in settings.metrics else None
+    rows = whole_dictionary_rows(context, dec_a, dec_b, settings)
+    names = list(dict.fromkeys(pairs["pairing"]))
+    if pairing is not None:  # configured pairings that kept no pair still get (NaN) rows
+        names += [m for m in pairing.pairings if m not in names and m in _available(pairing, dec_a, dec_b, labels)]
+    for name in names:
+        p = pairs[pairs["pairing"] == name].reset_index(drop=True)
+        log.info("pairing %s: %d pairs", name, len(p))
+        rows += pairing_rows(context, name, p, dec_a, dec_b, held, labels, settings)
+    return validate_metrics(pd.DataFrame(rows, columns=METRICS_SCHEMA.names))
+
+
+def _available(pairing: PairingSettings, dec_a: np.ndarray, dec_b: np.ndarray, labels: PairLabels) -> set[str]:
+    """Pairings that can exist for this pair of SAEs and this source."""
+    out = set(CORRELATION_PAIRINGS) | set(labels.extra_pairings())
+    if dec_a.shape[1] == dec_b.shape[1]:
+        out.add("decoder_cosine")
+    return out

@@ -1,0 +1,66 @@
+"""Every configured pairing of two SAEs' latents in one table (the rule ``pair_features``)."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from saegeom.io.shards import ShardSet, split_shards
+from saegeom.pairing.correlation import coactivation_stats
+from saegeom.pairing.match import decoder_cosine_pairs, pair_features
+from saegeom.sae.load import decoder_directions
+from saegeom.settings import CORRELATION_PAIRINGS, PairingSettings
+
+log = logging.getLogger(__name__)
+
+
+def as_shards(acts: ShardSet | str | Path) -> ShardSet:
+    return acts if isinstance(acts, ShardSet) else ShardSet(acts)
+
+
+def pair_saes(acts_a: ShardSet | str | Path, acts_b: ShardSet | str | Path, sae_a, sae_b,
+              settings: PairingSettings | None = None, *, device: str = "cpu",
+              extra: dict[str, pd.DataFrame] | None = None) -> pd.DataFrame:
+    """Pairs of every method in ``settings.pairings`` (table ``PAIRS_SCHEMA``, column ``pairing``).
+
+    ``acts_a``/``acts_b``: row-aligned shard sets of the two models (the same tokens). Correlations
+    use the training shards (the last shard is held out for the comparison), at most
+    ``settings.pairing_rows`` rows; ``min_corr: auto`` is calibrated on the same rows with B's tokens
+    shifted. ``decoder_cosine`` needs equal widths and is skipped otherwise. ``extra``: pairings
+    a source computes itself (e.g. ``ground_truth`` of a synthetic world); a configured pairing
+    neither computed here nor given in ``extra`` is skipped with a log message.
+    """
+    settings = settings or PairingSettings()
+    sa, sb = as_shards(acts_a), as_shards(acts_b)
+    extra = extra or {}
+    frames = []
+    stats = None
+    needs_stats = [m for m in settings.pairings if m in CORRELATION_PAIRINGS or m == "decoder_cosine"]
+    if needs_stats:
+        train_ids, _ = split_shards(sa)
+        stats = coactivation_stats(sae_a, sa, sae_b, sb, device=device, max_rows=settings.pairing_rows,
+                                   shard_ids=train_ids, shifted=settings.min_corr == "auto")
+    dec_a, dec_b = decoder_directions(sae_a), decoder_directions(sae_b)
+    for method in settings.pairings:
+        if method in CORRELATION_PAIRINGS:
+            frames.append(pair_features(stats, method, settings.min_corr, quantile=settings.min_corr_quantile))
+            log.info("%s: %d pairs (min_corr %.4f)", method, len(frames[-1]), frames[-1].min_score.iloc[0]
+                     if len(frames[-1]) else float("nan"))
+        elif method == "decoder_cosine":
+            if dec_a.shape[1] != dec_b.shape[1]:
+                log.info("decoder_cosine skipped: widths %d and %d differ", dec_a.shape[1], dec_b.shape[1])
+                continue
+            frames.append(decoder_cosine_pairs(dec_a, dec_b, alive_a=stats.alive_a, alive_b=stats.alive_b))
+        elif method in extra:
+            frames.append(extra[method].assign(pairing=method))
+        else:
+            log.warning("pairing %r is not available for this source; skipped", method)
+    if not frames:
+        raise ValueError(f"none of the pairings {settings.pairings} could be computed")
+    out = pd.concat(frames, ignore_index=True)
+    if "min_score" not in out:
+        out["min_score"] = np.nan
+    return out

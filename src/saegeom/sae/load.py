@@ -1,0 +1,29 @@
+"""Load saved SAEs and what the comparison needs of them (decoder directions, training metrics)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+METRICS_FILE = "metrics.json"
+
+
+def load_sae(path: str | Path, device: str = "cpu"):
+    """Load a saved SAE (inference class) with SAELens."""
+    from sae_lens import SAE
+
+    return SAE.load_from_disk(str(path), device=device)
+
+
+def decoder_directions(sae) -> np.ndarray:
+    """(d_sae, d_in) unit-norm decoder rows of an SAE (float64)."""
+    w = sae.W_dec.detach().double().cpu().numpy()
+    return w / np.maximum(np.linalg.norm(w, axis=1, keepdims=True), 1e-12)
+
+
+def read_sae_metrics(path: str | Path) -> dict[str, Any]:
+    """The ``metrics.json`` written next to a trained SAE."""
+    return json.loads((Path(path) / METRICS_FILE).read_text())

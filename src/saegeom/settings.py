@@ -1,0 +1,157 @@
+"""The one place that owns saegeom's vocabulary and defaults.
+
+Every word that appears in ``config.yaml``, the JSON schema, the tables and the
+figures (pairings, representations, subspace families, nulls, metric lists) is
+defined here, and so is every default. Settings classes take config keys under
+their config names, so a config block passes through unchanged::
+
+    from saegeom.settings import CompareSettings, PairingSettings
+    pairing = PairingSettings(**config["compare"]["pairing"])   # hypothetical block
+    settings = CompareSettings(metrics={"activations": ["linear_cka"]}, n_baseline=200)
+
+``tests/test_settings.py`` checks that the schema's defaults and enums equal
+what is written here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+# ---- vocabulary ------------------------------------------------------------------------------
+SOURCES = ("synthetic", "lm")
+REPRESENTATIONS = ("decoder", "activations", "ground_truth")
+#: how features of A and B are matched (the ``pairing`` column of every table)
+PAIRINGS = ("many_to_one", "one_to_one", "hungarian", "decoder_cosine", "ground_truth", "none")
+CORRELATION_PAIRINGS = ("many_to_one", "one_to_one", "hungarian")
+#: subspaces defined by the roles of both ends of a pair (synthetic worlds)
+ROLE_SUBSPACES = ("shared", "private_a", "private_b", "mixed")
+#: subspace families whose names carry an id: ``cluster:3``, ``group:animals``
+LABELLED_FAMILIES = ("cluster", "circle", "group", "discovered")
+
+#: each null says what it destroys (README "Reading p-values")
+NULLS: dict[str, str] = {
+    "random_partners": "each B partner replaced by a random other live B latent (same count; frequency-matched "
+                       "by default; same tokens): destroys which B latent is the partner",
+    "repairing": "B partners permuted among the subspace's own pairs: destroys the pairing, keeps both sets",
+    "random_subset": "the subspace replaced by a same-size random subset of all pairs: destroys subspace membership",
+    "mismatched_subspace": "A's subspace against B's partners of another subspace of the same family",
+    "random_directions": "B's rows replaced by Gaussian random directions (for pairing-free measures such as MMCS)",
+    "token_shuffle": "activations only: B's tokens permuted, destroying token alignment between the models; an "
+                     "alignment check, never a similarity null",
+}
+#: the null a figure shows per row: "are these partners more alike than unrelated latents?"
+HEADLINE_NULLS = ("random_partners", "random_directions")
+#: which pairing an overview figure shows when several exist
+PAIRING_PREFERENCE = ("hungarian", "one_to_one", "many_to_one", "ground_truth", "decoder_cosine")
+#: nulls each representation may use
+REPRESENTATION_NULLS: dict[str, tuple[str, ...]] = {
+    "decoder": ("random_partners", "repairing", "random_subset", "mismatched_subspace"),
+    # no "repairing": permuting the columns (pairs) of an activation matrix moves none of the measures
+    "activations": ("random_partners", "random_subset", "mismatched_subspace", "token_shuffle"),
+    "ground_truth": ("random_partners", "repairing", "random_subset", "mismatched_subspace"),
+}
+
+# ---- defaults ------------------------------------------------------------------------------
+DEFAULT_METRICS: dict[str, list[str]] = {
+    "decoder": ["mmcs", "svcca", "pwcca", "linear_cka", "linear_cka_debiased", "rsa", "mutual_knn", "jaccard_knn",
+                "orthogonal_procrustes", "permutation_procrustes", "soft_matching"],
+    "activations": ["svcca", "pwcca", "linear_cka", "linear_cka_debiased", "rsa", "mutual_knn", "jaccard_knn",
+                    "orthogonal_procrustes", "permutation_procrustes", "soft_matching"],
+    "ground_truth": ["mmcs", "svcca", "linear_cka", "linear_cka_debiased", "rsa", "mutual_knn",
+                     "orthogonal_procrustes"],
+}
+DEFAULT_BASELINES: dict[str, list[str]] = {
+    "decoder": ["random_partners", "random_subset", "mismatched_subspace"],
+    "activations": ["random_partners", "random_subset"],
+    "ground_truth": ["random_partners"],
+}
+DEFAULT_METRIC_OPTIONS: dict[str, dict[str, Any]] = {"mutual_knn": {"k": 10}, "jaccard_knn": {"k": 10}}
+DEFAULT_SEED = 0
+DEFAULT_DEVICE = "auto"
+DEFAULT_N_BASELINE = 1000
+
+#: SAE trainer options (SAELens ``SAETrainerConfig``) and their defaults
+SAE_TRAINER_DEFAULTS: dict[str, Any] = {
+    "lr": 3e-4, "training_samples": 1_000_000, "batch_size": 1024, "lr_warm_up_steps": 0, "lr_decay_steps": 0,
+    "lr_scheduler": "constant", "dead_feature_window": 1000,
+}
+
+
+def _copy(d):
+    return {k: (list(v) if isinstance(v, list) else dict(v)) for k, v in d.items()}
+
+
+def _check_names(kind: str, got, allowed) -> None:
+    bad = [g for g in got if g not in allowed]
+    if bad:
+        raise ValueError(f"unknown {kind} {bad}; expected some of {list(allowed)}")
+
+
+@dataclass
+class PairingSettings:
+    """How latents of two SAEs are paired (config block ``compare``, keys of the same names).
+
+    ``pairings``: methods to run (``PAIRINGS`` minus ``none``). ``min_corr``: a number ≥ 0, or
+    ``"auto"`` — a pair is kept only when its correlation beats the ``min_corr_quantile`` quantile of
+    each B latent's best correlation with A after B's tokens are circularly shifted (alignment
+    destroyed, marginals kept), so noise-level partners are not paired. ``pairing_rows``: tokens behind
+    the correlations (None = all training rows). ``gt_threshold``: a latent's ground-truth feature needs
+    decoder cosine ≥ this (synthetic subspaces and the ``ground_truth`` pairing).
+    """
+
+    pairings: list[str] = field(default_factory=lambda: ["many_to_one", "one_to_one", "hungarian",
+                                                          "decoder_cosine", "ground_truth"])
+    min_corr: float | str = "auto"
+    min_corr_quantile: float = 0.99
+    pairing_rows: int | None = 200_000
+    gt_threshold: float = 0.7
+
+    def __post_init__(self) -> None:
+        _check_names("pairings", self.pairings, [p for p in PAIRINGS if p != "none"])
+        if self.min_corr != "auto" and not (isinstance(self.min_corr, int | float) and 0 <= self.min_corr <= 1):
+            raise ValueError(f"min_corr must be 'auto' or a number in [0, 1], got {self.min_corr!r}")
+        if not 0 < self.min_corr_quantile < 1:
+            raise ValueError(f"min_corr_quantile must be in (0, 1), got {self.min_corr_quantile}")
+
+
+@dataclass
+class CompareSettings:
+    """What to compute for every pairing (config block ``compare``, keys of the same names).
+
+    ``metrics``/``baselines``: registered metric names / null names (``NULLS``) per representation;
+    ``metric_options``: keyword arguments per metric; ``n_baseline``: draws per null (top-level config
+    key); ``min_pairs``: subspaces with fewer pairs get a NaN row with a note; ``min_valid_fraction``:
+    a p-value needs at least this share of defined null draws, else it is NaN with a note;
+    ``n_tokens``: held-out tokens of the ``activations`` representation; ``match_frequency``:
+    ``random_partners`` draws replacements from the partner's firing-frequency decile.
+    """
+
+    metrics: dict[str, list[str]] = field(default_factory=lambda: _copy(DEFAULT_METRICS))
+    baselines: dict[str, list[str]] = field(default_factory=lambda: _copy(DEFAULT_BASELINES))
+    metric_options: dict[str, dict[str, Any]] = field(default_factory=lambda: _copy(DEFAULT_METRIC_OPTIONS))
+    n_baseline: int = DEFAULT_N_BASELINE
+    min_pairs: int = 3
+    min_valid_fraction: float = 0.5
+    n_tokens: int = 1024
+    match_frequency: bool = True
+
+    def __post_init__(self) -> None:
+        from saegeom.metrics.registry import get_metric
+
+        _check_names("representations", self.metrics, REPRESENTATIONS)
+        _check_names("representations", self.baselines, REPRESENTATIONS)
+        for names in self.metrics.values():
+            for name in names:
+                get_metric(name)  # unknown names fail here, before any work
+        for rep, names in self.baselines.items():
+            _check_names(f"{rep} baselines", names, REPRESENTATION_NULLS[rep])
+        if self.n_baseline < 1 or self.min_pairs < 1 or self.n_tokens < 2:
+            raise ValueError("n_baseline and min_pairs must be >= 1 and n_tokens >= 2")
+        if not 0 < self.min_valid_fraction <= 1:
+            raise ValueError(f"min_valid_fraction must be in (0, 1], got {self.min_valid_fraction}")
+
+
+def settings_dict(settings) -> dict[str, Any]:
+    """A settings object back as its config keys (for provenance and hashing)."""
+    return asdict(settings)
