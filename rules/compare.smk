@@ -35,7 +35,7 @@ rule pair_features:
         "results/logs/pairs/{world}/{sae}/{model_a}~{model_b}.log",
     conda:
         ENV
-    threads: 2
+    threads: 1
     resources:
         gpu=1,
     params:
@@ -58,7 +58,7 @@ rule compare_models:
         "results/logs/compare/{world}/{sae}/{model_a}~{model_b}.log",
     conda:
         ENV
-    threads: 2
+    threads: 1
     resources:
         gpu=1,
     params:

@@ -10,7 +10,7 @@ rule train_sae:
         "results/logs/train_sae/{world}/{model}/{sae}.log",
     conda:
         ENV
-    threads: 2
+    threads: 1
     resources:
         gpu=1,
     params:

@@ -29,10 +29,17 @@ def test_rates_and_value_statistics_by_hand(tmp_path):
         _row("w0", "shared", "linear_cka", np.nan, np.nan),  # w0 has no shared features: not a power case
     ]
     t = summarise(pd.DataFrame(rows), frac).set_index(["statistic", "alpha"])
-    fpr01, fpr05 = t.loc[("fpr", 0.01)], t.loc[("fpr", 0.05)]
-    assert fpr01.value == pytest.approx(1 / 3) and fpr05.value == pytest.approx(2 / 3)
-    assert fpr01.n_tested == 3 and fpr01.n_rows == 4
+    # the untested null case claims nothing: it counts in `fpr`, not in `fpr_tested`
+    assert t.loc[("fpr", 0.01)].value == pytest.approx(1 / 4) and t.loc[("fpr", 0.05)].value == pytest.approx(2 / 4)
+    assert t.loc[("fpr_tested", 0.01)].value == pytest.approx(1 / 3)
+    assert t.loc[("fpr_tested", 0.05)].value == pytest.approx(2 / 3)
+    assert t.loc[("fpr", 0.01)].n_tested == 3 and t.loc[("fpr", 0.01)].n_rows == 4
     assert t.loc[("power", 0.01)].value == pytest.approx(1 / 2) and t.loc[("power", 0.05)].value == 1.0
+    # Clopper-Pearson 95% interval of 1 hit in 4 (scipy.stats.binomtest as the reference)
+    from scipy.stats import binomtest
+
+    ci = binomtest(1, 4).proportion_ci(0.95, method="exact")
+    assert t.loc[("fpr", 0.01)].ci_low == pytest.approx(ci.low) and t.loc[("fpr", 0.01)].ci_high == pytest.approx(ci.high)
     values = summarise(pd.DataFrame(rows), frac).set_index("statistic")
     assert values.loc["spearman_vs_shared_fraction", "value"] == pytest.approx(1.0)  # 0.1 < 0.5 < 0.8
     # shared {0.9, 0.7} vs private {0.2, 0.3}: every pair ordered

@@ -95,3 +95,18 @@ def test_undefined_metric_becomes_a_nan_row_with_the_reason():
                      pairing="hungarian", n_baseline=5, baseline="repairing", seed=0, n_pairs=5, k=10)
     assert np.isnan(row["value"]) and "k" in row["note"]
     assert pd.isna(row["p_value"])
+
+
+def test_random_partners_is_undefined_for_activations_when_no_other_latents_remain():
+    """Columns as pairs: drawing 'random' partners from the same latents only permutes columns, which
+    moves no measure, so the null must say it is undefined instead of reporting p ~ 1."""
+    rng = np.random.default_rng(5)
+    pool = rng.standard_normal((30, 10))
+    y_idx = np.arange(8)  # 8 partners, only 2 other live latents
+    x = rng.standard_normal((30, 8))
+    with pytest.raises(MetricUndefined, match="not partners"):
+        make_sampler("random_partners", x, pool[:, y_idx], NullPools(axis=1, b_pool=pool, y_pool_idx=y_idx))
+    rows_pool = pool.T  # rows as pairs (decoder): redrawing from the whole pool still breaks the pairing
+    draw = make_sampler("random_partners", x.T[:8], rows_pool[y_idx], NullPools(axis=0, b_pool=rows_pool,
+                                                                                    y_pool_idx=y_idx))
+    assert draw(rng)[1].shape == (8, 30)

@@ -73,3 +73,10 @@ def test_building_an_sae_leaves_the_callers_rng_alone():
     assert torch.equal(torch.rand(3), expected)  # the caller's stream continues as if nothing happened
     b = build_training_sae(dict(architecture="topk", d_sae=8, k=2), d_in=4, seed=7)
     assert torch.equal(a.W_dec, b.W_dec)  # and the SAE's initialisation is still seeded
+
+
+def test_decoder_directions_from_disk_match_the_loaded_sae(tmp_path):
+    sae = build_training_sae(dict(architecture="standard", d_sae=6), d_in=4, seed=2)
+    sae.save_inference_model(str(tmp_path / "s"))
+    np.testing.assert_allclose(decoder_directions(tmp_path / "s"), decoder_directions(load_sae(tmp_path / "s")))
+    assert np.allclose(np.linalg.norm(decoder_directions(tmp_path / "s"), axis=1), 1.0)

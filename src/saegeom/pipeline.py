@@ -88,10 +88,10 @@ def world_recovery(world: PathLike, model: str, sae: PathLike, context: dict[str
     """Rule ``ground_truth_recovery``: how well one SAE recovers its model's true features."""
     from saegeom.compare import Context
     from saegeom.compare.worlds import ground_truth_recovery_rows
-    from saegeom.sae.load import decoder_directions, load_sae
+    from saegeom.sae.load import decoder_directions
     from saegeom.synthetic.world import World
 
-    rows = ground_truth_recovery_rows(World.load(world), model, decoder_directions(load_sae(sae)),
+    rows = ground_truth_recovery_rows(World.load(world), model, decoder_directions(sae),
                                       Context(**context), n_baseline, threshold)
     write_metrics(pd.DataFrame(rows), out)
 

@@ -7,14 +7,18 @@ each world's two models are compared with the configured pairings, metrics and n
 exactly as in ``results/metrics.parquet``. From those rows, per (representation,
 pairing, metric, null):
 
-  ``fpr``    at α: share of tested rows with p < α among subspaces that share nothing by
-             construction — ``private_a`` and ``private_b`` of every world and ``all`` of the
-             worlds whose shared fraction is 0. Calibrated means fpr ≈ α (≤ 2α is the bar);
-  ``power``  at α: share of tested ``shared`` rows (worlds with shared fraction > 0) with p < α;
+  ``fpr``    at α: share of the rows of subspaces that share nothing by construction —
+             ``private_a`` and ``private_b`` of every comparison and ``all`` of the worlds whose
+             shared fraction is 0 — that claim p < α. A row without a p-value (too few pairs
+             survived the pairing threshold, metric undefined) claims nothing and counts as
+             not rejected: this is the rate at which the table misleads a reader. ≤ 2α is the bar;
+  ``fpr_tested``  the same among rows that have a p-value (the null's own calibration);
+  ``power``  at α: share of ``shared`` rows (worlds with shared fraction > 0) with p < α
+             (rows without a p-value count as misses); ``power_tested`` among tested rows;
   ``spearman_vs_shared_fraction``  rank correlation of the ``all`` value with the shared fraction;
   ``auroc_shared_vs_private``      P(value on ``shared`` > value on a private subspace).
-Rates count only rows with a defined p-value (``n_tested``); ``n_rows`` counts every row,
-NaN ones (too few pairs, undefined metric) included. Values are oriented so higher means
+``n_tested`` counts rows with a p-value, ``n_rows`` every row; ``ci_low``/``ci_high`` are the
+Clopper–Pearson 95% interval of each rate (few cases give wide intervals: read them). Values are oriented so higher means
 more similar (distances negated) before the Spearman and AUROC.
 """
 
@@ -25,7 +29,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-from scipy.stats import mannwhitneyu, spearmanr
+from scipy.stats import beta, mannwhitneyu, spearmanr
 
 from saegeom.io.atomic import atomic_path
 from saegeom.metrics.registry import get_metric
@@ -38,6 +42,8 @@ CALIBRATION_SCHEMA = pa.schema([
     ("baseline", pa.string()),         # the null ("" for the value statistics)
     ("alpha", pa.float64()),           # NaN for the value statistics
     ("value", pa.float64()),
+    ("ci_low", pa.float64()),          # Clopper-Pearson 95% interval of a rate (NaN for value statistics)
+    ("ci_high", pa.float64()),
     ("n_tested", pa.int64()),          # rows with a defined p-value (or value, for the value statistics)
     ("n_rows", pa.int64()),            # every row of the cases, NaN ones included
 ])
@@ -57,6 +63,16 @@ def _cases(df: pd.DataFrame, fractions: pd.Series) -> tuple[pd.DataFrame, pd.Dat
     return df[null], df[(df.subspace == "shared") & (f > 0)]
 
 
+def _clopper_pearson(hits: int, n: int, level: float = 0.95) -> tuple[float, float]:
+    """Exact binomial confidence interval of hits / n (NaN, NaN when n = 0)."""
+    if n == 0:
+        return float("nan"), float("nan")
+    tail = (1 - level) / 2
+    low = beta.ppf(tail, hits, n - hits + 1) if hits > 0 else 0.0
+    high = beta.ppf(1 - tail, hits + 1, n - hits) if hits < n else 1.0
+    return float(low), float(high)
+
+
 def summarise(df: pd.DataFrame, shared_fraction: dict[str, float], alphas=ALPHAS) -> pd.DataFrame:
     """Calibration rows (``CALIBRATION_SCHEMA``) from comparison rows of the calibration worlds."""
     df = df[df.model_b != "ground_truth"]
@@ -68,12 +84,17 @@ def summarise(df: pd.DataFrame, shared_fraction: dict[str, float], alphas=ALPHAS
         for k, g in cases.groupby(key, sort=True):
             tested = g.p_value.dropna()
             for a in alphas:
-                out.append(dict(zip(key, k, strict=True), statistic=stat, alpha=a, n_tested=len(tested),
-                                n_rows=len(g), value=float((tested < a).mean()) if len(tested) else np.nan))
+                hits = int((tested < a).sum())
+                common = dict(zip(key, k, strict=True), alpha=a, n_tested=len(tested), n_rows=len(g))
+                for name, n in ((stat, len(g)), (f"{stat}_tested", len(tested))):
+                    low, high = _clopper_pearson(hits, n)
+                    out.append(dict(common, statistic=name, value=hits / n if n else np.nan, ci_low=low,
+                                    ci_high=high))
     values = df.drop_duplicates(["world", "representation", "pairing", "metric", "subspace"])
     for (rep, pairing, metric), g in values.groupby(["representation", "pairing", "metric"], sort=True):
         sign = 1.0 if get_metric(metric).higher_is_similar else -1.0
-        common = dict(representation=rep, pairing=pairing, metric=metric, baseline="", alpha=np.nan)
+        common = dict(representation=rep, pairing=pairing, metric=metric, baseline="", alpha=np.nan,
+                      ci_low=np.nan, ci_high=np.nan)
         allsub = g[(g.subspace == "all") & g.value.notna()]
         x = allsub.world.map(fractions)
         rho = spearmanr(x, sign * allsub.value).statistic if len(allsub) > 2 and allsub.value.nunique() > 1 \
@@ -104,10 +125,11 @@ def plot_calibration(table: pd.DataFrame, path: str | Path, alpha: float = 0.05)
         xs = np.arange(len(metrics))
         for stat, colour, dx in (("fpr", "C3", -0.15), ("power", "C0", 0.15)):
             s = g[g.statistic == stat].set_index("metric").reindex(metrics)
-            ax.bar(xs + dx, s.value.fillna(0), width=0.3, color=colour, label=stat)
-            for x, (v, n) in enumerate(zip(s.value, s.n_tested, strict=True)):
-                ax.text(x + dx, (0 if np.isnan(v) else v) + 0.02, "–" if np.isnan(v) else f"{int(n)}",
-                        ha="center", fontsize=5)
+            err = np.vstack([s.value - s.ci_low, s.ci_high - s.value]).clip(0)
+            ax.bar(xs + dx, s.value.fillna(0), width=0.3, color=colour, label=stat, yerr=np.nan_to_num(err),
+                   error_kw={"lw": 0.6, "capsize": 1.5})
+            for x, (v, n) in enumerate(zip(s.value, s.n_rows, strict=True)):
+                ax.text(x + dx, 1.03, "–" if np.isnan(v) else f"{int(n)}", ha="center", fontsize=5)
         ax.axhline(2 * alpha, color="C3", ls="--", lw=0.8)
         ax.axhline(0.9, color="C0", ls="--", lw=0.8)
         ax.set_ylim(0, 1.1)
@@ -119,6 +141,6 @@ def plot_calibration(table: pd.DataFrame, path: str | Path, alpha: float = 0.05)
     if panels:
         axes[0].legend(fontsize=6, loc="upper left")
     fig.suptitle(f"Calibration at α = {alpha}: false-positive rate on subspaces sharing nothing (red, bar 2α) and "
-                 "power on shared ones (blue, bar 0.9); numbers = tested rows", fontsize=8)
+                 "power on shared ones (blue, bar 0.9), 95% intervals; numbers = cases", fontsize=8)
     with atomic_path(path) as tmp:
         fig.savefig(tmp, dpi=110, format="png")

@@ -98,7 +98,10 @@ def held_out_codes(acts_a: ShardSet | str | Path, acts_b: ShardSet | str | Path,
     (rows masked in either model are dropped from both), and B's firing frequency on up to
     ``max(n_tokens, frequency_rows)`` such rows."""
     sa, sb = as_shards(acts_a), as_shards(acts_b)
-    _, eval_ids = split_shards(sa)
+    train_ids, eval_ids = split_shards(sa)
+    if train_ids == eval_ids:
+        log.warning("%s has a single shard: the activations representation reuses the tokens that paired the "
+                    "latents (write at least two shards to hold one out)", sa.path)
     blocks = list(paired_blocks(sa, sb, eval_ids, max(n_tokens, frequency_rows)))
     xa, xb = (np.concatenate([blk[i] for blk in blocks]) for i in (0, 1))
     zb = encode_sparse(sae_b, xb, device)
