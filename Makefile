@@ -5,6 +5,9 @@ PY := $(VENV)/bin/python
 #   make setup TORCH_SPEC="torch --index-url https://download.pytorch.org/whl/cu124"
 TORCH_SPEC ?= torch==2.13.0
 CORES ?= 2
+# Rules that run an SAE declare `gpu=1`. With a GPU, one such job at a time; without one they run on the
+# CPU, so as many may run as there are cores.
+GPU_SLOTS ?= $(shell nvidia-smi -L >/dev/null 2>&1 && echo 1 || echo $(CORES))
 
 .PHONY: setup demo test lint bench clean
 setup: $(VENV)/.installed
@@ -18,7 +21,7 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 demo: setup
-	$(VENV)/bin/snakemake all --cores $(CORES) --resources gpu=1
+	$(VENV)/bin/snakemake all --cores $(CORES) --resources gpu=$(GPU_SLOTS)
 
 test: lint
 	$(VENV)/bin/python -m pytest -q

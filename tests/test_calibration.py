@@ -5,7 +5,8 @@ import pandas as pd
 import pytest
 
 from saegeom.compare import Context, make_row
-from saegeom.compare.calibration import CALIBRATION_SCHEMA, calibration_world_name, plot_calibration, summarise
+from saegeom.compare.calibration import CALIBRATION_SCHEMA, calibration_world_name, summarise
+from saegeom.viz import plot_calibration
 
 
 def _row(world, subspace, metric, value, p, baseline="random_partners"):
@@ -39,7 +40,8 @@ def test_rates_and_value_statistics_by_hand(tmp_path):
     from scipy.stats import binomtest
 
     ci = binomtest(1, 4).proportion_ci(0.95, method="exact")
-    assert t.loc[("fpr", 0.01)].ci_low == pytest.approx(ci.low) and t.loc[("fpr", 0.01)].ci_high == pytest.approx(ci.high)
+    fpr = t.loc[("fpr", 0.01)]
+    assert fpr.ci_low == pytest.approx(ci.low) and fpr.ci_high == pytest.approx(ci.high)
     values = summarise(pd.DataFrame(rows), frac).set_index("statistic")
     assert values.loc["spearman_vs_shared_fraction", "value"] == pytest.approx(1.0)  # 0.1 < 0.5 < 0.8
     # shared {0.9, 0.7} vs private {0.2, 0.3}: every pair ordered

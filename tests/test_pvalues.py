@@ -106,6 +106,9 @@ def test_random_partners_is_undefined_for_activations_when_no_other_latents_rema
     x = rng.standard_normal((30, 8))
     with pytest.raises(MetricUndefined, match="not partners"):
         make_sampler("random_partners", x, pool[:, y_idx], NullPools(axis=1, b_pool=pool, y_pool_idx=y_idx))
+    r = permutation_test("linear_cka", x, pool[:, y_idx], n_baseline=5, pools=NullPools(axis=1, b_pool=pool,
+                                                                                       y_pool_idx=y_idx))
+    assert np.isfinite(r.value) and np.isnan(r.p_value) and "not partners" in r.note  # the value still stands
     rows_pool = pool.T  # rows as pairs (decoder): redrawing from the whole pool still breaks the pairing
     draw = make_sampler("random_partners", x.T[:8], rows_pool[y_idx], NullPools(axis=0, b_pool=rows_pool,
                                                                                     y_pool_idx=y_idx))

@@ -111,7 +111,8 @@ def comparison_figure(metrics: PathLike, out: PathLike) -> None:
 def calibration_report(tables: list[PathLike], shared_fraction: dict[str, float], table_out: PathLike,
                        figure_out: PathLike) -> pd.DataFrame:
     """Rule ``calibration``: false-positive rates and power of every metric × pairing × null."""
-    from saegeom.compare.calibration import CALIBRATION_SCHEMA, plot_calibration, summarise
+    from saegeom.compare.calibration import CALIBRATION_SCHEMA, summarise
+    from saegeom.viz.calibration import plot_calibration
 
     summary = summarise(concat_metrics(list(tables)), shared_fraction)
     write_table(summary, table_out, CALIBRATION_SCHEMA)

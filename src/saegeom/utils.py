@@ -1,4 +1,4 @@
-"""Small shared helpers: seeding, device choice, config hashing."""
+"""Small shared helpers: derived seeds, device choice, config hashing."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ import hashlib
 import json
 from typing import Any
 
-import numpy as np
 import torch
 
 
@@ -21,12 +20,6 @@ def resolve_device(device: str = "auto") -> str:
     if device.startswith("cuda") and not torch.cuda.is_available():
         raise RuntimeError(f"device {device!r} requested but CUDA is not available")
     return device
-
-
-def seed_everything(seed: int) -> np.random.Generator:
-    """Seed torch (CPU and CUDA) and return a numpy Generator for the same seed."""
-    torch.manual_seed(seed)
-    return np.random.default_rng(seed)
 
 
 def derive_seed(seed: int, *names: str) -> int:

@@ -183,15 +183,20 @@ def permutation_test(metric: str | MetricSpec, x, y, n_baseline: int = 1000, bas
 
     The null is ``sampler`` when given (``baseline`` is then only its label), else the
     built-in kind ``baseline`` (see :func:`make_sampler`). Raises ``MetricUndefined`` when
-    the observed value itself is undefined; undefined null draws are counted, logged and
-    left out of the p-value (:func:`p_value`).
+    the observed value itself is undefined; when the null cannot be drawn at all, the value is
+    returned with a NaN p-value and a note; undefined null draws are counted, logged and left
+    out of the p-value (:func:`p_value`).
     """
     spec = get_metric(metric) if isinstance(metric, str) else metric
     x, y = as_f64(x), as_f64(y)
     value = spec(x, y, **metric_kw)
-    draw = sampler or make_sampler(baseline, x, y, pools)
-    rng = np.random.default_rng(seed)
     null = np.full(n_baseline, np.nan)
+    try:
+        draw = sampler or make_sampler(baseline, x, y, pools)
+    except MetricUndefined as e:  # the value stands; only this null cannot be drawn here
+        return BaselineResult(value, float("nan"), float("nan"), float("nan"), n_baseline, 0, baseline, null,
+                              f"null {baseline} undefined: {e}")
+    rng = np.random.default_rng(seed)
     for i in tqdm(range(n_baseline), desc=f"null {spec.name}/{baseline}", disable=not progress):
         xb, yb = draw(rng)
         try:
