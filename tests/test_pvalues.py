@@ -73,7 +73,7 @@ def test_random_partners_draws_other_live_latents_in_the_same_frequency_bin():
         cols = [int(np.flatnonzero((pool == y[:, [j]]).all(0))[0]) for j in range(4)]
         assert len(set(cols)) == 4 and not set(cols) & set(y_idx)  # distinct, none of the real partners
         assert [c // 10 for c in cols] == [0, 0, 1, 3]  # each from its partner's bin
-    with pytest.raises(MetricUndefined, match="pool"):
+    with pytest.raises(MetricUndefined, match="not partners"):
         make_sampler("random_partners", pool[:, :4], pool[:, y_idx], NullPools(axis=1, b_pool=pool[:, :3]))
 
 
@@ -113,3 +113,9 @@ def test_random_partners_is_undefined_for_activations_when_no_other_latents_rema
     draw = make_sampler("random_partners", x.T[:8], rows_pool[y_idx], NullPools(axis=0, b_pool=rows_pool,
                                                                                     y_pool_idx=y_idx))
     assert draw(rng)[1].shape == (8, 30)
+    # rows as pairs with a pool smaller than the subspace (several latents share one true feature):
+    # draws with replacement
+    small = make_sampler("random_partners", x.T[:8], rows_pool[[0, 0, 1, 1, 2, 2, 3, 3]],
+                         NullPools(axis=0, b_pool=rows_pool[:4], y_pool_idx=np.array([0, 0, 1, 1, 2, 2, 3, 3])))
+    rows = small(rng)[1]
+    assert rows.shape == (8, 30) and all(any(np.array_equal(r, p) for p in rows_pool[:4]) for r in rows)

@@ -98,22 +98,24 @@ def _random_partners(pools: NullPools, n: int) -> Callable[[np.random.Generator]
     """Index sampler into ``pools.b_pool``: n distinct latents, none of this subspace's partners.
 
     When the pool has fewer than n other latents (subspace ``all`` of a one-to-one pairing, whose
-    partners are most live latents): with rows as pairs (``axis`` 0, decoder) the draw comes from
-    the whole pool, which still breaks the pairing; with columns as pairs (``axis`` 1, activations)
+    partners are most live latents): with rows as pairs (``axis`` 0, decoder, ground truth) the draw
+    comes from the whole pool, which still breaks the pairing; with columns as pairs (``axis`` 1, activations)
     such a draw would be a column permutation of nearly the same latents, which moves none of the
     measures, so the null is undefined there (``MetricUndefined``)."""
     if pools.b_pool is None:
         raise ValueError("null 'random_partners' needs pools.b_pool (every live B latent)")
     n_pool = pools.b_pool.shape[pools.axis]
-    if n_pool < n:
-        raise MetricUndefined(f"random_partners needs {n} live B latents, the pool has {n_pool}")
     allowed = np.ones(n_pool, bool)
     if pools.y_pool_idx is not None:
         allowed[np.asarray(pools.y_pool_idx, np.int64)] = False
     if allowed.sum() >= n:
         candidates = np.flatnonzero(allowed)
     elif pools.axis == 0:
+        # rows are pairs: independent draws from the whole pool (with replacement when it is smaller
+        # than the subspace, e.g. several latents sharing one true feature) still break the pairing
         candidates = np.arange(n_pool)
+        if n_pool < n:
+            return lambda rng: rng.choice(candidates, n, replace=True)
     else:
         raise MetricUndefined(f"random_partners needs {n} live B latents that are not partners in this subspace, "
                               f"B has {int(allowed.sum())}: the subspace holds (nearly) all of B's live latents")
