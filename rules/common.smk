@@ -59,9 +59,9 @@ def canonical(obj):
     return obj
 
 
-def calibration_worlds():
+def _calibration_worlds():
     """{world name: shared fraction} of the calibration sweep."""
-    from saegeom.compare.calibration import calibration_world_name
+    from saegeom.settings import calibration_world_name
 
     cal = config["calibration"]
     return {
@@ -71,8 +71,11 @@ def calibration_worlds():
     }
 
 
+CALIBRATION_WORLDS = _calibration_worlds()
+
+
 def is_calibration(world):
-    return world in calibration_worlds()
+    return world in CALIBRATION_WORLDS
 
 
 def world_cfg(world):
@@ -80,7 +83,7 @@ def world_cfg(world):
         return canonical(
             {
                 **config["calibration"]["world"],
-                "shared_fraction": calibration_worlds()[world],
+                "shared_fraction": CALIBRATION_WORLDS[world],
             }
         )
     return canonical(config["worlds"][world])

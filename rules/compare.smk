@@ -85,7 +85,7 @@ rule metrics:
 
 rule calibration:
     input:
-        comparison_tables(calibration_worlds(), recovery=False),
+        comparison_tables(CALIBRATION_WORLDS, recovery=False),
     output:
         table="results/calibration.parquet",
         figure=report(
@@ -98,7 +98,7 @@ rule calibration:
     conda:
         ENV
     params:
-        shared_fraction=calibration_worlds(),
+        shared_fraction=CALIBRATION_WORLDS,
     script:
         "../workflow/scripts/calibration.py"
 

@@ -5,7 +5,8 @@ import pandas as pd
 import pytest
 
 from saegeom.compare import Context, make_row
-from saegeom.compare.calibration import CALIBRATION_SCHEMA, calibration_world_name, summarise
+from saegeom.compare.calibration import CALIBRATION_SCHEMA, summarise
+from saegeom.settings import calibration_world_name
 from saegeom.viz import plot_calibration
 
 

@@ -15,7 +15,7 @@ what is written here.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 # ---- vocabulary ------------------------------------------------------------------------------
@@ -44,6 +44,11 @@ NULLS: dict[str, str] = {
 HEADLINE_NULLS = ("random_partners", "random_directions")
 #: which pairing an overview figure shows when several exist
 PAIRING_PREFERENCE = ("hungarian", "one_to_one", "many_to_one", "ground_truth", "decoder_cosine")
+def calibration_world_name(fraction: float, seed: int) -> str:
+    """Wildcard-safe name of one calibration world, e.g. ``cal_f025_s1`` (the ``cal_`` prefix is reserved)."""
+    return f"cal_f{round(fraction * 100):03d}_s{seed}"
+
+
 #: nulls each representation may use
 REPRESENTATION_NULLS: dict[str, tuple[str, ...]] = {
     "decoder": ("random_partners", "repairing", "random_subset", "mismatched_subspace"),
@@ -151,7 +156,3 @@ class CompareSettings:
         if not 0 < self.min_valid_fraction <= 1:
             raise ValueError(f"min_valid_fraction must be in (0, 1], got {self.min_valid_fraction}")
 
-
-def settings_dict(settings) -> dict[str, Any]:
-    """A settings object back as its config keys (for provenance and hashing)."""
-    return asdict(settings)

@@ -48,11 +48,6 @@ NULL_SUBSPACES = ("private_a", "private_b")
 ALPHAS = (0.01, 0.05)
 
 
-def calibration_world_name(fraction: float, seed: int) -> str:
-    """Wildcard-safe name of one calibration world, e.g. ``cal_f025_s1``."""
-    return f"cal_f{round(fraction * 100):03d}_s{seed}"
-
-
 def _cases(df: pd.DataFrame, fractions: pd.Series) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(null cases, shared cases) among the model-vs-model rows."""
     f = df.world.map(fractions)

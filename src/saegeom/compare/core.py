@@ -31,9 +31,9 @@ from saegeom.io.tables import METRICS_SCHEMA, validate_metrics
 from saegeom.metrics.baselines import NullPools
 from saegeom.metrics.registry import get_metric
 from saegeom.pairing.correlation import encode_sparse
-from saegeom.pairing.pipeline import as_shards, pair_saes
+from saegeom.pairing.pipeline import as_shards, available_pairings, pair_saes
 from saegeom.sae.load import decoder_directions
-from saegeom.settings import CORRELATION_PAIRINGS, LABELLED_FAMILIES, CompareSettings, PairingSettings
+from saegeom.settings import LABELLED_FAMILIES, CompareSettings, PairingSettings
 from saegeom.utils import derive_seed
 
 log = logging.getLogger(__name__)
@@ -154,14 +154,12 @@ def representation_rows(ctx: Context, rep: str, pairing: str, x_all: np.ndarray,
     for sub, mask in subspaces.items():
         x, y = _take(x_all, mask, axis), _take(y_all, mask, axis)
         idx = None if y_pool_idx is None else y_pool_idx[mask]
-        pools = NullPools(axis=axis, pairs_x=x_all, pairs_y=y_all, b_pool=b_pool, b_pool_bins=b_pool_bins,
+        bins = b_pool_bins if settings.match_frequency and idx is not None else None
+        pools = NullPools(axis=axis, pairs_x=x_all, pairs_y=y_all, b_pool=b_pool, b_pool_bins=bins,
                           y_pool_idx=None if idx is None else idx[idx >= 0],
+                          y_bins=None if bins is None else np.where(idx >= 0, bins[np.maximum(idx, 0)], -1),
                           others=[_take(y_all, m, axis) for s, m in subspaces.items()
                                   if s != sub and _family(s) == _family(sub) and m.any()])
-        if b_pool_bins is not None and idx is not None and settings.match_frequency:
-            pools.y_bins = np.where(idx >= 0, b_pool_bins[np.maximum(idx, 0)], -1)
-        elif not settings.match_frequency:
-            pools.b_pool_bins = None
         for metric in settings.metrics.get(rep, []):
             if (sub, metric) in skip:
                 continue
@@ -220,9 +218,9 @@ def whole_dictionary_rows(ctx: Context, dec_a: np.ndarray, dec_b: np.ndarray,
     if "mmcs" not in settings.metrics.get("decoder", []):
         return []
     return [row_with_null(ctx, dec_a, dec_b, metric="mmcs", subspace="all", representation="decoder",
-                       pairing="decoder_cosine", n_baseline=settings.n_baseline, baseline="random_directions",
-                       n_pairs=len(dec_a), min_pairs=1, min_valid_fraction=settings.min_valid_fraction,
-                       seed=derive_seed(ctx.seed, ctx.comparison, "whole_dictionary_mmcs"))]
+                          pairing="decoder_cosine", n_baseline=settings.n_baseline, baseline="random_directions",
+                          n_pairs=len(dec_a), min_pairs=1, min_valid_fraction=settings.min_valid_fraction,
+                          seed=derive_seed(ctx.seed, ctx.comparison, "whole_dictionary_mmcs"))]
 
 
 def compare_saes(acts_a: ShardSet | str | Path, acts_b: ShardSet | str | Path, sae_a, sae_b, *,
@@ -240,25 +238,20 @@ def compare_saes(acts_a: ShardSet | str | Path, acts_b: ShardSet | str | Path, s
     settings = settings or CompareSettings()
     labels = subspaces or AllPairs()
     context = context or Context()
+    extra = labels.extra_pairings()
     if pairs is None:
-        pairs = pair_saes(acts_a, acts_b, sae_a, sae_b, pairing, device=device, extra=labels.extra_pairings())
+        pairs = pair_saes(acts_a, acts_b, sae_a, sae_b, pairing, device=device, extra=extra)
     dec_a, dec_b = decoder_directions(sae_a), decoder_directions(sae_b)
     held = held_out_codes(acts_a, acts_b, sae_a, sae_b, settings.n_tokens, device) \
         if "activations" in settings.metrics else None
     rows = whole_dictionary_rows(context, dec_a, dec_b, settings)
     names = list(dict.fromkeys(pairs["pairing"]))
     if pairing is not None:  # configured pairings that kept no pair still get (NaN) rows
-        names += [m for m in pairing.pairings if m not in names and m in _available(pairing, dec_a, dec_b, labels)]
+        available = available_pairings(dec_a, dec_b, extra)
+        names += [m for m in pairing.pairings if m not in names and m in available]
     for name in names:
         p = pairs[pairs["pairing"] == name].reset_index(drop=True)
         log.info("pairing %s: %d pairs", name, len(p))
         rows += pairing_rows(context, name, p, dec_a, dec_b, held, labels, settings)
     return validate_metrics(pd.DataFrame(rows, columns=METRICS_SCHEMA.names))
 
-
-def _available(pairing: PairingSettings, dec_a: np.ndarray, dec_b: np.ndarray, labels: PairLabels) -> set[str]:
-    """Pairings that can exist for this pair of SAEs and this source."""
-    out = set(CORRELATION_PAIRINGS) | set(labels.extra_pairings())
-    if dec_a.shape[1] == dec_b.shape[1]:
-        out.add("decoder_cosine")
-    return out

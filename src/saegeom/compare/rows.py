@@ -54,9 +54,9 @@ def make_row(ctx: Context, *, subspace: str, representation: str, pairing: str, 
 
 
 def row_with_null(ctx: Context, x: np.ndarray, y: np.ndarray, *, metric: str, subspace: str, representation: str,
-               pairing: str, n_baseline: int, baseline: str, seed: int, n_pairs: int, min_pairs: int = 2,
-               n_tokens: float = float("nan"), pools: NullPools | None = None, min_valid_fraction: float = 0.5,
-               **metric_kw) -> dict[str, Any]:
+                  pairing: str, n_baseline: int, baseline: str, seed: int, n_pairs: int, min_pairs: int = 2,
+                  n_tokens: float = float("nan"), pools: NullPools | None = None, min_valid_fraction: float = 0.5,
+                  **metric_kw) -> dict[str, Any]:
     """One row: ``metric(x, y)`` against the null ``baseline``, or a NaN row with a note when the
     subspace has fewer than ``min_pairs`` pairs or the metric is undefined (``MetricUndefined``)."""
     common = dict(subspace=subspace, representation=representation, pairing=pairing, metric=metric,

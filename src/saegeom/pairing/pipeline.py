@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
@@ -10,7 +11,7 @@ import pandas as pd
 
 from saegeom.io.shards import ShardSet, split_shards
 from saegeom.pairing.correlation import coactivation_stats
-from saegeom.pairing.match import decoder_cosine_pairs, pair_features
+from saegeom.pairing.match import calibrated_min_corr, decoder_cosine_pairs, pair_features
 from saegeom.sae.load import decoder_directions
 from saegeom.settings import CORRELATION_PAIRINGS, PairingSettings
 
@@ -19,6 +20,15 @@ log = logging.getLogger(__name__)
 
 def as_shards(acts: ShardSet | str | Path) -> ShardSet:
     return acts if isinstance(acts, ShardSet) else ShardSet(acts)
+
+
+def available_pairings(dec_a: np.ndarray, dec_b: np.ndarray, extra: Iterable[str] = ()) -> set[str]:
+    """Pairings that can exist for two SAEs with decoders (d_A, w_A), (d_B, w_B): the correlation
+    pairings, ``decoder_cosine`` when the widths match, and the ``extra`` ones a source supplies."""
+    out = {*CORRELATION_PAIRINGS, *extra}
+    if dec_a.shape[1] == dec_b.shape[1]:
+        out.add("decoder_cosine")
+    return out
 
 
 def pair_saes(acts_a: ShardSet | str | Path, acts_b: ShardSet | str | Path, sae_a, sae_b,
@@ -43,21 +53,23 @@ def pair_saes(acts_a: ShardSet | str | Path, acts_b: ShardSet | str | Path, sae_
         train_ids, _ = split_shards(sa)
         stats = coactivation_stats(sae_a, sa, sae_b, sb, device=device, max_rows=settings.pairing_rows,
                                    shard_ids=train_ids, shifted=settings.min_corr == "auto")
+    min_corr = settings.min_corr
+    if min_corr == "auto" and stats is not None:  # one threshold for every correlation pairing
+        min_corr = calibrated_min_corr(stats, settings.min_corr_quantile)
+        log.info("min_corr auto: %.4f", min_corr)
     dec_a, dec_b = decoder_directions(sae_a), decoder_directions(sae_b)
+    available = available_pairings(dec_a, dec_b, extra)
     for method in settings.pairings:
-        if method in CORRELATION_PAIRINGS:
-            frames.append(pair_features(stats, method, settings.min_corr, quantile=settings.min_corr_quantile))
-            log.info("%s: %d pairs (min_corr %.4f)", method, len(frames[-1]), frames[-1].min_score.iloc[0]
-                     if len(frames[-1]) else float("nan"))
+        if method not in available:
+            log.warning("pairing %r is not available here (widths %d and %d, source pairings %s); skipped",
+                        method, dec_a.shape[1], dec_b.shape[1], sorted(extra))
+        elif method in CORRELATION_PAIRINGS:
+            frames.append(pair_features(stats, method, min_corr))
+            log.info("%s: %d pairs", method, len(frames[-1]))
         elif method == "decoder_cosine":
-            if dec_a.shape[1] != dec_b.shape[1]:
-                log.info("decoder_cosine skipped: widths %d and %d differ", dec_a.shape[1], dec_b.shape[1])
-                continue
             frames.append(decoder_cosine_pairs(dec_a, dec_b, alive_a=stats.alive_a, alive_b=stats.alive_b))
-        elif method in extra:
-            frames.append(extra[method].assign(pairing=method))
         else:
-            log.warning("pairing %r is not available for this source; skipped", method)
+            frames.append(extra[method].assign(pairing=method))
     if not frames:
         raise ValueError(f"none of the pairings {settings.pairings} could be computed")
     out = pd.concat(frames, ignore_index=True)
