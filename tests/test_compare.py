@@ -130,3 +130,17 @@ def test_distance_p_values_count_the_lower_tail():
     close = permutation_test("orthogonal_procrustes", x, x @ np.linalg.qr(rng.standard_normal((5, 5)))[0],
                              n_baseline=99, baseline="repairing", seed=0)
     assert close.value < close.baseline_mean and close.p_value == pytest.approx(0.01)
+
+
+def test_a_configured_pairing_that_kept_no_pair_still_gets_rows(planted):
+    _, acts, saes, labels = planted
+    empty = pd.DataFrame({"a_idx": pd.Series(dtype="int64"), "b_idx": pd.Series(dtype="int64"),
+                          "score": pd.Series(dtype=float), "pairing": pd.Series(dtype=str),
+                          "min_score": pd.Series(dtype=float)})
+    settings = CompareSettings(metrics={"decoder": ["linear_cka"]}, baselines={"decoder": ["random_partners"]},
+                               n_baseline=5)
+    df = compare_saes(acts / "a", acts / "b", saes["a"], saes["b"], pairs=empty, subspaces=labels,
+                      settings=settings, pairing=PairingSettings(pairings=["hungarian"]), context=CTX)
+    hung = df[df.pairing == "hungarian"]
+    assert {"all", "shared", "private_a", "private_b", "mixed"} <= set(hung.subspace)
+    assert hung.value.isna().all() and hung.note.str.contains("too few pairs").all()

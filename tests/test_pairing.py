@@ -245,3 +245,14 @@ def test_pair_saes_table_and_skips(tmp_path):
     assert set(pairs.pairing) == {"hungarian", "ground_truth"}  # decoder_cosine: widths 6 and 7 differ
     hung = pairs[pairs.pairing == "hungarian"]
     assert set(zip(hung.a_idx, hung.b_idx, strict=True)) == {(i, 7 - i) for i in range(8)}
+
+
+def test_single_shard_set_warns_that_held_out_tokens_are_reused(tmp_path, codes, caplog):
+    from saegeom.compare import held_out_codes
+
+    za, zb = codes
+    a = ShardWriter(tmp_path / "a", 12, 5000).add(za).close()  # one shard: nothing can be held out
+    b = ShardWriter(tmp_path / "b", 11, 5000).add(zb).close()
+    with caplog.at_level("WARNING"):
+        held = held_out_codes(a, b, ReluCodes(12), ReluCodes(11), n_tokens=20)
+    assert held.codes_a.shape == (20, 12) and "single shard" in caplog.text
