@@ -1,33 +1,22 @@
 # Config validation, wildcard constraints, path patterns and helpers shared by every rule.
 import itertools
 
+from pathlib import Path
+
+import yaml
 from snakemake.utils import validate
 
-validate(config, "../workflow/schemas/config.schema.yaml", set_default=True)
+from saegeom.config_checks import raise_problems, schema_errors, semantic_errors
+from saegeom.settings import NAME_PATTERN
 
+# Every mistake stops here, before any job: schema errors by config path (allowed keys/values named), then
+# what a schema cannot see (metric names and options, SAE specs against SAELens, widths, k-NN k).
+SCHEMA_FILE = Path(workflow.basedir) / "workflow" / "schemas" / "config.schema.yaml"
+raise_problems(schema_errors(config, yaml.safe_load(SCHEMA_FILE.read_text())))
+validate(config, str(SCHEMA_FILE), set_default=True)
+raise_problems(semantic_errors(config))
 
-def _check_metric_names():
-    """Metric names are a registry, not a schema enum: check them here, before any job."""
-    from saegeom.metrics.registry import load_builtin_metrics
-
-    known = load_builtin_metrics()
-    blocks = {
-        "compare": config["compare"],
-        "calibration.compare": config["calibration"]["compare"],
-    }
-    for block, c in blocks.items():
-        for rep, names in c.get("metrics", {}).items():
-            unknown = [n for n in names if n not in known]
-            if unknown:
-                raise ValueError(
-                    f"config {block}.metrics.{rep}: unknown metrics {unknown}; "
-                    f"registered: {sorted(known)}"
-                )
-
-
-_check_metric_names()
-
-NAME = r"[A-Za-z0-9_\-]+"
+NAME = NAME_PATTERN  # letters, digits, _ . - and never ".."
 
 
 wildcard_constraints:

@@ -35,6 +35,9 @@ def write_config(path: Path, cfg: dict) -> Path:
     (lambda c: c["compare"].update(baselines={"activations": ["shuffle"]}), "shuffle"),
     (lambda c: c["compare"].update(min_corr="manual"), "min_corr"),
     (lambda c: c["worlds"].update(cal_mine=c["worlds"]["tiny"]), "cal_mine"),
+    (lambda c: c["worlds"].update({"x/../../etc": c["worlds"]["tiny"]}), "x/../../etc"),
+    (lambda c: c["saes"]["relu"].update(architecture="relu_plus"), "relu_plus"),
+    (lambda c: c["worlds"]["tiny"]["models"]["b"].update(basis="linear", d_model=9), "model widths differ"),
 ])
 def test_bad_config_stops_before_any_job_naming_the_key(tmp_path, edit, named):
     cfg = yaml.safe_load(TINY.read_text())
@@ -42,7 +45,7 @@ def test_bad_config_stops_before_any_job_naming_the_key(tmp_path, edit, named):
     r = snakemake(tmp_path, write_config(tmp_path / "bad.yaml", cfg), "-n")
     assert r.returncode != 0
     out = r.stdout + r.stderr
-    assert "Error validating config" in out and named in out
+    assert "config error — nothing was run" in out and named in out
     assert not (tmp_path / "results").exists()
 
 

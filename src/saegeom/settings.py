@@ -44,6 +44,15 @@ NULLS: dict[str, str] = {
 HEADLINE_NULLS = ("random_partners", "random_directions")
 #: which pairing an overview figure shows when several exist
 PAIRING_PREFERENCE = ("hungarian", "one_to_one", "many_to_one", "ground_truth", "decoder_cosine")
+#: names from config that become path components (worlds, models, SAEs, ...): letters, digits, ``_ . -``,
+#: starting with a letter or digit, never ``..`` (so never a parent directory nor a CLI flag); the schema's
+#: name patterns and the rules' wildcard constraints are this pattern
+NAME_PATTERN = r"[A-Za-z0-9](?:(?!\.\.)[A-Za-z0-9_.-])*"
+#: what a comparison does with a metric or pairing that needs equal model widths when the widths differ
+WIDTH_MISMATCH = ("error", "skip")
+DEFAULT_ON_WIDTH_MISMATCH = "error"
+
+
 def calibration_world_name(fraction: float, seed: int) -> str:
     """Wildcard-safe name of one calibration world, e.g. ``cal_f025_s1`` (the ``cal_`` prefix is reserved)."""
     return f"cal_f{round(fraction * 100):03d}_s{seed}"

@@ -25,19 +25,21 @@ from typing import Any, Protocol
 import numpy as np
 import pandas as pd
 
-from saegeom.compare.rows import Context, row_with_null
+from saegeom.compare.rows import Context, make_row, row_with_null
 from saegeom.io.shards import ShardSet, paired_blocks, split_shards
 from saegeom.io.tables import METRICS_SCHEMA, validate_metrics
 from saegeom.metrics.baselines import NullPools
 from saegeom.metrics.registry import get_metric
 from saegeom.pairing.correlation import encode_sparse
 from saegeom.pairing.pipeline import as_shards, available_pairings, pair_saes
-from saegeom.sae.load import decoder_directions
+from saegeom.sae.load import check_input_width, decoder_directions
 from saegeom.settings import LABELLED_FAMILIES, CompareSettings, PairingSettings
 from saegeom.utils import derive_seed
 
 log = logging.getLogger(__name__)
 N_FREQUENCY_BINS = 10
+#: what a NaN row keeps of a computed row
+NAN_ROW_KEYS = ("subspace", "representation", "pairing", "metric", "baseline", "n_pairs", "n_tokens")
 
 
 class PairLabels(Protocol):
@@ -85,17 +87,20 @@ class AllPairs:
 @dataclass
 class HeldOut:
     """Both SAEs on the same held-out tokens: ``codes_a`` (n_tokens, d_A), ``codes_b`` (n_tokens, d_B)
-    dense, and B's firing frequency ``freq_b`` (d_B,) over a larger held-out sample."""
+    dense, and firing frequencies ``freq_a`` (d_A,), ``freq_b`` (d_B,) over a larger held-out sample
+    of ``n_frequency`` tokens."""
 
     codes_a: np.ndarray
     codes_b: np.ndarray
+    freq_a: np.ndarray
     freq_b: np.ndarray
+    n_frequency: int
 
 
 def held_out_codes(acts_a: ShardSet | str | Path, acts_b: ShardSet | str | Path, sae_a, sae_b, n_tokens: int,
                    device: str = "cpu", frequency_rows: int = 16384) -> HeldOut:
     """Codes of both SAEs on the first ``n_tokens`` unmasked rows of the held-out (last) shard
-    (rows masked in either model are dropped from both), and B's firing frequency on up to
+    (rows masked in either model are dropped from both), and both firing frequencies on up to
     ``max(n_tokens, frequency_rows)`` such rows."""
     sa, sb = as_shards(acts_a), as_shards(acts_b)
     train_ids, eval_ids = split_shards(sa)
@@ -104,9 +109,9 @@ def held_out_codes(acts_a: ShardSet | str | Path, acts_b: ShardSet | str | Path,
                     "latents (write at least two shards to hold one out)", sa.path)
     blocks = list(paired_blocks(sa, sb, eval_ids, max(n_tokens, frequency_rows)))
     xa, xb = (np.concatenate([blk[i] for blk in blocks]) for i in (0, 1))
-    zb = encode_sparse(sae_b, xb, device)
-    freq_b = np.asarray((zb != 0).mean(axis=0)).ravel()
-    return HeldOut(encode_sparse(sae_a, xa[:n_tokens], device).toarray(), zb[:n_tokens].toarray(), freq_b)
+    za, zb = encode_sparse(sae_a, xa, device), encode_sparse(sae_b, xb, device)
+    freq_a, freq_b = (np.asarray((z != 0).mean(axis=0)).ravel() for z in (za, zb))
+    return HeldOut(za[:n_tokens].toarray(), zb[:n_tokens].toarray(), freq_a, freq_b, len(xa))
 
 
 def frequency_bins(freq: np.ndarray, n_bins: int = N_FREQUENCY_BINS) -> np.ndarray:
@@ -239,11 +244,16 @@ def compare_saes(acts_a: ShardSet | str | Path, acts_b: ShardSet | str | Path, s
     labels = subspaces or AllPairs()
     context = context or Context()
     extra = labels.extra_pairings()
+    for sae, acts, side in ((sae_a, acts_a, "A"), (sae_b, acts_b, "B")):
+        check_input_width(sae, as_shards(acts), side)
+    held = held_out_codes(acts_a, acts_b, sae_a, sae_b, settings.n_tokens, device)
+    dead = [side for side, f in (("A", held.freq_a), ("B", held.freq_b)) if not (f > 0).any()]
+    dead_note = f"no live latents: SAE {' and '.join(dead)} fired on none of {held.n_frequency} held-out tokens"
     if pairs is None:
         pairs = pair_saes(acts_a, acts_b, sae_a, sae_b, pairing, device=device, extra=extra)
     dec_a, dec_b = decoder_directions(sae_a), decoder_directions(sae_b)
-    held = held_out_codes(acts_a, acts_b, sae_a, sae_b, settings.n_tokens, device) \
-        if "activations" in settings.metrics else None
+    if "activations" not in settings.metrics:
+        held = None
     rows = whole_dictionary_rows(context, dec_a, dec_b, settings)
     names = list(dict.fromkeys(pairs["pairing"]))
     if pairing is not None:  # configured pairings that kept no pair still get (NaN) rows
@@ -253,5 +263,7 @@ def compare_saes(acts_a: ShardSet | str | Path, acts_b: ShardSet | str | Path, s
         p = pairs[pairs["pairing"] == name].reset_index(drop=True)
         log.info("pairing %s: %d pairs", name, len(p))
         rows += pairing_rows(context, name, p, dec_a, dec_b, held, labels, settings)
+    if dead:  # nothing to compare: keep the rows (the table says what was asked) but not their numbers
+        rows = [make_row(context, **{k: r[k] for k in NAN_ROW_KEYS}, note=dead_note) for r in rows]
     return validate_metrics(pd.DataFrame(rows, columns=METRICS_SCHEMA.names))
 

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from saegeom.io.tensors import load_tensors, save_tensors
+from saegeom.io.tensors import CorruptFileError, load_tensors, reading, save_tensors
 
 INDEX = "index.json"
 TENSOR = "activations"
@@ -87,15 +87,29 @@ class ShardWriter:
         return ShardSet(self.out_dir)
 
 
+class BadShardError(ValueError):
+    """A shard holds data no consumer should see (NaN/Inf, wrong width, wrong row count); the message
+    names the shard file and, for values, the first bad global row."""
+
+
 class ShardSet:
-    """Read-only view of a shard directory written by :class:`ShardWriter`."""
+    """Read-only view of a shard directory written by :class:`ShardWriter`.
+
+    Every read is checked where the data enters: a damaged file raises ``CorruptFileError``, a shard
+    whose width or row count disagrees with ``index.json`` or that holds NaN/Inf raises
+    :class:`BadShardError` naming the shard (and the global row)."""
 
     def __init__(self, path: str | Path):
         self.path = Path(path)
         index_file = self.path / INDEX
         if not index_file.exists():
-            raise FileNotFoundError(f"{self.path} is not a shard set: {INDEX} missing")
-        self.index = json.loads(index_file.read_text())
+            raise FileNotFoundError(f"{self.path} is not a shard set: {INDEX} missing (was the run that "
+                                    f"writes it interrupted? re-run the workflow)")
+        with reading(index_file, "shard index"):
+            self.index = json.loads(index_file.read_text())
+        missing = [k for k in ("d", "n_rows", "shard_rows", "shards") if k not in self.index]
+        if missing:
+            raise CorruptFileError(f"{index_file}: shard index lacks {missing}")
         self.d: int = self.index["d"]
         self.n_rows: int = self.index["n_rows"]
         self.shard_rows: int = self.index["shard_rows"]
@@ -110,8 +124,21 @@ class ShardSet:
         return self.shard_arrays(i)[TENSOR]
 
     def shard_arrays(self, i: int) -> dict[str, np.ndarray]:
-        """Every array of shard ``i``: ``activations`` plus any per-row extras (``mask``, ...)."""
-        arrays, _ = load_tensors(self.path / self.index["shards"][i]["file"])
+        """Every array of shard ``i``: ``activations`` plus any per-row extras (``mask``, ...), checked
+        against the index (width ``d``, row count) and for NaN/Inf."""
+        entry = self.index["shards"][i]
+        file = self.path / entry["file"]
+        arrays, _ = load_tensors(file)
+        x = arrays.get(TENSOR)
+        if x is None or x.ndim != 2 or x.shape[1] != self.d or x.shape[0] != entry["n_rows"]:
+            shape = None if x is None else x.shape
+            raise BadShardError(f"{file}: {TENSOR!r} has shape {shape}, but {self.path / INDEX} says "
+                                f"({entry['n_rows']}, {self.d})")
+        finite = np.isfinite(x).all(axis=1)
+        if not finite.all():
+            local = int(np.flatnonzero(~finite)[0])
+            raise BadShardError(f"{file}: row {local} (global row {i * self.shard_rows + local}) holds NaN or Inf "
+                                f"({int((~finite).sum())} bad rows in this shard); fix the activations upstream")
         return arrays
 
     def shard_valid(self, i: int) -> np.ndarray:

@@ -25,7 +25,8 @@ class MetricSpec:
     ``higher_is_similar``: False for distances (p-values then count baseline
     values at or *below* the observed one). ``pairing_sensitive``: whether
     re-pairing rows changes the value (MMCS/MCC do not use the pairing, so their
-    null is random directions instead of shuffled rows).
+    null is random directions instead of shuffled rows). ``same_width``: X and Y must
+    have the same number of columns (cosines across the two spaces).
     """
 
     name: str
@@ -33,6 +34,7 @@ class MetricSpec:
     higher_is_similar: bool = True
     pairing_sensitive: bool = True
     description: str = ""
+    same_width: bool = False
 
     def __call__(self, x, y, **kw) -> float:
         return self.fn(x, y, **kw)
@@ -42,14 +44,14 @@ METRICS: dict[str, MetricSpec] = {}
 
 
 def register_metric(name: str, *, higher_is_similar: bool = True, pairing_sensitive: bool = True,
-                    description: str = "") -> Callable[[MetricFn], MetricFn]:
+                    description: str = "", same_width: bool = False) -> Callable[[MetricFn], MetricFn]:
     """Decorator: register ``fn`` under ``name`` (names are unique)."""
 
     def deco(fn: MetricFn) -> MetricFn:
         if name in METRICS:
             raise ValueError(f"metric {name!r} is already registered")
         doc = description or (fn.__doc__ or "").strip().split("\n")[0]
-        METRICS[name] = MetricSpec(name, fn, higher_is_similar, pairing_sensitive, doc)
+        METRICS[name] = MetricSpec(name, fn, higher_is_similar, pairing_sensitive, doc, same_width)
         return fn
 
     return deco

@@ -9,7 +9,7 @@ from saegeom.metrics._arrays import as_f64, same_width, unit_rows
 from saegeom.metrics.registry import register_metric
 
 
-@register_metric("mmcs", pairing_sensitive=False)
+@register_metric("mmcs", pairing_sensitive=False, same_width=True)
 def mmcs(x, y) -> float:
     """Mean max cosine similarity: mean over rows of X of max_j cos(X_i, Y_j).
 
@@ -22,7 +22,7 @@ def mmcs(x, y) -> float:
     return float((x @ y.T).max(axis=1).mean())
 
 
-@register_metric("mcc", pairing_sensitive=False)
+@register_metric("mcc", pairing_sensitive=False, same_width=True)
 def mcc(x, y) -> float:
     """Mean |cosine| of the optimal one-to-one (Hungarian) matching of rows of X to rows of Y.
 
@@ -37,7 +37,7 @@ def mcc(x, y) -> float:
     return float(mean_correlation_coefficient(torch.from_numpy(x), torch.from_numpy(y)))
 
 
-@register_metric("fraction_recovered", pairing_sensitive=False)
+@register_metric("fraction_recovered", pairing_sensitive=False, same_width=True)
 def fraction_recovered(x, y, threshold: float = 0.9) -> float:
     """Fraction of rows of X whose best cosine with any row of Y is ≥ ``threshold``."""
     x, y = unit_rows(as_f64(x)), unit_rows(as_f64(y))

@@ -12,7 +12,7 @@ import pandas as pd
 from saegeom.io.shards import ShardSet, split_shards
 from saegeom.pairing.correlation import coactivation_stats
 from saegeom.pairing.match import calibrated_min_corr, decoder_cosine_pairs, pair_features
-from saegeom.sae.load import decoder_directions
+from saegeom.sae.load import check_input_width, decoder_directions
 from saegeom.settings import CORRELATION_PAIRINGS, PairingSettings
 
 log = logging.getLogger(__name__)
@@ -45,6 +45,8 @@ def pair_saes(acts_a: ShardSet | str | Path, acts_b: ShardSet | str | Path, sae_
     """
     settings = settings or PairingSettings()
     sa, sb = as_shards(acts_a), as_shards(acts_b)
+    check_input_width(sae_a, sa, "A")
+    check_input_width(sae_b, sb, "B")
     extra = extra or {}
     frames = []
     stats = None

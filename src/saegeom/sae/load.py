@@ -9,14 +9,32 @@ from typing import Any
 import numpy as np
 
 METRICS_FILE = "metrics.json"
-WEIGHTS_FILE = "sae_weights.safetensors"  # SAELens' file name for the weights of a saved SAE
+WEIGHTS_FILE = "sae_weights.safetensors"  # SAELens' file names of a saved SAE
+CONFIG_FILE = "cfg.json"
 
 
 def load_sae(path: str | Path, device: str = "cpu"):
-    """Load a saved SAE (inference class) with SAELens."""
+    """Load a saved SAE (inference class) with SAELens; a missing, truncated or corrupt file raises
+    an error naming it (``FileNotFoundError`` / ``saegeom.io.tensors.CorruptFileError``)."""
     from sae_lens import SAE
 
-    return SAE.load_from_disk(str(path), device=device)
+    from saegeom.io.tensors import reading
+
+    path = Path(path)
+    for name in (WEIGHTS_FILE, CONFIG_FILE):
+        if not (path / name).exists():
+            raise FileNotFoundError(f"{path} is not a saved SAE: {name} missing")
+    with reading(path / WEIGHTS_FILE, "saved SAE (weights or cfg.json)"):
+        return SAE.load_from_disk(str(path), device=device)
+
+
+def check_input_width(sae, acts, label: str = "") -> None:
+    """Raise when ``sae`` (input width ``cfg.d_in``) is applied to a shard set ``acts`` of another width;
+    the message names both, before any encoding."""
+    d_in = int(sae.cfg.d_in)
+    if d_in != acts.d:
+        raise ValueError(f"SAE {label} expects inputs of width d_in={d_in}, but the activations {acts.path} "
+                         f"have width {acts.d}: was it trained on another model or hook?")
 
 
 def decoder_directions(sae) -> np.ndarray:
@@ -29,7 +47,9 @@ def decoder_directions(sae) -> np.ndarray:
     if isinstance(sae, str | Path):
         from safetensors import safe_open
 
-        with safe_open(str(Path(sae) / WEIGHTS_FILE), framework="numpy") as f:
+        from saegeom.io.tensors import reading
+
+        with reading(Path(sae) / WEIGHTS_FILE), safe_open(str(Path(sae) / WEIGHTS_FILE), framework="numpy") as f:
             w = f.get_tensor("W_dec").astype(np.float64)
     else:
         w = sae.W_dec.detach().double().cpu().numpy()

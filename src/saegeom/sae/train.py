@@ -1,20 +1,7 @@
-"""Train an SAE with SAELens' ``SAETrainer`` on a stream of shard rows.
-
-An SAE spec is a config block like::
-
-    architecture: topk          # any SAELens training architecture: standard, topk, batchtopk, jumprelu, ...
-    d_sae: 256                  # or expansion_factor: 4
-    k: 8                        # architecture options are SAELens config fields
-    lr: 3.0e-4                  # trainer options: lr, training_samples, batch_size, lr_warm_up_steps,
-    training_samples: 400000    #   lr_decay_steps, lr_scheduler, lr_end, dead_feature_window
-
-Training keys go to ``SAETrainerConfig``; every other key must be a field of the
-architecture's SAELens config class, otherwise the spec is rejected by name.
-"""
+"""Train an SAE with SAELens' ``SAETrainer`` on a stream of shard rows (specs: ``saegeom.sae.spec``)."""
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import time
 from pathlib import Path
@@ -25,51 +12,15 @@ import torch
 from saegeom.io.atomic import atomic_path
 from saegeom.io.shards import ShardSet, shard_batches, split_shards
 from saegeom.sae.load import METRICS_FILE
+from saegeom.sae.spec import sae_registry, split_spec
 from saegeom.settings import SAE_TRAINER_DEFAULTS
 from saegeom.utils import resolve_device
-
-TRAINER_KEYS = {*SAE_TRAINER_DEFAULTS, "lr_end"}
-SPEC_ONLY_KEYS = {"architecture", "expansion_factor"}
-
-
-def _sae_registry():
-    import sae_lens  # noqa: F401  (registers the architectures)
-    from sae_lens.registry import SAE_TRAINING_CLASS_REGISTRY
-
-    return SAE_TRAINING_CLASS_REGISTRY
-
-
-def split_spec(spec: dict[str, Any], d_in: int) -> tuple[str, dict[str, Any], dict[str, Any]]:
-    """(architecture, SAE config kwargs, trainer kwargs) from a spec; validates names."""
-    registry = _sae_registry()
-    arch = spec.get("architecture", "standard")
-    if arch not in registry:
-        raise ValueError(f"unknown SAE architecture {arch!r}; SAELens has {sorted(registry)}")
-    cfg_cls = registry[arch][1]
-    fields = {f.name for f in dataclasses.fields(cfg_cls)}
-    sae_kw: dict[str, Any] = {"d_in": d_in}
-    trainer_kw: dict[str, Any] = {}
-    for key, val in spec.items():
-        if key in TRAINER_KEYS:
-            trainer_kw[key] = val
-        elif key in SPEC_ONLY_KEYS:
-            continue
-        elif key in fields and key not in ("d_in", "device", "metadata"):
-            sae_kw[key] = val
-        else:
-            raise ValueError(f"SAE spec key {key!r} is neither a trainer option {sorted(TRAINER_KEYS)} "
-                             f"nor a field of SAELens {cfg_cls.__name__}")
-    if "d_sae" not in sae_kw:
-        if "expansion_factor" not in spec:
-            raise ValueError("SAE spec needs d_sae or expansion_factor")
-        sae_kw["d_sae"] = int(round(spec["expansion_factor"] * d_in))
-    return arch, sae_kw, trainer_kw
 
 
 def build_training_sae(spec: dict[str, Any], d_in: int, device: str = "cpu", seed: int = 0):
     """A freshly initialised SAELens ``TrainingSAE`` for ``spec`` (seeded)."""
     arch, sae_kw, _ = split_spec(spec, d_in)
-    sae_cls, cfg_cls = _sae_registry()[arch]
+    sae_cls, cfg_cls = sae_registry()[arch]
     with torch.random.fork_rng(devices=[]):  # seed the initialisation without touching the caller's RNG
         torch.manual_seed(seed)
         return sae_cls(cfg_cls(device=device, **sae_kw))
