@@ -31,6 +31,7 @@ wildcard_constraints:
 WORLD = "results/worlds/{world}/world.safetensors"
 ACTS = "results/worlds/{world}/acts"
 SAE = "results/saes/{world}/{model}/{sae}"
+CHECKPOINT = "results/checkpoints/{world}/{model}/{sae}"  # not an output: survives a killed job
 PAIRS = "results/pairs/{world}/{sae}/{model_a}~{model_b}.parquet"
 COMPARISON = "results/compare/{world}/{sae}/{model_a}~{model_b}.parquet"
 RECOVERY = "results/compare/{world}/{sae}/{model}~ground_truth.parquet"

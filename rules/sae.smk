@@ -17,5 +17,6 @@ rule train_sae:
         spec=lambda w: sae_spec(w.world, w.sae),
         seed=config["seed"],
         device=config["device"],
+        checkpoint_dir=CHECKPOINT,
     script:
         "../workflow/scripts/train_sae.py"

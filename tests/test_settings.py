@@ -37,6 +37,10 @@ def test_schema_defaults_equal_the_settings_defaults():
     assert SCHEMA["properties"]["device"]["default"] == S.DEFAULT_DEVICE
     sae = defs["sae"]["properties"]
     assert {k: sae[k]["default"] for k in S.SAE_TRAINER_DEFAULTS} == S.SAE_TRAINER_DEFAULTS
+    ck = SCHEMA["properties"]["checkpoint"]["properties"]
+    assert {k: v["default"] for k, v in ck.items()} == S.CHECKPOINT_DEFAULTS
+    assert SCHEMA["properties"]["compare"]["properties"]["on_width_mismatch"]["default"] == S.DEFAULT_ON_WIDTH_MISMATCH
+    assert tuple(SCHEMA["properties"]["compare"]["properties"]["on_width_mismatch"]["enum"]) == S.WIDTH_MISMATCH
 
 
 def test_schema_vocabulary_comes_from_settings():

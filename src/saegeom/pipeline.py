@@ -13,7 +13,7 @@ from typing import Any
 import pandas as pd
 
 from saegeom.io.atomic import atomic_path
-from saegeom.io.tables import concat_metrics, read_metrics, write_metrics, write_table
+from saegeom.io.tables import METRIC_ROW_KEY, concat_metrics, read_metrics, write_metrics, write_table
 from saegeom.settings import CompareSettings, PairingSettings
 from saegeom.utils import resolve_device
 
@@ -36,13 +36,19 @@ def world_shards(world: PathLike, out_dir: PathLike, n_samples: int, shard_rows:
 
 
 def train_world_sae(acts: PathLike, world: str, model: str, sae: str, spec: dict[str, Any], seed: int, device: str,
-                    out: PathLike) -> dict[str, Any]:
-    """Rule ``train_sae``: one SAE on one simulated model's shards, seeded by (seed, world, model, sae)."""
+                    out: PathLike, checkpoint_dir: PathLike | None = None,
+                    checkpoint: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Rule ``train_sae``: one SAE on one simulated model's shards, seeded by (seed, world, model, sae).
+
+    ``checkpoint``: the config block ``checkpoint`` (``saegeom.sae.checkpoint.CheckpointPolicy``); training
+    state goes to ``checkpoint_dir`` periodically and a re-run after a crash continues from it."""
     from saegeom.sae import train_sae
+    from saegeom.sae.checkpoint import CheckpointPolicy
     from saegeom.utils import derive_seed
 
     return train_sae(Path(acts) / model, spec, out, seed=derive_seed(seed, world, model, sae), device=device,
-                     extra_meta={"world": world, "model": model, "sae": sae})
+                     extra_meta={"world": world, "model": model, "sae": sae}, checkpoint_dir=checkpoint_dir,
+                     checkpoint=CheckpointPolicy(**(checkpoint or {})))
 
 
 def _world_saes(world: PathLike, model_a: str, model_b: str, sae_a: PathLike, sae_b: PathLike, device: str,
@@ -97,8 +103,10 @@ def world_recovery(world: PathLike, model: str, sae: PathLike, context: dict[str
 
 
 def collect_metrics(tables: list[PathLike], out: PathLike) -> None:
-    """Rule ``metrics``: every comparison table in one ``results/metrics.parquet``."""
-    write_metrics(concat_metrics(list(tables)), out)
+    """Rule ``metrics``: every comparison table in one ``results/metrics.parquet``, rows in a stable order."""
+    df = concat_metrics(list(tables))
+    df = df.sort_values(list(METRIC_ROW_KEY), kind="stable", ignore_index=True)
+    write_metrics(df, out)
 
 
 def comparison_figure(metrics: PathLike, out: PathLike) -> None:

@@ -92,6 +92,10 @@ SAE_TRAINER_DEFAULTS: dict[str, Any] = {
 }
 
 
+#: SAE training checkpoints (config block ``checkpoint``; ``saegeom.sae.checkpoint.CheckpointPolicy``)
+CHECKPOINT_DEFAULTS: dict[str, Any] = {"enabled": True, "every_minutes": 10.0, "every_steps": 0}
+
+
 def _copy(d):
     return {k: (list(v) if isinstance(v, list) else dict(v)) for k, v in d.items()}
 

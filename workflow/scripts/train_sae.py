@@ -5,4 +5,6 @@ from saegeom.workflow import setup_script
 
 sm = setup_script(snakemake)  # noqa: F821
 w, p = sm.wildcards, sm.params
-train_world_sae(sm.input.acts, w.world, w.model, w.sae, p.spec, p.seed, p.device, sm.output[0])
+# the checkpoint policy is read from the config, not params: changing it must not retrain finished SAEs
+train_world_sae(sm.input.acts, w.world, w.model, w.sae, p.spec, p.seed, p.device, sm.output[0],
+                checkpoint_dir=p.checkpoint_dir, checkpoint=sm.config["checkpoint"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import glob
 import os
 import shutil
 from collections.abc import Iterator
@@ -20,7 +21,10 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    _remove(tmp)
+    # temporaries of a killed earlier writer of this output (SIGKILL skips every cleanup); the workflow's
+    # lock guarantees no other live process writes the same output
+    for stale in path.parent.glob(f".{glob.escape(path.name)}.tmp-*"):
+        _remove(stale)
     try:
         yield tmp
         if not tmp.exists():

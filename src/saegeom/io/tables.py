@@ -9,6 +9,7 @@ vocabulary (representations, pairings, nulls, subspace families) comes from
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -46,6 +47,9 @@ METRICS_SCHEMA = pa.schema([
     ("package_version", pa.string()),
     ("note", pa.string()),
 ])
+
+#: columns that identify a row (one row per combination); ``collect_metrics`` sorts by them
+METRIC_ROW_KEY = ("comparison", "subspace", "representation", "pairing", "metric", "baseline")
 
 SUBSPACE_RE = re.compile(rf"^(all|{'|'.join(ROLE_SUBSPACES)}|({'|'.join(LABELLED_FAMILIES)}):[^\s]+)$")
 
@@ -87,11 +91,35 @@ def validate_metrics(df: pd.DataFrame) -> pd.DataFrame:
     return df
 
 
+PROVENANCE_KEY = b"saegeom"
+
+
+def provenance() -> dict[str, str]:
+    """Versions that produced a table, stored in the parquet file's metadata (not in its rows). Deterministic:
+    no timestamps or host names, so the same config on the same machine writes the same bytes."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {}
+    for pkg in ("saegeom", "sae-lens", "torch", "numpy", "scipy", "pyarrow"):
+        try:
+            out[pkg] = version(pkg)
+        except PackageNotFoundError:
+            out[pkg] = "absent"
+    return out
+
+
 def write_table(df: pd.DataFrame, path: str | Path, schema: pa.Schema) -> None:
-    """Write ``df`` with ``schema`` atomically (temp file, then rename)."""
+    """Write ``df`` with ``schema`` atomically (temp file, then rename), provenance in the file metadata
+    (``read_provenance``)."""
     table = pa.Table.from_pandas(df, schema=schema, preserve_index=False)
+    meta = {**(table.schema.metadata or {}), PROVENANCE_KEY: json.dumps(provenance(), sort_keys=True).encode()}
     with atomic_path(path) as tmp:
-        pq.write_table(table, tmp)
+        pq.write_table(table.replace_schema_metadata(meta), tmp)
+
+
+def read_provenance(path: str | Path) -> dict[str, str]:
+    """The versions :func:`write_table` stored in a table's metadata."""
+    return json.loads(pq.read_schema(path).metadata[PROVENANCE_KEY])
 
 
 def write_metrics(df: pd.DataFrame, path: str | Path) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
@@ -11,10 +12,11 @@ import torch
 
 from saegeom.io.atomic import atomic_path
 from saegeom.io.shards import ShardSet, shard_batches, split_shards
+from saegeom.sae.checkpoint import CheckpointPolicy, make_trainer, remove_checkpoint
 from saegeom.sae.load import METRICS_FILE
 from saegeom.sae.spec import sae_registry, split_spec
 from saegeom.settings import SAE_TRAINER_DEFAULTS
-from saegeom.utils import resolve_device
+from saegeom.utils import config_hash, resolve_device
 
 
 def build_training_sae(spec: dict[str, Any], d_in: int, device: str = "cpu", seed: int = 0):
@@ -27,13 +29,15 @@ def build_training_sae(spec: dict[str, Any], d_in: int, device: str = "cpu", see
 
 
 def train_sae(shard_dir: str | Path, spec: dict[str, Any], out_dir: str | Path, seed: int = 0,
-              device: str = "auto", eval_rows: int = 65536, extra_meta: dict[str, Any] | None = None) -> dict[str, Any]:
+              device: str = "auto", eval_rows: int = 65536, extra_meta: dict[str, Any] | None = None,
+              checkpoint_dir: str | Path | None = None, checkpoint: CheckpointPolicy | None = None) -> dict[str, Any]:
     """Train one SAE on a shard set; save it with SAELens plus ``metrics.json``.
 
-    Writes ``out_dir`` atomically (a failed run leaves nothing). Returns the metrics.
+    Writes ``out_dir`` atomically (a failed run leaves nothing). With ``checkpoint_dir``, training state
+    is saved there periodically (``checkpoint``, see ``saegeom.sae.checkpoint``) and a re-run continues
+    from it; the checkpoint is deleted once ``out_dir`` is written. Returns the metrics.
     """
     from sae_lens.config import LoggingConfig, SAETrainerConfig
-    from sae_lens.training.sae_trainer import SAETrainer
 
     device = resolve_device(device)
     shards = ShardSet(shard_dir)
@@ -53,8 +57,11 @@ def train_sae(shard_dir: str | Path, spec: dict[str, Any], out_dir: str | Path, 
         logger=LoggingConfig(log_to_wandb=False), n_batches_for_norm_estimate=100,
     )
     data = shard_batches(shards, batch_size, train_ids, seed, device)
+    fingerprint = config_hash([spec, seed, shards.index, version("sae-lens"), device])
+    trainer = make_trainer(trainer_cfg, sae, data, checkpoint_dir=checkpoint_dir,
+                           policy=checkpoint or CheckpointPolicy(), fingerprint=fingerprint)
     t0 = time.perf_counter()
-    SAETrainer(cfg=trainer_cfg, sae=sae, data_provider=data).fit()
+    trainer.fit()
     train_seconds = time.perf_counter() - t0
 
     from saegeom.sae.evaluate import evaluate_sae
@@ -62,8 +69,10 @@ def train_sae(shard_dir: str | Path, spec: dict[str, Any], out_dir: str | Path, 
     metrics = evaluate_sae(sae, shards.iter_batches(4096, max_rows=eval_rows, shards=eval_ids), device)
     metrics.update(architecture=arch, d_in=shards.d, d_sae=int(sae.cfg.d_sae), training_samples=total,
                    train_seconds=train_seconds, device=device, seed=seed,
-                   eval_held_out=eval_ids != train_ids, spec=spec, **(extra_meta or {}))
+                   eval_held_out=eval_ids != train_ids, spec=spec, resumed_from_step=trainer.resumed_from_step,
+                   **(extra_meta or {}))
     with atomic_path(out_dir) as tmp:
         sae.save_inference_model(tmp)
         (tmp / METRICS_FILE).write_text(json.dumps(metrics, indent=1))
+    remove_checkpoint(checkpoint_dir)
     return metrics
