@@ -11,13 +11,12 @@ from pathlib import Path
 
 import pytest
 import yaml
+from test_workflow import REPO, SNAKEMAKE, TINY
 
 from saegeom.io.shards import ShardSet
 from saegeom.io.tables import read_metrics, read_provenance
 from saegeom.sae import load_sae
 from saegeom.synthetic.world import World
-
-from test_workflow import SNAKEMAKE, TINY, REPO
 
 pytestmark = pytest.mark.slow
 

@@ -7,7 +7,8 @@ REPO = Path(__file__).resolve().parents[1]
 SCANNED = ["src", "workflow", "benchmarks", "rules", "Snakefile"]
 
 UNSAFE = [
-    (re.compile(r"^\s*(import|from)\s+(c?pickle|dill|cloudpickle|joblib|shelve|marshal)\b", re.M), "pickle-like module"),
+    (re.compile(r"^\s*(import|from)\s+(c?pickle|dill|cloudpickle|joblib|shelve|marshal)\b", re.M),
+     "pickle-like module"),
     (re.compile(r"\b(pd|pandas)\.read_pickle\b|\.to_pickle\("), "pandas pickle"),
     (re.compile(r"allow_pickle\s*=\s*True"), "numpy allow_pickle=True"),
     (re.compile(r"torch\.load\((?![^)]*weights_only\s*=\s*True)[^)]*\)", re.S), "torch.load without weights_only=True"),
