@@ -121,3 +121,19 @@ def test_name_pattern_is_the_schema_and_wildcard_pattern():
     ok, bad = ["a", "gpt2.small", "x-1_b"], ["", "..", "a..b", "a/b", "-x", ".hidden", "a b", "ü"]
     assert all(re.fullmatch(NAME_PATTERN, n) for n in ok)
     assert not any(re.fullmatch(NAME_PATTERN, n) for n in bad)
+
+
+def test_every_wildcard_of_every_rule_is_constrained():
+    """A wildcard without a constraint matches '/' and '..': every one used in a path pattern is listed
+    under ``wildcard_constraints`` in rules/common.smk."""
+    import re
+
+    common = (REPO / "rules" / "common.smk").read_text()
+    block = common.split("wildcard_constraints:", 1)[1].split("\n\n", 1)[0]
+    constrained = set(re.findall(r"^\s+(\w+)=", block, re.M))
+    used = set()
+    for smk in [REPO / "Snakefile", *(REPO / "rules").glob("*.smk")]:
+        for literal in re.findall(r'"([^"\n]*results/[^"\n]*)"', smk.read_text()):
+            used |= set(re.findall(r"\{(\w+)\}", literal))
+    assert used, "no path patterns found"
+    assert used <= constrained, used - constrained
