@@ -30,9 +30,9 @@ def load_sae(path: str | Path, device: str = "cpu"):
 
 def check_input_width(sae, acts, label: str = "") -> None:
     """Raise when ``sae`` (input width ``cfg.d_in``) is applied to a shard set ``acts`` of another width;
-    the message names both, before any encoding."""
-    d_in = int(sae.cfg.d_in)
-    if d_in != acts.d:
+    the message names both, before any encoding. Duck-typed encoders without ``cfg.d_in`` are not checked."""
+    d_in = getattr(getattr(sae, "cfg", None), "d_in", None)
+    if d_in is not None and int(d_in) != acts.d:
         raise ValueError(f"SAE {label} expects inputs of width d_in={d_in}, but the activations {acts.path} "
                          f"have width {acts.d}: was it trained on another model or hook?")
 
