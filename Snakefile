@@ -16,6 +16,7 @@ if not workflow.overwrite_configfiles:
 include: "rules/common.smk"
 include: "rules/synthetic.smk"
 include: "rules/sae.smk"
+include: "rules/topology.smk"
 include: "rules/compare.smk"
 
 
@@ -25,3 +26,4 @@ rule all:
         rules.metrics.output,
         rules.calibration.output,
         rules.comparison_figure.output,
+        rules.topology_summary.output,

@@ -122,8 +122,8 @@ def topology_comparison(sae_a: PathLike | None, sae_b: PathLike | None, out: Pat
     return df
 
 
-def collect_mapper_summaries(tables: list[PathLike], out: PathLike) -> None:
-    """Rule ``topology_summary``: every graph's summary row in one table."""
-    frames = [pd.read_parquet(t) for t in tables]
+def collect_mapper_summaries(reports: list[PathLike], out: PathLike) -> None:
+    """Rule ``topology_summary``: every graph's summary row (``<report>/mapper_summary.parquet``) in one table."""
+    frames = [pd.read_parquet(Path(r) / "mapper_summary.parquet") for r in reports]
     df = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=MAPPER_SUMMARY_SCHEMA.names)
     write_table(df, out, MAPPER_SUMMARY_SCHEMA)

@@ -67,8 +67,18 @@ def write_mapper_html(graph: dict[str, Any], points: np.ndarray, lens_values: np
                       title: str, tooltips: np.ndarray, colors: dict[str, np.ndarray]) -> None:
     """Write the Mapper report of ``graph`` to ``path``: one colour function per entry of
     ``colors`` (name → (n,) values per point), ``tooltips`` (n,) escaped strings."""
+    import html
+
     import kmapper as km
 
+    if not graph["nodes"]:  # kmapper refuses to draw an empty graph; say so in a page of our own
+        page = (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title></head>"
+                f"<body><h1>{html.escape(title)}</h1><p>The Mapper graph has no nodes: no cube of the cover held "
+                f"a cluster of the {len(points)} points (fewer points than the clusterer's min_samples per cube). "
+                "Use fewer cubes, more overlap or a smaller min_samples.</p></body></html>")
+        with atomic_path(path) as tmp:
+            Path(tmp).write_text(page, encoding="utf-8")
+        return
     if not isinstance(tooltips, np.ndarray):
         raise TypeError("kmapper's custom_tooltips must be a numpy array")
     names = list(colors) or ["lens"]
