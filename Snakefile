@@ -16,8 +16,8 @@ if not workflow.overwrite_configfiles:
 include: "rules/common.smk"
 include: "rules/synthetic.smk"
 include: "rules/sae.smk"
-include: "rules/topology.smk"
 include: "rules/compare.smk"
+include: "rules/topology.smk"
 
 
 rule all:

@@ -254,6 +254,7 @@ def test_comparison_rows_are_valid_metrics_rows(tmp_path):
 def test_topology_settings_match_the_schema():
     schema = yaml.safe_load((REPO / "workflow" / "schemas" / "config.schema.yaml").read_text())
     props = schema["properties"]["topology"]["properties"]
+    assert props["worlds"]["default"] is None  # workflow key (rules/topology.smk), not a settings field
     for f in fields(S.TopologySettings):
         default = f.default_factory() if callable(f.default_factory) else f.default
         if isinstance(default, dict):
