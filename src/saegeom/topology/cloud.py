@@ -47,6 +47,8 @@ class FeatureCloud:
     def label_codes(self, column: str) -> np.ndarray:
         """(n,) integer codes of a label column (−1 where missing)."""
         col = self.table[column] if column in self.table else pd.Series([None] * len(self))
+        if pd.api.types.is_numeric_dtype(col):  # cluster / circle ids, -1 = none
+            return col.fillna(-1).to_numpy(dtype=np.int64)
         codes, _ = pd.factorize(col, use_na_sentinel=True)
         return codes.astype(np.int64)
 
