@@ -193,7 +193,7 @@ class TopologySettings:
     distance: str = "cosine"
     alpha_dim: int = 3
     max_dim: int = 1
-    min_points: int = 8
+    min_points: int = 5
     min_frequency: float = 0.0
     gt_threshold: float = 0.7
     n_baseline: int = 20
