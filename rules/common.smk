@@ -245,6 +245,8 @@ def topology_inputs(w):
         else [(w.model_a, "_a"), (w.model_b, "_b")]
     )
     out = {"world": WORLD.format(world=w.world)}
+    if "model" in w.keys():
+        out["pairs"] = [p for p, _ in topology_pairs(w.world, w.model, w.sae)]
     for model, suffix in keys:
         for name, path in (
             ("sae", topology_sae(w.world, model, w.sae)),
@@ -253,6 +255,20 @@ def topology_inputs(w):
             if path:
                 out[name + suffix] = path
     return out
+
+
+def topology_pairs(world, model, sae):
+    """[pairs table, side] of every comparison of this SAE (node colour: matched-partner score)."""
+    if sae == TOPOLOGY_GT:
+        return []
+    return [
+        [
+            PAIRS.format(world=world, sae=sae, model_a=a, model_b=b),
+            "a" if model == a else "b",
+        ]
+        for a, b in model_pairs(world)
+        if model in (a, b)
+    ]
 
 
 def topology_context(w):

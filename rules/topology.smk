@@ -18,6 +18,7 @@ rule topology:
     params:
         sae=lambda w: topology_sae(w.world, w.model, w.sae),
         latents=lambda w: topology_latents(w.world, w.model, w.sae),
+        pairs=lambda w: topology_pairs(w.world, w.model, w.sae),
         settings=topology_settings(),
         seed=config["seed"],
     script:

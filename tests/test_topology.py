@@ -163,8 +163,17 @@ def test_report_is_offline_and_escapes_labels(tmp_path):
     latents.to_parquet(tmp_path / "latents.parquet")
     dec = world.gt_features("a")
     sae = save_decoder(tmp_path / "sae", dec)
+    from saegeom.pairing import write_pairs
+    from saegeom.topology.pipeline import partner_scores
+
+    pairs = pd.DataFrame({"a_idx": [0, 1, 1, 5], "b_idx": [3, 4, 2, 0], "score": [0.9, 0.5, 0.7, 0.2],
+                          "pairing": ["hungarian", "hungarian", "hungarian", "one_to_one"], "min_score": 0.1})
+    write_pairs(pairs, tmp_path / "pairs.parquet")
+    score = partner_scores(96, [(tmp_path / "pairs.parquet", "a")])
+    assert score[0] == 0.9 and score[1] == 0.7 and np.isnan(score[5]) and np.isnan(score[2])  # hungarian preferred
     summary = topology_report(sae, tmp_path / "out", world=tmp_path / "world.safetensors", model="a",
-                              latents=tmp_path / "latents.parquet", names={"world": "blobs", "model": "a", "sae": "x"})
+                              latents=tmp_path / "latents.parquet", names={"world": "blobs", "model": "a", "sae": "x"},
+                              pairs=[(tmp_path / "pairs.parquet", "a")])
     out = tmp_path / "out"
     assert {"mapper.html", "mapper.json", "mapper_summary.parquet", "diagrams.parquet", "persistence.png"} <= {
         p.name for p in out.iterdir()}
@@ -173,6 +182,7 @@ def test_report_is_offline_and_escapes_labels(tmp_path):
     assert "<script>alert(1)" not in page  # labels are data: escaped
     assert "d3.forceSimulation" in page or "forceSimulation" in page  # kmapper's script is there
     assert "inlined by saegeom: d3-6.1.1.min.js" in page and "inlined by saegeom: FileSaver" in page
+    assert "partner_score" in page and "frequency" in page  # colour functions offered in the report
     # the dead latent (frequency 0) is dropped; group subspace named without whitespace
     assert summary.n_points.iloc[0] == 95
     diagrams = pd.read_parquet(out / "diagrams.parquet")

@@ -40,6 +40,29 @@ def load_cloud(sae: PathLike | None, *, world: PathLike | None = None, model: st
                      gt_threshold=gt_threshold, min_frequency=min_frequency)
 
 
+def partner_scores(n_latents: int, pairs: list[tuple[PathLike, str]]) -> np.ndarray:
+    """(n_latents,) best matched-partner score of each latent over pairs tables (``saegeom.pairing``
+    schema), ``side`` "a" or "b" saying which end this SAE is; the pairing used is the first of
+    ``PAIRING_PREFERENCE`` present in each table (correlation for correlation pairings); NaN = unpaired."""
+    from saegeom.pairing import read_pairs
+    from saegeom.settings import PAIRING_PREFERENCE
+
+    best = np.full(n_latents, np.nan)
+    for path, side in pairs:
+        if side not in ("a", "b"):
+            raise ValueError(f"pairs side must be 'a' or 'b', got {side!r}")
+        df = read_pairs(path)
+        chosen = next((p for p in PAIRING_PREFERENCE if (df.pairing == p).any()), None)
+        if chosen is None:
+            continue
+        df = df[df.pairing == chosen]
+        idx = df[f"{side}_idx"].to_numpy()
+        if len(idx) and idx.max() >= len(best):
+            raise ValueError(f"{path}: {side}_idx up to {idx.max()} but the SAE has {len(best)} latents")
+        np.fmax.at(best, idx, df["score"].to_numpy(dtype=np.float64))
+    return best
+
+
 def _purity_label(cloud) -> str | None:
     for family in ("cluster", "circle", "group"):
         if family in cloud.table and (cloud.label_codes(family) >= 0).any():
@@ -49,10 +72,12 @@ def _purity_label(cloud) -> str | None:
 
 def topology_report(sae: PathLike | None, out_dir: PathLike, *, world: PathLike | None = None,
                     model: str | None = None, latents: PathLike | None = None, settings: dict[str, Any] | None = None,
-                    names: dict[str, str] | None = None, seed: int = 0) -> pd.DataFrame:
+                    names: dict[str, str] | None = None, seed: int = 0,
+                    pairs: list[tuple[PathLike, str]] | None = None) -> pd.DataFrame:
     """Rule ``topology``: Mapper report (``mapper.html``), graph (``mapper.json``), its summary
     (``mapper_summary.parquet``), persistence diagrams of the whole cloud and of each subspace
-    (``diagrams.parquet``) and their plot (``persistence.png``) in ``out_dir``."""
+    (``diagrams.parquet``) and their plot (``persistence.png``) in ``out_dir``. ``pairs``: (pairs table,
+    side) of comparisons this SAE takes part in; nodes can then be coloured by matched-partner score."""
     from saegeom.topology.mapper import compute_lens, graph_json, graph_summary, mapper_graph, tooltips
     from saegeom.topology.persistence import DIAGRAM_SCHEMA, cloud_diagrams, diagrams_frame, plot_diagrams
     from saegeom.topology.report import write_mapper_html
@@ -61,6 +86,11 @@ def topology_report(sae: PathLike | None, out_dir: PathLike, *, world: PathLike 
     names = names or {}
     cloud = load_cloud(sae, world=world, model=model, latents=latents, gt_threshold=s.gt_threshold,
                        min_frequency=s.min_frequency)
+    if pairs:
+        from saegeom.sae.load import decoder_directions
+
+        n_latents = len(decoder_directions(Path(sae))) if sae is not None else int(cloud.table["id"].max()) + 1
+        cloud.table["partner_score"] = partner_scores(n_latents, pairs)[cloud.table["id"].to_numpy()]
     mp = s.mapper
     lens = compute_lens(cloud.points, mp["lens"], n_components=mp["n_components"], table=cloud.table, seed=seed)
     graph = mapper_graph(cloud.points, lens, n_cubes=mp["n_cubes"], overlap=mp["overlap"],
@@ -73,6 +103,8 @@ def topology_report(sae: PathLike | None, out_dir: PathLike, *, world: PathLike 
     colors = {}
     if cloud.table["frequency"].notna().any():
         colors["frequency"] = cloud.table["frequency"].fillna(0).to_numpy()
+    if "partner_score" in cloud.table:
+        colors["partner_score"] = cloud.table["partner_score"].fillna(0).to_numpy()
     for family in ("cluster", "circle", "group"):
         if family in cloud.table:
             colors[family] = cloud.label_codes(family)
