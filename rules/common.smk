@@ -192,6 +192,10 @@ FEATURE_LATENTS = "results/features/{world}/{model}/{sae}/latents.parquet"
 
 def topology_worlds():
     """Synthetic worlds analysed (config topology.worlds; null = every world)."""
+    if TOPOLOGY_GT in config["saes"]:
+        raise ValueError(
+            f"config saes: {TOPOLOGY_GT!r} is reserved for true-feature clouds; rename that SAE"
+        )
     chosen = config["topology"]["worlds"]
     worlds = list(config["worlds"]) if chosen is None else chosen
     unknown = [w for w in worlds if w not in config["worlds"]]
