@@ -169,3 +169,119 @@ def comparison_tables(worlds, recovery=True):
                 for a, b in model_pairs(w)
             ]
     return out
+
+
+# ---- topology (rules/topology.smk) ------------------------------------------------------------
+TOPOLOGY = "results/topology/{world}/{model}/{sae}"
+TOPOLOGY_COMPARISON = (
+    "results/topology/compare/{world}/{sae}/{model_a}~{model_b}.parquet"
+)
+TOPOLOGY_GT = "ground_truth"
+FEATURE_LATENTS = "results/features/{world}/{model}/{sae}/latents.parquet"
+
+
+def topology_worlds():
+    """Synthetic worlds analysed (config topology.worlds; null = every world)."""
+    if TOPOLOGY_GT in config["saes"]:
+        raise ValueError(
+            f"config saes: {TOPOLOGY_GT!r} is reserved for true-feature clouds; rename that SAE"
+        )
+    chosen = config["topology"]["worlds"]
+    worlds = list(config["worlds"]) if chosen is None else chosen
+    unknown = [w for w in worlds if w not in config["worlds"]]
+    if unknown:
+        raise ValueError(
+            f"config topology.worlds: unknown worlds {unknown}; have {list(config['worlds'])}"
+        )
+    return worlds
+
+
+def topology_settings():
+    """Keyword arguments of saegeom.settings.TopologySettings (the config block minus workflow keys)."""
+    return canonical({k: v for k, v in config["topology"].items() if k != "worlds"})
+
+
+def topology_clouds():
+    """(world, model, sae) of every feature cloud to analyse: each synthetic world's SAEs and each
+    model's true features (sae = ground_truth). Other SAE sources (language models) append their
+    (world, model, sae) triples of results/saes/{world}/{model}/{sae} here."""
+    out = []
+    for w in topology_worlds():
+        for m in sorted(world_cfg(w)["models"]):
+            out += [(w, m, s) for s in [*saes_of(w), TOPOLOGY_GT]]
+    return out
+
+
+def topology_comparisons():
+    """(world, sae, model_a, model_b) of every pair of clouds compared (same SAE spec, both models)."""
+    return [
+        (w, s, a, b)
+        for w in topology_worlds()
+        for s in [*saes_of(w), TOPOLOGY_GT]
+        for a, b in model_pairs(w)
+    ]
+
+
+def topology_latents(world, model, sae):
+    """The feature cache's latents.parquet of an SAE, or None. Hook for the feature-cache rule:
+    return FEATURE_LATENTS.format(...) for the SAEs it covers (today: none)."""
+    return None
+
+
+def topology_sae(world, model, sae):
+    return None if sae == TOPOLOGY_GT else SAE.format(world=world, model=model, sae=sae)
+
+
+def topology_inputs(w):
+    keys = (
+        [(w.model, "")]
+        if "model" in w.keys()
+        else [(w.model_a, "_a"), (w.model_b, "_b")]
+    )
+    out = {"world": WORLD.format(world=w.world)}
+    if "model" in w.keys():
+        out["pairs"] = [p for p, _ in topology_pairs(w.world, w.model, w.sae)]
+    for model, suffix in keys:
+        for name, path in (
+            ("sae", topology_sae(w.world, model, w.sae)),
+            ("latents", topology_latents(w.world, model, w.sae)),
+        ):
+            if path:
+                out[name + suffix] = path
+    return out
+
+
+def topology_pairs(world, model, sae):
+    """[pairs table, side] of every comparison of this SAE (node colour: matched-partner score)."""
+    if sae == TOPOLOGY_GT:
+        return []
+    return [
+        [
+            PAIRS.format(world=world, sae=sae, model_a=a, model_b=b),
+            "a" if model == a else "b",
+        ]
+        for a, b in model_pairs(world)
+        if model in (a, b)
+    ]
+
+
+def topology_context(w):
+    spec = TOPOLOGY_GT if w.sae == TOPOLOGY_GT else sae_spec(w.world, w.sae)
+    return dict(
+        source="synthetic",
+        world=w.world,
+        model_a=w.model_a,
+        sae_a=w.sae,
+        model_b=w.model_b,
+        sae_b=w.sae,
+        seed=config["seed"],
+        config_hash=hash_of(world_cfg(w.world), spec, topology_settings()),
+    )
+
+
+def topology_tables():
+    """Every topology comparison table (rows of results/metrics.parquet)."""
+    return [
+        TOPOLOGY_COMPARISON.format(world=w, sae=s, model_a=a, model_b=b)
+        for w, s, a, b in topology_comparisons()
+    ]

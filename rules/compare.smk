@@ -73,6 +73,7 @@ rule compare_models:
 rule metrics:
     input:
         comparison_tables(config["worlds"]),
+        topology_tables(),
     output:
         "results/metrics.parquet",
     log:

@@ -169,3 +169,66 @@ class CompareSettings:
         if not 0 < self.min_valid_fraction <= 1:
             raise ValueError(f"min_valid_fraction must be in (0, 1], got {self.min_valid_fraction}")
 
+
+
+# ---- topology (issue 16: Mapper, persistent homology, shape distances) ----------------------
+#: pairing-free shape measures between two feature clouds (rows of metrics.parquet with pairing ``none``);
+#: all are distances (lower = more alike)
+TOPOLOGY_METRICS = ("bottleneck_h0", "bottleneck_h1", "wasserstein_h0", "wasserstein_h1", "msid", "geometry_score")
+#: nulls of the topology rows: ``random_subset`` (same-size random subsets of both whole clouds; subspaces
+#: only) and ``random_directions`` (B's cloud replaced by as many Gaussian directions of B's width)
+TOPOLOGY_NULLS = ("random_subset", "random_directions")
+TOPOLOGY_LENSES = ("pca", "l2norm", "umap")
+TOPOLOGY_DEFAULT_MAPPER: dict[str, Any] = {
+    "lens": "pca", "n_components": 2, "n_cubes": 8, "overlap": 0.3, "clusterer": "dbscan", "min_samples": 3,
+    "eps_quantile": 0.5, "linkage": "single",
+}
+TOPOLOGY_DEFAULT_MSID: dict[str, Any] = {"k": 5, "lanczos_steps": 10, "n_vectors": 100}
+TOPOLOGY_DEFAULT_GEOMETRY_SCORE: dict[str, Any] = {"n_landmarks": 32, "gamma": 0.1, "i_max": 100, "n_repeats": 10}
+
+
+@dataclass
+class TopologySettings:
+    """Mapper, persistence and shape-distance settings (config block ``topology``, keys of the same names).
+
+    ``n_points``: farthest-point subsample size for persistence (Rips cost grows fast with it);
+    ``complex``: ``rips`` on the ``distance`` matrix (``cosine`` or ``euclidean``) or ``alpha`` on the
+    first ``alpha_dim`` principal components; ``max_dim``: highest homology dimension; ``min_points``:
+    subspaces with fewer points get NaN rows; ``min_frequency``: with a feature cache, latents firing at
+    most this often are dropped; ``gt_threshold``: a latent's true feature needs decoder cosine ≥ this;
+    ``n_baseline``: null draws per topology row (each costs persistence computations); ``metrics`` /
+    ``baselines``: subsets of ``TOPOLOGY_METRICS`` / ``TOPOLOGY_NULLS``; ``mapper``, ``msid``,
+    ``geometry_score``: options of those steps (README "Topology").
+    """
+
+    n_points: int = 200
+    complex: str = "rips"
+    distance: str = "cosine"
+    alpha_dim: int = 3
+    max_dim: int = 1
+    min_points: int = 5
+    min_frequency: float = 0.0
+    gt_threshold: float = 0.7
+    n_baseline: int = 20
+    metrics: list[str] = field(default_factory=lambda: list(TOPOLOGY_METRICS))
+    baselines: list[str] = field(default_factory=lambda: list(TOPOLOGY_NULLS))
+    mapper: dict[str, Any] = field(default_factory=lambda: dict(TOPOLOGY_DEFAULT_MAPPER))
+    msid: dict[str, Any] = field(default_factory=lambda: dict(TOPOLOGY_DEFAULT_MSID))
+    geometry_score: dict[str, Any] = field(default_factory=lambda: dict(TOPOLOGY_DEFAULT_GEOMETRY_SCORE))
+
+    def __post_init__(self) -> None:
+        _check_names("topology metrics", self.metrics, TOPOLOGY_METRICS)
+        _check_names("topology baselines", self.baselines, TOPOLOGY_NULLS)
+        _check_names("topology.mapper keys", self.mapper, TOPOLOGY_DEFAULT_MAPPER)
+        _check_names("topology.msid keys", self.msid, TOPOLOGY_DEFAULT_MSID)
+        _check_names("topology.geometry_score keys", self.geometry_score, TOPOLOGY_DEFAULT_GEOMETRY_SCORE)
+        self.mapper = {**TOPOLOGY_DEFAULT_MAPPER, **self.mapper}
+        self.msid = {**TOPOLOGY_DEFAULT_MSID, **self.msid}
+        self.geometry_score = {**TOPOLOGY_DEFAULT_GEOMETRY_SCORE, **self.geometry_score}
+        if self.complex not in ("rips", "alpha") or self.distance not in ("cosine", "euclidean"):
+            raise ValueError(f"topology: complex must be rips|alpha and distance cosine|euclidean, "
+                             f"got {self.complex!r}, {self.distance!r}")
+        if self.n_points < 3 or self.min_points < 3 or self.n_baseline < 1 or self.max_dim < 0:
+            raise ValueError("topology: n_points and min_points must be >= 3, n_baseline >= 1, max_dim >= 0")
+        if self.max_dim < 1 and any(m.endswith("_h1") for m in self.metrics):
+            raise ValueError("topology: h1 metrics need max_dim >= 1")
