@@ -20,18 +20,19 @@ from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
-import torch
 from tqdm.auto import tqdm
 
 from saegeom.io.shards import ShardSet, paired_blocks
 
 
-@torch.no_grad()
 def encode_sparse(sae, x: np.ndarray, device: str = "cpu", batch_size: int = 2048) -> sp.csr_matrix:
     """SAE codes of rows ``x`` (n, d_in) as a CSR matrix (n, d_sae), float32."""
+    import torch  # here, not at module level: importing saegeom.pairing/compare must not start torch
+
     parts = []
     for start in range(0, len(x), batch_size):
-        z = sae.encode(torch.as_tensor(x[start : start + batch_size], device=device, dtype=torch.float32))
+        with torch.no_grad():
+            z = sae.encode(torch.as_tensor(x[start : start + batch_size], device=device, dtype=torch.float32))
         if (z < 0).any():
             raise ValueError("SAE produced negative activations; sparse correlation assumes non-negative codes")
         parts.append(sp.csr_matrix(z.cpu().numpy()))

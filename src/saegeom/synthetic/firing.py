@@ -23,11 +23,13 @@ Shapes: ``sample(n)`` returns (n, G) float32 coefficients, rows = samples.
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import torch
 from scipy.optimize import brentq
+
+if TYPE_CHECKING:  # torch is imported where it is used: building a world file needs no torch start-up
+    import torch
 
 
 def _expected_active(a: np.ndarray) -> np.ndarray:
@@ -57,6 +59,7 @@ def random_correlation_cholesky(n: int, seed: int, **kw: Any) -> torch.Tensor:
     ``kw`` are SAELens' ``generate_random_correlation_matrix`` options
     (positive_ratio, uncorrelated_ratio, min/max_correlation_strength).
     """
+    import torch
     from sae_lens.synthetic import generate_random_correlation_matrix
 
     corr = generate_random_correlation_matrix(n, seed=seed, dtype=torch.float64, **kw)
@@ -87,6 +90,8 @@ class CorrelatedFiring:
             raise ValueError("rank must be a permutation of 0..n_features-1")
         self.weights = decay ** self.rank.astype(np.float64)
         self.chol = None if correlation is None else random_correlation_cholesky(n_features, seed, **correlation)
+        import torch
+
         self.generator = torch.Generator().manual_seed(seed)
         self._scales = torch.from_numpy(self._calibrate()).float()
 
@@ -99,20 +104,26 @@ class CorrelatedFiring:
         return _expected_active(self._scales.double().numpy())
 
     def _uniforms(self, n: int) -> torch.Tensor:
+        import torch
+
         z = torch.randn(n, self.n_features, generator=self.generator)
         if self.chol is not None:
             z = z @ self.chol.T
         return 0.5 * (1 + torch.erf(z / math.sqrt(2)))  # Φ(z)
 
     def _probabilities(self, n: int) -> torch.Tensor:
+        import torch
+
         return torch.clamp(self._uniforms(n) * self._scales, max=1.0)
 
-    @torch.no_grad()
     def sample(self, n: int) -> torch.Tensor:
         """(n, G) float32 coefficients: Bernoulli(p) × U(0, 1)."""
-        p = self._probabilities(n)
-        fire = torch.rand(p.shape, generator=self.generator) < p
-        return fire * torch.rand(p.shape, generator=self.generator)
+        import torch
+
+        with torch.no_grad():
+            p = self._probabilities(n)
+            fire = torch.rand(p.shape, generator=self.generator) < p
+            return fire * torch.rand(p.shape, generator=self.generator)
 
 
 class FeatureGroupFiring(CorrelatedFiring):
@@ -145,6 +156,8 @@ class FeatureGroupFiring(CorrelatedFiring):
         return super().firing_probabilities() / self.n_groups
 
     def _probabilities(self, n: int) -> torch.Tensor:
+        import torch
+
         p = super()._probabilities(n)
         chosen = torch.randint(self.n_groups, (n, 1), generator=self.generator)
         return p * (torch.from_numpy(self.group)[None, :] == chosen)
