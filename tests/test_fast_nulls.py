@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from saegeom.metrics import permutation_test, rsa
 from saegeom.metrics import fast_nulls as fn
+from saegeom.metrics import permutation_test, rsa
 from saegeom.metrics.baselines import NullPools
 
 FAST = ["linear_cka", "linear_cka_debiased", "svcca", "orthogonal_procrustes", "permutation_procrustes", "mmcs",
