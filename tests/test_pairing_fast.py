@@ -42,3 +42,44 @@ def test_pair_features_hungarian_sparse_equals_dense():
     dense = pair_features(stats, "hungarian", dense_assignment=True)
     assert len(sparse) >= 40
     pd.testing.assert_frame_equal(sparse, dense, check_exact=False, rtol=1e-6)
+
+
+def _stats_both_ways(tmp_path, device):
+    import torch
+
+    from test_pairing import ReluCodes, sparse_codes, write
+
+    from saegeom.pairing import coactivation_stats
+
+    rng = np.random.default_rng(7)
+    za = sparse_codes(900, 14, 0.15, rng)
+    zb = np.concatenate([za[:, :8] * 1.5, sparse_codes(900, 5, 0.15, rng)], axis=1)
+    sa, sb = write(tmp_path, "a", za), write(tmp_path, "b", zb)
+    host = coactivation_stats(ReluCodes(14), sa, ReluCodes(13), sb, batch_size=256, progress=False)
+    dev = coactivation_stats(ReluCodes(14).to(device), sa, ReluCodes(13).to(device), sb, batch_size=256,
+                             progress=False, device=device, on_device=True)
+    assert isinstance(torch.zeros(1), torch.Tensor)
+    return host, dev
+
+
+def _assert_same_stats(host, dev):
+    for a, b in ((host, dev), (host.shifted, dev.shifted)):
+        assert a.n == b.n
+        np.testing.assert_allclose(b.cross.toarray(), a.cross.toarray(), rtol=1e-6, atol=1e-9)
+        for k in ("sum_a", "sumsq_a", "count_a", "sum_b", "sumsq_b", "count_b"):
+            np.testing.assert_allclose(getattr(b, k), getattr(a, k), rtol=1e-6)
+    for method in ("many_to_one", "hungarian"):
+        pd.testing.assert_frame_equal(pair_features(dev, method, "auto"), pair_features(host, method, "auto"),
+                                      check_exact=False, rtol=1e-5)
+
+
+def test_device_accumulator_equals_host_on_cpu(tmp_path):
+    """The device path (sparse.mm into a dense tensor) run on the CPU gives the host path's sums."""
+    _assert_same_stats(*_stats_both_ways(tmp_path, "cpu"))
+
+
+def test_device_accumulator_on_cuda(tmp_path):
+    torch = pytest.importorskip("torch")
+    if not torch.cuda.is_available():
+        pytest.skip("no CUDA device")
+    _assert_same_stats(*_stats_both_ways(tmp_path, "cuda"))
