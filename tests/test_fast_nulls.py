@@ -7,7 +7,7 @@ from saegeom.metrics import fast_nulls as fn
 from saegeom.metrics import permutation_test, rsa
 from saegeom.metrics.baselines import NullPools
 
-FAST = ["linear_cka", "linear_cka_debiased", "svcca", "orthogonal_procrustes", "permutation_procrustes", "mmcs",
+FAST = ["linear_cka", "linear_cka_debiased", "svcca", "pwcca", "orthogonal_procrustes", "permutation_procrustes", "mmcs",
         "mutual_knn", "jaccard_knn", "rsa"]
 
 
@@ -34,6 +34,16 @@ def test_fast_equals_plain(metric, null):
     assert np.isfinite(slow.samples).all()
     np.testing.assert_allclose(quick.samples, slow.samples, rtol=1e-9, atol=1e-11)
     assert quick.value == pytest.approx(slow.value, rel=1e-12) and quick.p_value == slow.p_value
+
+
+@pytest.mark.parametrize("widths", [(5, 7), (7, 5)])
+def test_fast_pwcca_either_weighting_side(widths):
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((40, widths[0]))
+    y = x[:, :1] + rng.standard_normal((40, widths[1]))
+    args = dict(n_baseline=30, baseline="repairing", seed=1, pools=NullPools(axis=0))
+    a, b = permutation_test("pwcca", x, y, fast=True, **args), permutation_test("pwcca", x, y, fast=False, **args)
+    np.testing.assert_allclose(a.samples, b.samples, rtol=1e-9, atol=1e-11)
 
 
 def test_fast_path_is_used_and_can_differ_from_a_wrong_shortcut(monkeypatch):

@@ -158,6 +158,43 @@ class _SVCCA(_RowGram):
         return float(np.clip(np.linalg.svd(m, compute_uv=False), 0.0, 1.0).mean())
 
 
+class _PWCCA(_RowGram):
+    """PWCCA with X's orthonormal basis once and Y's from its centred Gram's eigendecomposition:
+    Qxᵀ Qy = (Qxᵀ Y) V_k W_k^{-1/2} (one (kx × n) @ (n × d2) product per draw); the weights use the
+    narrower side's neurons, through Qxᵀ Xc (fixed) or Qyᵀ Yc = W_k^{1/2} V_kᵀ."""
+
+    def __init__(self, spec, x, source, axis, **kw):
+        super().__init__(spec, x, source, axis, **kw)
+        xc = rep._centre(x)
+        self.qx = rep._orthonormal_basis(xc)
+        self.qx_xc = self.qx.T @ xc
+        self.x_weights = x.shape[1] <= source.shape[1]
+
+    def __call__(self, idx):
+        y = self.s[idx]
+        gram, _ = self.centred_gram(idx, y)
+        if self.qx.shape[1] == 0 or not self.well_conditioned(gram):
+            return self.plain(idx)
+        w, v = np.linalg.eigh(gram)
+        w, v = w[::-1], v[:, ::-1]
+        s = np.sqrt(np.maximum(w, 0.0))
+        keep = s > 1e-10 * s[0]
+        k = int(keep.sum())
+        if (w[:k] < 1e-8 * w[0]).any() or ((w[k:] > 1e-22 * w[0]).any() and k < len(w)):
+            return self.plain(idx)  # rank decided near rounding level: the SVD decides it
+        kx = self.qx.shape[1]
+        if kx + k > self.n - 1:
+            return self.plain(idx)  # raises the plain metric's MetricUndefined
+        m = (self.qx.T @ y) @ (v[:, :k] / s[:k])
+        u, rho, vt = np.linalg.svd(m, full_matrices=False)
+        rho = np.clip(rho, 0.0, 1.0)
+        if self.x_weights:
+            alpha = np.abs(u.T @ self.qx_xc).sum(axis=1)
+        else:
+            alpha = np.abs(vt @ (s[:k, None] * v[:, :k].T)).sum(axis=1)
+        return float((alpha * rho).sum() / alpha.sum())
+
+
 class _Procrustes(_RowGram):
     """‖X − Y R‖² = 2 − 2 ‖XᵀY‖_* for unit-Frobenius centred X, Y (orthogonal R), and
     2 − 2 max_P tr(P XᵀY) for column permutations P (zero padding adds zero rows/columns)."""
@@ -351,7 +388,7 @@ class _SubsampledRSA(FastNull):
 
 
 _ROW_EVALUATORS: dict[str, Callable[..., FastNull]] = {
-    "linear_cka": _LinearCKA, "linear_cka_debiased": _DebiasedCKA, "svcca": _SVCCA,
+    "linear_cka": _LinearCKA, "linear_cka_debiased": _DebiasedCKA, "svcca": _SVCCA, "pwcca": _PWCCA,
     "orthogonal_procrustes": _Procrustes, "permutation_procrustes": _Procrustes, "mmcs": _MMCS,
     "mutual_knn": _KNN, "jaccard_knn": _KNN, "rsa": _RSA,
 }
