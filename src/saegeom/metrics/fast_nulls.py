@@ -225,6 +225,35 @@ class _Procrustes(_RowGram):
         return float(np.sqrt(d2))
 
 
+class _SoftMatching(_RowGram):
+    """Soft matching from the cross product: the cost between columns c of X and c' of Y is
+    ‖x_c‖² + ‖y_c'‖² − 2 x_cᵀ y_c' after the metric's scaling (norms from X once and Y's Gram).
+    With equal widths the uniform-marginal optimal plan is a permutation (Birkhoff–von Neumann),
+    so ``linear_sum_assignment`` solves it; otherwise POT's ``emd2`` as in the metric."""
+
+    def __init__(self, spec, x, source, axis, **kw):
+        super().__init__(spec, x, source, axis, **kw)
+        xc = rep._centre(x)
+        nrm = np.linalg.norm(xc)
+        self.xn = xc / nrm * np.sqrt(x.shape[1]) if nrm > 0 else None
+
+    def __call__(self, idx):
+        y = self.s[idx]
+        gram, _ = self.centred_gram(idx, y)
+        if self.xn is None or not self.well_conditioned(gram):
+            return self.plain(idx)
+        d1, d2 = self.xn.shape[1], y.shape[1]
+        scale = np.sqrt(d2 / np.trace(gram))
+        cost = (self.xn**2).sum(axis=0)[:, None] + (np.diag(gram) * scale**2)[None, :] - 2 * scale * (self.xn.T @ y)
+        cost = np.maximum(cost, 0.0)
+        if d1 == d2:
+            r, c = linear_sum_assignment(cost)
+            return float(np.sqrt(max(cost[r, c].sum() / d1, 0.0)))
+        import ot
+
+        return float(np.sqrt(max(ot.emd2(np.full(d1, 1.0 / d1), np.full(d2, 1.0 / d2), cost), 0.0)))
+
+
 class _MMCS(FastNull):
     """Each X row's ``MMCS_TOP`` best cosines with rows of S, sorted, computed once; a draw's
     max over its rows is the first of them the draw contains (exact for the rest)."""
@@ -390,6 +419,7 @@ class _SubsampledRSA(FastNull):
 _ROW_EVALUATORS: dict[str, Callable[..., FastNull]] = {
     "linear_cka": _LinearCKA, "linear_cka_debiased": _DebiasedCKA, "svcca": _SVCCA, "pwcca": _PWCCA,
     "orthogonal_procrustes": _Procrustes, "permutation_procrustes": _Procrustes, "mmcs": _MMCS,
+    "soft_matching": _SoftMatching,
     "mutual_knn": _KNN, "jaccard_knn": _KNN, "rsa": _RSA,
 }
 
