@@ -385,18 +385,21 @@ class _RSA(_FixedSet):
         a, b = ranks(self.x), ranks(y_f)
         if a is None or b is None:
             return False
-        self.a = a
-        self.b_full = np.zeros((n, n))
-        self.b_full[self.iu] = b
-        self.b_full += self.b_full.T
-        self.den = np.sqrt((a @ a) * (b @ b))
+        def full(v):  # symmetric (n, n) with zero diagonal: Σ_{i<j} a_ij b_ij = ½ Σ_ij A_ij B_ij
+            m = np.zeros((n, n))
+            m[self.iu] = v
+            return m + m.T
+
+        self.a_full, self.b_full = full(a), full(b)
+        self.den = 2 * np.sqrt((a @ a) * (b @ b))
+        del self.iu
         return True
 
     def __call__(self, idx):
         p = self.positions(idx)
         if p is None:
             return self.plain(idx)
-        return float(self.a @ self.b_full[p[self.iu[0]], p[self.iu[1]]] / self.den)
+        return float(np.vdot(self.a_full, self.b_full[np.ix_(p, p)]) / self.den)
 
 
 class _SubsampledRSA(FastNull):
