@@ -230,15 +230,16 @@ def coactivation_stats(sae_a, shards_a: ShardSet, sae_b, shards_b: ShardSet, *, 
     With ``shifted``, ``stats.shifted`` holds the same statistics with B's codes rolled
     by half a batch within each batch: token alignment is destroyed while every
     latent's marginal distribution is kept (the null behind ``min_corr: auto``).
-    ``on_device`` (default: when ``device`` is CUDA): accumulate on the device
+    ``on_device`` (default: when ``device`` is CUDA and the dense sum fits 8 GiB): accumulate on the device
     (:class:`DeviceCoactivationAccumulator`) instead of copying codes to the host.
     Memory: one shard of activations, one batch of dense codes per SAE, and the
     co-activation sums (dense up to ``dense_bytes`` each, see :class:`CoactivationAccumulator`).
     """
     import torch
 
-    on_device = str(device).startswith("cuda") if on_device is None else on_device
     d_a, d_b = sae_a.cfg.d_sae, sae_b.cfg.d_sae
+    if on_device is None:  # a dense device sum up to 4 × DENSE_CROSS_BYTES (32768² latents); wider SAEs on the host
+        on_device = str(device).startswith("cuda") and d_a * d_b * 8 <= 4 * DENSE_CROSS_BYTES
     if on_device:
         acc = DeviceCoactivationAccumulator(d_a, d_b, device)
         null = DeviceCoactivationAccumulator(d_a, d_b, device) if shifted else None
