@@ -13,7 +13,7 @@ sparse autoencoders" (2022), vectorised:
 3. ``p_i = min(1, s · decay^{r_i} · u_i)`` with ``r_i`` the feature's frequency
    rank; the scale ``s`` is solved so the expected number of active features
    equals ``mean_active`` exactly (closed form below, clipping included);
-4. fire ~ Bernoulli(p), value = fire × U(0, 1) (one uniform serves both, see ``sample``).
+4. fire ~ Bernoulli(p), value = fire × U(0, 1).
 
 SAELens' own ``ActivationGenerator`` thresholds the Gaussian directly (a
 copula with fixed firing probabilities) rather than drawing Bernoulli(Φ(z)·…),
@@ -24,6 +24,7 @@ Shapes: ``sample(n)`` returns (n, G) float32 coefficients, rows = samples.
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -173,9 +174,9 @@ class CorrelatedFiring:
         import torch
 
         z = torch.randn(n, self.n_features, generator=self.generator, device=self.device)
-        if self._chol_t is not None:
-            z = z @ self._chol_t  # the one G×G matmul per sample: the floor of this generator
-        return torch.special.ndtr(z, out=z)  # Φ(z), in place
+        if self._chol_t is not None:  # the one G×G matmul per sample: the floor of this generator
+            z = z @ (self.chol.T if self.device == "cpu" else self._chol_t)  # same product as before on the host
+        return z.div_(math.sqrt(2)).erf_().add_(1).mul_(0.5)  # Φ(z) = (1 + erf(z/√2))/2, in place
 
     def _probabilities(self, n: int) -> torch.Tensor:
         return self._uniforms(n).mul_(self._scales_dev).clamp_(max=1.0)
@@ -183,16 +184,17 @@ class CorrelatedFiring:
     def sample(self, n: int) -> torch.Tensor:
         """(n, G) float32 coefficients on ``device``: Bernoulli(p) × U(0, 1).
 
-        One uniform r per entry gives both: fire = r < p, and given fire, r / p ~ U(0, 1)
-        independent of p — the same distribution as two independent draws, one pass fewer.
+        The arithmetic is done in place but in the same order and with the same random calls as the
+        plain version, so a seed gives the same samples bit for bit on the host (shards, trained
+        SAEs and the bounds measured on them stay valid). One uniform could give both the firing
+        and the magnitude (r < p, then r / p ~ U(0, 1)); it saves one pass but changes every stream.
         """
         import torch
 
         with torch.no_grad():
             p = self._probabilities(n)
-            r = torch.rand(p.shape, generator=self.generator, device=self.device)
-            r.div_(p)  # in place: r < p ⇔ r / p < 1; p = 0 gives inf or NaN, both fail "< 1"
-            return r.masked_fill_(~(r < 1), 0.0)
+            fire = torch.rand(p.shape, generator=self.generator, device=self.device) < p
+            return torch.rand(p.shape, generator=self.generator, device=self.device).mul_(fire)
 
 
 class FeatureGroupFiring(CorrelatedFiring):
