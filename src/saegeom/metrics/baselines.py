@@ -155,8 +155,7 @@ def index_sampler(kind: str, x: np.ndarray, y: np.ndarray, pools: NullPools | No
     axis = pools.axis
     n = x.shape[axis]
     if kind == "random_partners":
-        return IndexSampler(as_f64(pools.b_pool) if pools.b_pool is not None else None, axis,
-                            _random_partners(pools, n))
+        return IndexSampler(pools.b_pool, axis, _random_partners(pools, n))
     if kind == "repairing":
         return IndexSampler(y, axis, lambda rng: rng.permutation(n))
     if kind == "token_shuffle":

@@ -31,7 +31,7 @@ from scipy.optimize import linear_sum_assignment
 from scipy.stats import rankdata
 
 from saegeom.metrics import representational as rep
-from saegeom.metrics._arrays import unit_rows
+from saegeom.metrics._arrays import as_f64, unit_rows
 from saegeom.metrics.registry import MetricSpec, MetricUndefined
 
 RSA_EXACT_MAX_ITEMS = 4096  # above: n(n-1)/2 ranks per draw are too many; subsample items
@@ -435,6 +435,7 @@ def fast_null(spec: MetricSpec, x: np.ndarray, source: np.ndarray, axis: int, **
     """
     if axis != 0 or spec.name not in _ROW_EVALUATORS or x.shape[0] < 4:
         return None
+    source = as_f64(source)  # here, not in the sampler: the plain path converts only the drawn columns
     if spec.name == "rsa" and x.shape[0] > RSA_EXACT_MAX_ITEMS:
         return _SubsampledRSA(spec, x, source, axis, **kw)
     return _ROW_EVALUATORS[spec.name](spec, x, source, axis, **kw)
