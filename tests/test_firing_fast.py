@@ -36,8 +36,9 @@ def _plain_sample(f: CorrelatedFiring, corr: np.ndarray, n: int, seed: int) -> n
 
 def test_distribution_matches_the_plain_sampler():
     """Mean active count, marginal firing probabilities and pairwise firing correlations of 60k samples,
-    fast vs plain, within sampling error (bounds ≈ 4 standard errors; measured gaps over 3 seeds were
-    ≤ 0.4 of these bounds)."""
+    fast vs plain, within sampling error. Measured over firing seeds 5-7: the gaps reached 0.25, 0.56 and
+    0.87 × (4, 4.5, 4.5) standard errors; the pairwise bound (max over 435 pairs) is 5.5 standard errors,
+    so the largest measured gap is 0.71 of it; the structure correlation was 0.83-0.86."""
     n = 60_000
     f = CorrelatedFiring(30, mean_active=6, decay=0.97, correlation=WEAK | dict(uncorrelated_ratio=0.5,
                          max_correlation_strength=0.3), seed=5)
@@ -50,8 +51,8 @@ def test_distribution_matches_the_plain_sampler():
     assert (np.abs(fa.mean(0) - pa.mean(0)) < 4.5 * se).all()
     iu = np.triu_indices(30, 1)
     cf, cp = np.corrcoef(fa.T)[iu], np.corrcoef(pa.T)[iu]
-    assert np.abs(cf - cp).max() < 4.5 * np.sqrt(2 / n)
-    assert np.corrcoef(cf, cp)[0, 1] > 0.5  # structure reproduced (0.83 measured; ~0 if it were not)
+    assert np.abs(cf - cp).max() < 5.5 * np.sqrt(2 / n)
+    assert np.corrcoef(cf, cp)[0, 1] > 0.6  # structure reproduced (~0 if it were not)
     # magnitudes: U(0, 1) given firing
     assert fast[fa].mean() == pytest.approx(0.5, abs=0.01) and fast[fa].max() <= 1
 
