@@ -7,8 +7,8 @@ from saegeom.metrics import fast_nulls as fn
 from saegeom.metrics import permutation_test, rsa
 from saegeom.metrics.baselines import NullPools
 
-FAST = ["linear_cka", "linear_cka_debiased", "svcca", "pwcca", "orthogonal_procrustes", "permutation_procrustes", "soft_matching", "mmcs",
-        "mutual_knn", "jaccard_knn", "rsa"]
+FAST = ["linear_cka", "linear_cka_debiased", "svcca", "pwcca", "orthogonal_procrustes", "permutation_procrustes",
+        "soft_matching", "mmcs", "mutual_knn", "jaccard_knn", "rsa"]
 
 
 def _paired(n=60, d=6, pool_extra=0, seed=0):
