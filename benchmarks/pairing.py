@@ -1,107 +1,190 @@
-"""Sparse streaming correlation (saegeom) vs dense ``X.T @ Y`` on the same SAE codes.
+"""Pairing two SAEs' latents: sparse co-activation (saegeom) vs dense ``Xᵀ Y``, same codes, same pairs.
 
-Codes are synthetic TopK-like SAE activations: each token fires ``l0`` latents of A;
-B's codes are A's under a fixed permutation of latents, with 20% of firings
-re-drawn, so every B latent has a true partner. Both methods compute the full
-A × B Pearson correlation statistics over the same N tokens and pick each B
-latent's best A partner (many-to-one); the table reports seconds, peak traced
-memory (tracemalloc: numpy/scipy buffers) and whether the pairs agree.
+Codes are synthetic TopK-like SAE activations: each token fires ``l0`` latents of A (Zipf-like
+frequencies); B's codes are A's under a fixed permutation of latents with 20% of firings re-drawn,
+so every B latent has a true partner. Codes are generated before timing. Timed, in this process:
 
-    python benchmarks/pairing.py [--d-sae 16384] [--tokens 32768] [--l0 32] [--batch 4096]
+* ``dense``: the full (N, d) code matrices and one float32 ``Xᵀ Y`` — measured on the first
+  ``--dense-tokens`` tokens and projected linearly to N (a GEMM's cost is linear in N; marked ``~``
+  when projected);
+* ``sparse (dense sum)``: saegeom's host accumulator (sparse batch products, scatter-added into a
+  dense float64 sum when d² fits ``DENSE_CROSS_BYTES``), then many-to-one pairing — the work the dense
+  baseline does; the sparse Hungarian pairing (LAPJVsp on the positive-correlation graph, which
+  the dense baseline has no counterpart for at this width) is timed separately;
+* ``sparse (folded)``: the same with the sparse running sum (any width);
+* ``device`` (when CUDA is present): ``DeviceCoactivationAccumulator`` on the GPU.
 
-The dense baseline materialises N × d_sae codes for both SAEs plus a d_sae × d_sae
-matrix, so ``--tokens`` is bounded by memory (about 2·N·d·4 + d²·4 bytes).
+Pairs are compared with the dense method's when it ran on all N tokens, and between the methods.
+
+    python benchmarks/pairing.py               # d_sae 4096, 65536 tokens: a few minutes on 2 cores
+    python benchmarks/pairing.py --research    # d_sae 16384, 2^20 tokens (issue 18's target)
+
+Writes ``benchmarks/results/pairing.json`` (or ``pairing_research.json``).
 """
 
 from __future__ import annotations
 
 import argparse
 import time
-import tracemalloc
 
 import numpy as np
 import scipy.sparse as sp
+from _report import write_result
 
-from saegeom.pairing.correlation import CoactivationAccumulator
+from saegeom.pairing.correlation import CoactivationAccumulator, DeviceCoactivationAccumulator
 from saegeom.pairing.match import pair_features
 
 
-def code_batches(n: int, d: int, l0: int, batch: int, seed: int = 0):
-    """Yield (za, zb) CSR batches of TopK-like codes; B follows A through a latent permutation."""
+def code_batches(n: int, d: int, l0: int, batch: int, seed: int = 0) -> list[tuple[sp.csr_matrix, sp.csr_matrix]]:
+    """(za, zb) CSR float32 batches of TopK-like codes; B follows A through a latent permutation."""
     rng = np.random.default_rng(seed)
     perm = rng.permutation(d)
     zipf = 1.0 / np.arange(1, d + 1) ** 0.7
     p = zipf / zipf.sum()
+    out = []
     for start in range(0, n, batch):
         b = min(batch, n - start)
-        idx = np.stack([rng.choice(d, l0, replace=False, p=p) for _ in range(b)])
+        idx = rng.choice(d, (b, l0), p=p)  # repeats within a row are summed (L0 slightly below l0)
         val = rng.random((b, l0)).astype(np.float32)
         rows = np.repeat(np.arange(b), l0)
-        za = sp.csr_matrix((val.ravel(), (rows, idx.ravel())), shape=(b, d))
         idx_b = perm[idx]
         redraw = rng.random(idx.shape) < 0.2
         idx_b[redraw] = rng.choice(d, redraw.sum(), p=p)
-        zb = sp.csr_matrix((val.ravel(), (rows, idx_b.ravel())), shape=(b, d))
-        zb.sum_duplicates()
-        yield za, zb
+        pair = []
+        for ix in (idx, idx_b):
+            z = sp.csr_matrix((val.ravel(), (rows, ix.ravel())), shape=(b, d))
+            z.sum_duplicates()
+            pair.append(z)
+        out.append(tuple(pair))
+    return out
 
 
-def sparse_method(args) -> tuple[np.ndarray, float, float]:
-    tracemalloc.start()
+def best_of(pairs, d: int) -> np.ndarray:
+    best = np.full(d, -1)
+    best[pairs.b_idx.to_numpy()] = pairs.a_idx.to_numpy()
+    return best
+
+
+def dense_method(batches, d: int, n_tokens: int) -> tuple[np.ndarray, float, int]:
+    """Dense Xᵀ Y over the first ``n_tokens`` tokens: (best A partner per B latent, seconds, tokens)."""
     t = time.perf_counter()
-    acc = CoactivationAccumulator(args.d_sae, args.d_sae)
-    for za, zb in code_batches(args.tokens, args.d_sae, args.l0, args.batch):
-        acc.update(za, zb)
-    pairs = pair_features(acc.stats(), "many_to_one")
-    secs = time.perf_counter() - t
-    peak = tracemalloc.get_traced_memory()[1]
-    tracemalloc.stop()
-    best = np.full(args.d_sae, -1)
-    best[pairs.b_idx] = pairs.a_idx
-    return best, secs, peak
-
-
-def dense_method(args) -> tuple[np.ndarray, float, float]:
-    tracemalloc.start()
-    t = time.perf_counter()
-    parts = list(code_batches(args.tokens, args.d_sae, args.l0, args.batch))
-    x = np.vstack([za.toarray() for za, _ in parts])  # (N, d) float32
-    y = np.vstack([zb.toarray() for _, zb in parts])
-    del parts
+    rows, used = [], 0
+    for za, zb in batches:
+        if used >= n_tokens:
+            break
+        rows.append((za.toarray(), zb.toarray()))
+        used += za.shape[0]
+    x = np.vstack([a for a, _ in rows])
+    y = np.vstack([b for _, b in rows])
+    del rows
     n = len(x)
-    mu_x, mu_y = x.mean(0), y.mean(0)
-    sd_x, sd_y = x.std(0), y.std(0)
-    corr = x.T @ y  # the dense baseline: (d, d) float32
+    mu_x, mu_y, sd_x, sd_y = x.mean(0), y.mean(0), x.std(0), y.std(0)
+    corr = x.T @ y
     corr /= n
     corr -= np.outer(mu_x, mu_y)
     with np.errstate(divide="ignore", invalid="ignore"):
         corr /= np.outer(sd_x, sd_y)
     corr[~np.isfinite(corr)] = -np.inf
     best = corr.argmax(0)
-    best[(corr.max(0) <= 0)] = -1
-    secs = time.perf_counter() - t
-    peak = tracemalloc.get_traced_memory()[1]
-    tracemalloc.stop()
-    return best, secs, peak
+    best[corr.max(0) <= 0] = -1
+    return best, time.perf_counter() - t, n
+
+
+def sparse_method(batches, d: int, dense_bytes: float | None) -> tuple[dict, float]:
+    t = time.perf_counter()
+    acc = CoactivationAccumulator(d, d) if dense_bytes is None else CoactivationAccumulator(d, d, dense_bytes)
+    for za, zb in batches:
+        acc.update(za, zb)
+    stats = acc.stats()
+    acc_s = time.perf_counter() - t
+    out = {"many_to_one": pair_features(stats, "many_to_one")}
+    m2o_s = time.perf_counter() - t
+    out["hungarian"] = pair_features(stats, "hungarian")
+    return out, acc_s, m2o_s, time.perf_counter() - t - m2o_s
+
+
+def device_method(batches, d: int) -> tuple[dict, float, float]:
+    import torch
+
+    dev = "cuda"
+    dense = [(torch.from_numpy(za.toarray()).to(dev), torch.from_numpy(zb.toarray()).to(dev)) for za, zb in batches]
+    torch.cuda.synchronize()
+    t = time.perf_counter()
+    acc = DeviceCoactivationAccumulator(d, d, dev)
+    for za, zb in dense:
+        acc.update(za, zb)
+    torch.cuda.synchronize()
+    acc_s = time.perf_counter() - t
+    stats = acc.stats()
+    out = {"many_to_one": pair_features(stats, "many_to_one")}
+    m2o_s = time.perf_counter() - t
+    out["hungarian"] = pair_features(stats, "hungarian")
+    return out, acc_s, m2o_s, time.perf_counter() - t - m2o_s
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--d-sae", type=int, default=16384)
-    ap.add_argument("--tokens", type=int, default=32768)
+    ap.add_argument("--d-sae", type=int, default=4096)
+    ap.add_argument("--tokens", type=int, default=65536)
+    ap.add_argument("--dense-tokens", type=int, default=None, help="tokens the dense baseline runs on (default all)")
     ap.add_argument("--l0", type=int, default=32)
     ap.add_argument("--batch", type=int, default=4096)
+    ap.add_argument("--no-folded", action="store_true", help="skip the folded sparse sum")
+    ap.add_argument("--research", action="store_true", help="d_sae 16384, 2^20 tokens, dense on 16384 tokens")
     args = ap.parse_args()
-    print(f"d_sae={args.d_sae}  tokens={args.tokens}  l0={args.l0}  batch={args.batch}\n")
-    dense_best, dense_s, dense_peak = dense_method(args)
-    sparse_best, sparse_s, sparse_peak = sparse_method(args)
-    live = (dense_best >= 0) | (sparse_best >= 0)
-    agree = float((dense_best[live] == sparse_best[live]).mean())
-    print(f"{'method':<32} {'seconds':>9} {'peak MiB':>10} {'time ratio':>11}")
-    print(f"{'dense X.T @ Y (float32)':<32} {dense_s:>9.2f} {dense_peak / 2**20:>10.0f} {1.0:>11.2f}")
-    print(f"{'sparse streaming (saegeom)':<32} {sparse_s:>9.2f} {sparse_peak / 2**20:>10.0f} "
-          f"{sparse_s / dense_s:>11.2f}")
-    print(f"\nsame best partner for {agree:.4%} of {live.sum()} live B latents")
+    if args.research:
+        args.d_sae, args.tokens, args.dense_tokens = 16384, 2**20, args.dense_tokens or 16384
+    d, n = args.d_sae, args.tokens
+    dense_tokens = min(args.dense_tokens or n, n)
+    t = time.perf_counter()
+    batches = code_batches(n, d, args.l0, args.batch)
+    print(f"d_sae={d}  tokens={n}  l0={args.l0}  batch={args.batch}  (codes generated in "
+          f"{time.perf_counter() - t:.1f}s, not timed)\n")
+    dense_best, dense_s, dense_n = dense_method(batches, d, dense_tokens)
+    dense_full = dense_s * n / dense_n
+    rows = [dict(method="dense X.T @ Y (float32)", seconds=dense_full, projected=dense_n < n, tokens_measured=dense_n,
+                 ratio=1.0)]
+    results = {}
+    methods = [("sparse (dense sum)", lambda: sparse_method(batches, d, None))]
+    if not args.no_folded:
+        methods.append(("sparse (folded)", lambda: sparse_method(batches, d, 0)))
+    try:
+        import torch
+
+        if torch.cuda.is_available():
+            methods.append((f"device ({torch.cuda.get_device_name(0)})", lambda: device_method(batches, d)))
+    except ImportError:
+        pass
+    for name, fn in methods:
+        pairs, acc_s, total_s, hung_s = fn()  # total_s: co-activations + many-to-one (what dense computes)
+        results[name] = pairs
+        rows.append(dict(method=name, seconds=total_s, accumulate_seconds=acc_s, hungarian_seconds=hung_s,
+                         projected=False, tokens_measured=n, ratio=dense_full / total_s, tokens_per_s=n / acc_s))
+    ref_name = rows[1]["method"]
+    ref = results[ref_name]
+    for row in rows[1:]:
+        got = results[row["method"]]
+        row["same_pairs_as_" + ref_name] = all(
+            got[m][["a_idx", "b_idx"]].reset_index(drop=True).equals(ref[m][["a_idx", "b_idx"]].reset_index(drop=True))
+            for m in ref)
+    best = best_of(ref["many_to_one"], d)
+    live = (dense_best >= 0) | (best >= 0)
+    agree = float((dense_best[live] == best[live]).mean())
+    print(f"{'method (co-activation + many-to-one)':<36} {'seconds':>10} {'tokens/s':>12} {'speed-up vs dense':>18} "
+          f"{'+ hungarian s':>14}")
+    for r in rows:
+        mark = "~" if r["projected"] else ""
+        tps = r.get("tokens_per_s")
+        secs = mark + f"{r['seconds']:.1f}"
+        tps = "" if tps is None else f"{tps:,.0f}"
+        hung = f"{r['hungarian_seconds']:.1f}" if "hungarian_seconds" in r else ""
+        print(f"{r['method']:<36} {secs:>10} {tps:>12} {r['ratio']:>18.1f} {hung:>14}")
+    print(f"\n~ = dense measured on {dense_n} tokens, projected linearly to {n}")
+    note = "same tokens" if dense_n == n else f"dense on its {dense_n} tokens only"
+    print(f"many-to-one best partner equal to dense ({note}) for {agree:.4%} of {live.sum()} live B latents; "
+          + ", ".join(f"{r['method']}: same pairs as {ref_name} = {r['same_pairs_as_' + ref_name]}" for r in rows[2:]))
+    write_result("pairing_research" if args.research else "pairing", vars(args), rows,
+                 agree_with_dense=agree, dense_same_tokens=dense_n == n)
 
 
 if __name__ == "__main__":

@@ -146,14 +146,16 @@ def test_accumulator_folding_does_not_change_the_sums():
 
     rng = np.random.default_rng(4)
     za, zb = sparse_codes(600, 30, 0.1, rng), sparse_codes(600, 20, 0.1, rng)
-    eager, lazy = CoactivationAccumulator(30, 20), CoactivationAccumulator(30, 20)
+    eager, lazy = CoactivationAccumulator(30, 20, dense_bytes=0), CoactivationAccumulator(30, 20, dense_bytes=0)
+    dense = CoactivationAccumulator(30, 20)
+    assert eager.dense is None and dense.dense is not None
     eager.fold_factor, eager.fold_min_nnz = 0, 0  # fold after every batch
     for start in range(0, 600, 50):
-        for acc in (eager, lazy):
+        for acc in (eager, lazy, dense):
             acc.update(sp.csr_matrix(za[start : start + 50]), sp.csr_matrix(zb[start : start + 50]))
-    np.testing.assert_allclose(eager.stats().cross.toarray(), za.T @ zb, atol=1e-9)
-    np.testing.assert_allclose(lazy.stats().cross.toarray(), za.T @ zb, atol=1e-9)
-    assert eager.stats().n == lazy.stats().n == 600
+    for acc in (eager, lazy, dense):
+        np.testing.assert_allclose(acc.stats().cross.toarray(), za.T @ zb, atol=1e-9)
+    assert eager.stats().n == lazy.stats().n == dense.stats().n == 600
 
 
 def test_masked_rows_are_skipped_when_streaming_and_pairing_eval_rows(tmp_path, codes):

@@ -6,15 +6,16 @@ import hashlib
 import json
 from typing import Any
 
-import torch
-
 
 def resolve_device(device: str = "auto") -> str:
     """Map the config's ``device`` to a torch device string.
 
     ``auto`` picks CUDA when a GPU is visible and falls back to CPU, so GPU rules
-    still run on machines without one.
+    still run on machines without one. torch is imported here, not at module level, so
+    jobs that never touch a device start without it (issue 18: job start < 2 s).
     """
+    import torch
+
     if device == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
     if device.startswith("cuda") and not torch.cuda.is_available():

@@ -138,18 +138,39 @@ def _random_partners(pools: NullPools, n: int) -> Callable[[np.random.Generator]
     return draw
 
 
+@dataclass
+class IndexSampler:
+    """A null that keeps X and draws ``Y_null = take(source, draw(rng), axis)``."""
+
+    source: np.ndarray
+    axis: int
+    draw: Callable[[np.random.Generator], np.ndarray]
+
+
+def index_sampler(kind: str, x: np.ndarray, y: np.ndarray, pools: NullPools | None = None) -> IndexSampler | None:
+    """The built-in nulls that only re-index Y (``random_partners``, ``repairing``, ``token_shuffle``);
+    None for the others. The plain sampler and the fast evaluators (``saegeom.metrics.fast_nulls``)
+    both draw through it, so they consume the random stream identically."""
+    pools = pools or NullPools()
+    axis = pools.axis
+    n = x.shape[axis]
+    if kind == "random_partners":
+        return IndexSampler(pools.b_pool, axis, _random_partners(pools, n))
+    if kind == "repairing":
+        return IndexSampler(y, axis, lambda rng: rng.permutation(n))
+    if kind == "token_shuffle":
+        return IndexSampler(y, 0, lambda rng: rng.permutation(len(y)))
+    return None
+
+
 def make_sampler(kind: str, x: np.ndarray, y: np.ndarray, pools: NullPools | None = None) -> Sampler:
     """The null sampler of one built-in kind for the observed pair (x, y); see module doc."""
     pools = pools or NullPools()
     axis = pools.axis
     n = x.shape[axis]
-    if kind == "random_partners":
-        idx = _random_partners(pools, n)
-        return lambda rng: (x, _take(pools.b_pool, idx(rng), axis))
-    if kind == "repairing":
-        return lambda rng: (x, _take(y, rng.permutation(n), axis))
-    if kind == "token_shuffle":
-        return lambda rng: (x, y[rng.permutation(len(y))])
+    s = index_sampler(kind, x, y, pools)
+    if s is not None:
+        return lambda rng: (x, _take(s.source, s.draw(rng), s.axis))
     if kind == "random_directions":
         return lambda rng: (x, rng.standard_normal(y.shape))
     if kind == "random_subset":
@@ -180,7 +201,8 @@ def make_sampler(kind: str, x: np.ndarray, y: np.ndarray, pools: NullPools | Non
 
 def permutation_test(metric: str | MetricSpec, x, y, n_baseline: int = 1000, baseline: str = "random_partners",
                      seed: int = 0, pools: NullPools | None = None, sampler: Sampler | None = None,
-                     min_valid_fraction: float = 0.5, progress: bool = False, **metric_kw) -> BaselineResult:
+                     min_valid_fraction: float = 0.5, progress: bool = False, fast: bool = True,
+                     **metric_kw) -> BaselineResult:
     """Value of ``metric(x, y)`` against ``n_baseline`` draws from a null.
 
     The null is ``sampler`` when given (``baseline`` is then only its label), else the
@@ -188,27 +210,41 @@ def permutation_test(metric: str | MetricSpec, x, y, n_baseline: int = 1000, bas
     the observed value itself is undefined; when the null cannot be drawn at all, the value is
     returned with a NaN p-value and a note; undefined null draws are counted, logged and left
     out of the p-value (:func:`p_value`).
+
+    ``fast``: for nulls that keep X and re-index Y, evaluate draws with
+    ``saegeom.metrics.fast_nulls`` (X's factorisation, Gram, RDM ranks, k-NN graph computed once);
+    same draws, same values to float tolerance, same p-values. ``fast=False`` is the plain loop.
     """
+    from saegeom.metrics.fast_nulls import fast_null
+
     spec = get_metric(metric) if isinstance(metric, str) else metric
     x, y = as_f64(x), as_f64(y)
-    value = spec(x, y, **metric_kw)
     null = np.full(n_baseline, np.nan)
     try:
         draw = sampler or make_sampler(baseline, x, y, pools)
+        isampler = None if sampler is not None or not fast else index_sampler(baseline, x, y, pools)
     except MetricUndefined as e:  # the value stands; only this null cannot be drawn here
-        return BaselineResult(value, float("nan"), float("nan"), float("nan"), n_baseline, 0, baseline, null,
-                              f"null {baseline} undefined: {e}")
+        return BaselineResult(spec(x, y, **metric_kw), float("nan"), float("nan"), float("nan"), n_baseline, 0,
+                              baseline, null, f"null {baseline} undefined: {e}")
+    evaluator = None if isampler is None else fast_null(spec, x, isampler.source, isampler.axis, **metric_kw)
+    observed = None if evaluator is None else evaluator.observed(y)
+    value = spec(x, y, **metric_kw) if observed is None else observed
     rng = np.random.default_rng(seed)
     for i in tqdm(range(n_baseline), desc=f"null {spec.name}/{baseline}", disable=not progress):
-        xb, yb = draw(rng)
         try:
-            null[i] = spec(xb, yb, **metric_kw)
+            if evaluator is not None:
+                null[i] = evaluator(isampler.draw(rng))
+            else:
+                xb, yb = draw(rng)
+                null[i] = spec(xb, yb, **metric_kw)
         except MetricUndefined:
             pass
     n_valid = int(np.isfinite(null).sum())
     if n_valid < n_baseline:
         log.info("%s / %s: %d of %d null draws undefined", spec.name, baseline, n_baseline - n_valid, n_baseline)
     p, note = p_value(value, null, spec.higher_is_similar, min_valid_fraction)
+    if evaluator is not None and evaluator.note:
+        note = "; ".join(filter(None, [evaluator.note, note]))
     finite = null[np.isfinite(null)]
     return BaselineResult(value, float(finite.mean()) if len(finite) else float("nan"),
                           float(finite.std(ddof=1)) if len(finite) > 1 else float("nan"),

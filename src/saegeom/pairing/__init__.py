@@ -10,6 +10,7 @@ from saegeom.pairing.correlation import CoactivationStats, coactivation_stats, e
 from saegeom.pairing.match import (
     PAIRS_SCHEMA,
     assign_positive,
+    assign_positive_sparse,
     best_partners,
     calibrated_min_corr,
     decoder_cosine_pairs,
@@ -19,6 +20,6 @@ from saegeom.pairing.match import (
 )
 from saegeom.pairing.pipeline import pair_saes
 
-__all__ = ["PAIRS_SCHEMA", "CoactivationStats", "assign_positive", "best_partners", "calibrated_min_corr",
-           "coactivation_stats", "decoder_cosine_pairs", "encode_sparse", "pair_features", "pair_saes", "read_pairs",
-           "write_pairs"]
+__all__ = ["PAIRS_SCHEMA", "CoactivationStats", "assign_positive", "assign_positive_sparse", "best_partners",
+           "calibrated_min_corr", "coactivation_stats", "decoder_cosine_pairs", "encode_sparse", "pair_features",
+           "pair_saes", "read_pairs", "write_pairs"]

@@ -6,9 +6,12 @@ Methods (column ``pairing`` of the pairs table):
   ``one_to_one``   many_to_one, then for each A latent only the B latent with the
                    highest correlation is kept (not the first index);
   ``hungarian``    optimal one-to-one assignment maximising total *positive* correlation
-                   (scipy ``linear_sum_assignment`` on the dense matrix of live latents, clipped
-                   at 0: a negative correlation is no evidence of correspondence, and letting it
-                   into the objective trades a strong positive pair for two weak ones);
+                   (a negative correlation is no evidence of correspondence, and letting it
+                   into the objective trades a strong positive pair for two weak ones). Solved
+                   on the sparse graph of positive correlations (scipy
+                   ``min_weight_full_bipartite_matching``, LAPJVsp: any width, memory ∝ co-firing
+                   pairs; :func:`assign_positive_sparse`); ``linear_sum_assignment`` on the dense
+                   clipped matrix (:func:`assign_positive`) is the plain version it is tested against;
   ``decoder_cosine`` each B latent → A latent with the highest decoder cosine
                    (needs equal widths: both SAEs read the same space).
 Pairs scoring below ``min_corr`` are dropped; dead latents are never paired.
@@ -25,7 +28,9 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
+import scipy.sparse as sp
 from scipy.optimize import linear_sum_assignment
+from scipy.sparse.csgraph import min_weight_full_bipartite_matching
 
 from saegeom.io.tables import write_table
 from saegeom.pairing.correlation import CoactivationStats
@@ -80,9 +85,41 @@ def assign_positive(corr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return r, c
 
 
+def assign_positive_sparse(corr: sp.spmatrix) -> tuple[np.ndarray, np.ndarray]:
+    """Optimal one-to-one (rows, cols) maximising the total positive correlation, from the sparse
+    (d_A, d_B) correlations of co-firing pairs (entries ≤ 0 or NaN are no edge).
+
+    Same objective as :func:`assign_positive`, but only positive pairs are edges, so a latent may
+    stay unmatched. LAPJVsp needs a *full* matching, so the graph is augmented (rows A ∪ B',
+    columns B ∪ A'): a real edge (a, b) costs c − w_ab, every a has a dummy partner a' and every
+    b a dummy b', each at cost c, and b'–a' edges (cost c) on the transpose pattern free the
+    dummies of a matched pair. Every full matching has |A| + |B| edges, so it costs
+    c·(|A| + |B|) − Σ w over the real pairs: minimising it maximises the positive total, and
+    c = 1 + max w keeps every weight > 0 (LAPJVsp rejects zeros).
+    """
+    c = sp.coo_matrix(corr)
+    keep = np.isfinite(c.data) & (c.data > 0)
+    r, k, w = c.row[keep], c.col[keep], c.data[keep].astype(np.float64)
+    if not len(w):
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    d_a, d_b = c.shape
+    big = 1.0 + w.max()
+    rows = np.concatenate([r, np.arange(d_a), d_a + np.arange(d_b), d_a + k])
+    cols = np.concatenate([k, d_b + np.arange(d_a), np.arange(d_b), d_b + r])
+    vals = np.concatenate([big - w, np.full(d_a + d_b + len(w), big)])
+    graph = sp.csr_matrix((vals, (rows, cols)), shape=(d_a + d_b, d_b + d_a))
+    ri, ci = min_weight_full_bipartite_matching(graph)
+    real = (ri < d_a) & (ci < d_b)
+    return ri[real].astype(np.int64), ci[real].astype(np.int64)
+
+
 def pair_features(stats: CoactivationStats, method: str = "one_to_one", min_corr: float | str = 0.0,
-                  max_dense_bytes: float = 4 * 2**30, quantile: float = 0.99) -> pd.DataFrame:
+                  max_dense_bytes: float = 4 * 2**30, quantile: float = 0.99,
+                  dense_assignment: bool = False) -> pd.DataFrame:
     """Pairs (a_idx, b_idx, score = Pearson r, pairing, min_score), sorted by b_idx.
+
+    ``dense_assignment``: ``hungarian`` on the dense matrix (limited by ``max_dense_bytes``) instead
+    of the sparse positive-correlation graph; the same pairs, kept as the reference.
 
     ``min_corr``: a number ≥ 0 or ``"auto"`` (:func:`calibrated_min_corr` at ``quantile``); the
     threshold used is stored in column ``min_score``.
@@ -100,10 +137,15 @@ def pair_features(stats: CoactivationStats, method: str = "one_to_one", min_corr
             keep = np.sort(order[first])
             a, b, s = a[keep], b[keep], s[keep]
     elif method == "hungarian":
-        live_a, live_b = np.flatnonzero(stats.alive_a), np.flatnonzero(stats.alive_b)
-        corr = stats.correlation_dense(max_dense_bytes)[np.ix_(live_a, live_b)].astype(np.float64)
-        r, c = assign_positive(corr)
-        a, b, s = live_a[r], live_b[c], corr[r, c]
+        if dense_assignment:  # the plain version: dense clipped matrix, linear_sum_assignment
+            live_a, live_b = np.flatnonzero(stats.alive_a), np.flatnonzero(stats.alive_b)
+            corr = stats.correlation_dense(max_dense_bytes)[np.ix_(live_a, live_b)].astype(np.float64)
+            r, c = assign_positive(corr)
+            a, b, s = live_a[r], live_b[c], corr[r, c]
+        else:
+            corr = stats.correlation_sparse().tocsr()
+            a, b = assign_positive_sparse(corr)
+            s = np.asarray(corr[a, b]).ravel() if len(a) else np.zeros(0)
     else:
         raise ValueError(f"unknown correlation pairing {method!r}; expected one of {CORRELATION_PAIRINGS}")
     keep = (s > 0) & (s >= min_corr)

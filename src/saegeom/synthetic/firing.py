@@ -3,8 +3,10 @@
 The procedure of Sharkey et al., "Taking features out of superposition with
 sparse autoencoders" (2022), vectorised:
 
-1. a random correlation matrix ``C`` (G×G) — built with SAELens'
-   ``generate_random_correlation_matrix`` — and its Cholesky factor, computed
+1. a random correlation matrix ``C`` (G×G) — SAELens'
+   ``generate_random_correlation_matrix``, its draws re-done here so that one
+   factorisation (Cholesky, or the eigendecomposition that repairs a matrix that
+   is not positive definite, with a warning) serves as the factor — computed
    **once** (the original code called ``np.random.multivariate_normal`` per
    batch, which re-factorises ``C`` every call);
 2. ``z ~ N(0, C)`` per sample, ``u = Φ(z)`` (uniform marginals, correlated);
@@ -23,11 +25,13 @@ Shapes: ``sample(n)`` returns (n, G) float32 coefficients, rows = samples.
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import torch
 from scipy.optimize import brentq
+
+if TYPE_CHECKING:  # torch is imported where it is used: building a world file needs no torch start-up
+    import torch
 
 
 def _expected_active(a: np.ndarray) -> np.ndarray:
@@ -51,16 +55,78 @@ def calibrate_scale(weights: np.ndarray, mean_active: float) -> float:
     return brentq(f, 0.0, hi, xtol=1e-12, rtol=1e-12)
 
 
-def random_correlation_cholesky(n: int, seed: int, **kw: Any) -> torch.Tensor:
-    """Lower Cholesky factor (n×n, float32) of a random correlation matrix.
+def _saelens_raw_correlations(n: int, seed: int, positive_ratio: float = 0.5, uncorrelated_ratio: float = 0.3,
+                              min_correlation_strength: float = 0.1,
+                              max_correlation_strength: float = 0.8) -> np.ndarray:
+    """The symmetric matrix SAELens' ``generate_random_correlation_matrix`` draws *before* its
+    positive-definiteness check (same generator, same calls, float64 strengths), (n, n) float64.
 
-    ``kw`` are SAELens' ``generate_random_correlation_matrix`` options
-    (positive_ratio, uncorrelated_ratio, min/max_correlation_strength).
+    Re-written here (vectorised, as SAELens is) because SAELens then runs two G×G eigendecompositions
+    (``eigvalsh`` to test, ``eigh`` to repair) and this module a Cholesky on top: ≈45 s at G = 2048
+    on 2 cores. :func:`random_correlation_factor` needs one factorisation.
     """
-    from sae_lens.synthetic import generate_random_correlation_matrix
+    import torch
+    from sae_lens.synthetic.correlation import _validate_correlation_params
 
-    corr = generate_random_correlation_matrix(n, seed=seed, dtype=torch.float64, **kw)
-    return torch.linalg.cholesky(corr).to(torch.float32)
+    _validate_correlation_params(positive_ratio, uncorrelated_ratio, min_correlation_strength,
+                                 max_correlation_strength)
+    g = torch.Generator().manual_seed(seed)
+    row, col = torch.triu_indices(n, n, offset=1)
+    m = row.shape[0]
+    is_corr = torch.rand(m, generator=g) >= uncorrelated_ratio
+    sign = torch.where(torch.rand(m, generator=g) < positive_ratio, 1.0, -1.0)
+    strength = (torch.rand(m, generator=g, dtype=torch.float64) * (max_correlation_strength - min_correlation_strength)
+                + min_correlation_strength)
+    out = np.eye(n)
+    vals = (is_corr.double() * sign.double() * strength).numpy()
+    r, c = row.numpy(), col.numpy()
+    out[r, c] = vals
+    out[c, r] = vals
+    return out
+
+
+def random_correlation_factor(n: int, seed: int, **kw: Any) -> np.ndarray:
+    """(n, n) float64 F with F Fᵀ = SAELens' random correlation matrix (``kw``: its options), factored once.
+
+    A positive-definite draw gets its Cholesky factor. Otherwise SAELens' repair — eigenvalues
+    clamped at 1e-6, then rescaled to unit diagonal — is applied *through the factor*,
+    F = D^{-1/2} V Λ₊^{1/2} from the one ``eigh`` (no second decomposition, no Cholesky), and a
+    warning says how far the realised correlations are from the requested ones: the repair can
+    move many of them (issue 18: at G = 3072 it clamped 1324 eigenvalues). Any F with F Fᵀ = C
+    gives z = F ε ~ N(0, C), so sampling is unchanged in distribution.
+    """
+    import warnings
+
+    from scipy.linalg import LinAlgError, cholesky, eigh
+
+    raw = _saelens_raw_correlations(n, seed, **kw)
+    try:
+        return cholesky(raw, lower=True, check_finite=False)
+    except LinAlgError:
+        pass
+    w, v = eigh(raw, check_finite=False)
+    clamped = int((w < 1e-6).sum())
+    f = v * np.sqrt(np.maximum(w, 1e-6))
+    f /= np.sqrt(np.maximum((f * f).sum(axis=1, keepdims=True), 1e-8))
+    rows = np.random.default_rng(seed).choice(n, min(n, 64), replace=False)  # a sample of rows: O(64·n²)
+    off = np.ones((len(rows), n), bool)
+    off[np.arange(len(rows)), rows] = False
+    realised, requested = (f[rows] @ f.T)[off], raw[rows][off]
+    lost = (np.abs(requested) > 0) & (np.abs(realised) < 0.5 * np.abs(requested))
+    warnings.warn(f"random correlation matrix of {n} features is not positive definite; repaired as SAELens does: "
+                  f"{clamped} of {n} eigenvalues clamped to 1e-6, mean |realised - requested| off-diagonal "
+                  f"correlation {np.abs(realised - requested).mean():.3f}, {lost.mean():.1%} of entries keep under "
+                  f"half their requested strength (lower the correlation strengths or raise uncorrelated_ratio)",
+                  stacklevel=2)
+    return f
+
+
+def random_correlation_cholesky(n: int, seed: int, **kw: Any) -> torch.Tensor:
+    """A factor L (n×n, float32) with L Lᵀ = SAELens' random correlation matrix (lower triangular
+    when that matrix is positive definite); see :func:`random_correlation_factor`."""
+    import torch
+
+    return torch.from_numpy(random_correlation_factor(n, seed, **kw)).to(torch.float32)
 
 
 class CorrelatedFiring:
@@ -73,11 +139,12 @@ class CorrelatedFiring:
         rank: (G,) frequency rank of each feature (0 = most frequent); default identity.
         correlation: None for independent features, else SAELens correlation options.
         seed: seeds the correlation matrix and the sampling stream.
+        device: where samples are drawn (``cuda`` on a GPU machine); the factor is computed on the host.
     """
 
     def __init__(self, n_features: int, mean_active: float, decay: float = 1.0,
                  rank: np.ndarray | None = None, correlation: dict[str, Any] | None = None,
-                 seed: int = 0):
+                 seed: int = 0, device: str = "cpu"):
         if not 0 < decay <= 1:
             raise ValueError(f"decay must be in (0, 1], got {decay}")
         self.n_features = n_features
@@ -86,9 +153,14 @@ class CorrelatedFiring:
         if sorted(self.rank.tolist()) != list(range(n_features)):
             raise ValueError("rank must be a permutation of 0..n_features-1")
         self.weights = decay ** self.rank.astype(np.float64)
+        self.device = device
         self.chol = None if correlation is None else random_correlation_cholesky(n_features, seed, **correlation)
-        self.generator = torch.Generator().manual_seed(seed)
+        import torch
+
+        self.generator = torch.Generator(device=device).manual_seed(seed)
         self._scales = torch.from_numpy(self._calibrate()).float()
+        self._scales_dev = self._scales.to(device)
+        self._chol_t = None if self.chol is None else self.chol.T.contiguous().to(device)
 
     def _calibrate(self) -> np.ndarray:
         """Per-feature scale × decay weight, so that p_i = min(1, scaled_i · u_i)."""
@@ -99,20 +171,30 @@ class CorrelatedFiring:
         return _expected_active(self._scales.double().numpy())
 
     def _uniforms(self, n: int) -> torch.Tensor:
-        z = torch.randn(n, self.n_features, generator=self.generator)
-        if self.chol is not None:
-            z = z @ self.chol.T
-        return 0.5 * (1 + torch.erf(z / math.sqrt(2)))  # Φ(z)
+        import torch
+
+        z = torch.randn(n, self.n_features, generator=self.generator, device=self.device)
+        if self._chol_t is not None:  # the one G×G matmul per sample: the floor of this generator
+            z = z @ (self.chol.T if self.device == "cpu" else self._chol_t)  # same product as before on the host
+        return z.div_(math.sqrt(2)).erf_().add_(1).mul_(0.5)  # Φ(z) = (1 + erf(z/√2))/2, in place
 
     def _probabilities(self, n: int) -> torch.Tensor:
-        return torch.clamp(self._uniforms(n) * self._scales, max=1.0)
+        return self._uniforms(n).mul_(self._scales_dev).clamp_(max=1.0)
 
-    @torch.no_grad()
     def sample(self, n: int) -> torch.Tensor:
-        """(n, G) float32 coefficients: Bernoulli(p) × U(0, 1)."""
-        p = self._probabilities(n)
-        fire = torch.rand(p.shape, generator=self.generator) < p
-        return fire * torch.rand(p.shape, generator=self.generator)
+        """(n, G) float32 coefficients on ``device``: Bernoulli(p) × U(0, 1).
+
+        The arithmetic is done in place but in the same order and with the same random calls as the
+        plain version, so a seed gives the same samples bit for bit on the host (shards, trained
+        SAEs and the bounds measured on them stay valid). One uniform could give both the firing
+        and the magnitude (r < p, then r / p ~ U(0, 1)); it saves one pass but changes every stream.
+        """
+        import torch
+
+        with torch.no_grad():
+            p = self._probabilities(n)
+            fire = torch.rand(p.shape, generator=self.generator, device=self.device) < p
+            return torch.rand(p.shape, generator=self.generator, device=self.device).mul_(fire)
 
 
 class FeatureGroupFiring(CorrelatedFiring):
@@ -126,13 +208,13 @@ class FeatureGroupFiring(CorrelatedFiring):
 
     def __init__(self, n_features: int, mean_active: float, n_groups: int, decay: float = 1.0,
                  rank: np.ndarray | None = None, correlation: dict[str, Any] | None = None,
-                 seed: int = 0, group: np.ndarray | None = None):
+                 seed: int = 0, group: np.ndarray | None = None, device: str = "cpu"):
         if not 1 <= n_groups <= n_features:
             raise ValueError(f"n_groups must be in [1, {n_features}], got {n_groups}")
         r = np.arange(n_features) if rank is None else np.asarray(rank)
         self.n_groups = n_groups
         self.group = (r % n_groups) if group is None else np.asarray(group)
-        super().__init__(n_features, mean_active, decay, r, correlation, seed)
+        super().__init__(n_features, mean_active, decay, r, correlation, seed, device)
 
     def _calibrate(self) -> np.ndarray:
         scaled = np.empty(self.n_features)
@@ -145,9 +227,11 @@ class FeatureGroupFiring(CorrelatedFiring):
         return super().firing_probabilities() / self.n_groups
 
     def _probabilities(self, n: int) -> torch.Tensor:
+        import torch
+
         p = super()._probabilities(n)
-        chosen = torch.randint(self.n_groups, (n, 1), generator=self.generator)
-        return p * (torch.from_numpy(self.group)[None, :] == chosen)
+        chosen = torch.randint(self.n_groups, (n, 1), generator=self.generator, device=self.device)
+        return p * (torch.from_numpy(self.group).to(self.device)[None, :] == chosen)
 
 
 def make_firing(cfg: dict[str, Any], n_features: int, rank: np.ndarray, seed: int) -> CorrelatedFiring:

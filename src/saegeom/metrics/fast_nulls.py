@@ -1,0 +1,441 @@
+"""Fast null draws for nulls that keep X fixed and draw Y by index: ``Y_null = take(S, idx, axis)``.
+
+``random_partners``, ``repairing`` and ``token_shuffle`` never touch X; every draw is a selection
+``idx`` of rows (``axis`` 0: decoder, ground truth) or columns (``axis`` 1: activations) of a fixed
+source S (B's live latents, or Y itself). So whatever a measure computes from X alone — its
+centred Gram, its SVD basis, its RDM ranks, its k-NN graph, its cosines to every row of S — is
+computed once, and a draw costs only what depends on Y (issue 18). Each evaluator
+
+* consumes nothing from the random stream (the caller draws ``idx`` exactly as the plain
+  sampler does), so the null values, and hence the p-values for a fixed seed, equal the plain
+  ones to float tolerance (``tests/test_fast_nulls.py`` checks every evaluator against the plain
+  metric on the same draws);
+* falls back to the plain metric on a draw where its shortcut is not exact or not well
+  conditioned (a near-constant side, tied neighbours, a draw outside the fixed set);
+* is written by hand because no library offers "the same measure under a re-indexed Y".
+
+The one non-exact path: RSA on more than ``RSA_EXACT_MAX_ITEMS`` items (n(n−1)/2 RDM entries
+ranked per draw) uses a fixed random subsample of ``RSA_SUBSAMPLE_ITEMS`` items for the value
+*and* every null draw (a valid permutation test of the subsampled statistic), and says so in
+the row's ``note``; its distance to the full-sample value is bounded in the tests.
+
+:func:`fast_null` returns None where no shortcut exists (the caller then runs the plain loop).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+from scipy.optimize import linear_sum_assignment
+from scipy.stats import rankdata
+
+from saegeom.metrics import representational as rep
+from saegeom.metrics._arrays import as_f64, unit_rows
+from saegeom.metrics.registry import MetricSpec, MetricUndefined
+
+RSA_EXACT_MAX_ITEMS = 4096  # above: n(n-1)/2 ranks per draw are too many; subsample items
+RSA_SUBSAMPLE_ITEMS = 1024
+MMCS_TOP = 64  # best cosines of each X row kept; a draw missing all of them is computed exactly
+_CHUNK = 1 << 24  # elements of an intermediate block (128 MB of float64)
+
+
+class FastNull:
+    """Evaluator of one metric under index draws; ``note`` goes into the row's note."""
+
+    note: str = ""
+
+    def __init__(self, spec: MetricSpec, x: np.ndarray, source: np.ndarray, axis: int, **kw):
+        self.spec, self.x, self.source, self.axis, self.kw = spec, x, source, axis, kw
+        self.n = x.shape[axis]
+
+    def observed(self, y: np.ndarray) -> float | None:
+        """The observed value when this evaluator defines it (else None: the plain metric)."""
+        return None
+
+    def plain(self, idx: np.ndarray) -> float:
+        y = self.source[idx] if self.axis == 0 else self.source[:, idx]
+        return self.spec(self.x, y, **self.kw)
+
+    def __call__(self, idx: np.ndarray) -> float:  # pragma: no cover - overridden
+        return self.plain(idx)
+
+
+class _RowGram(FastNull):
+    """Rows drawn from S (axis 0): YᵀY = Sᵀ diag(c) S with c = bincount(idx), updated from the
+    precomputed SᵀS over the rows whose count is not 1 (none when a draw permutes all of S)."""
+
+    def __init__(self, spec, x, source, axis, **kw):
+        super().__init__(spec, x, source, axis, **kw)
+        self.s = source
+        self.sts = source.T @ source
+        self.colsum = source.sum(axis=0)
+        self.sq = np.einsum("ij,ij->i", source, source)
+
+    def centred_gram(self, idx: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(YcᵀYc (d2, d2), column mean μ (d2,)) of Y = S[idx]."""
+        c = np.bincount(idx, minlength=len(self.s))
+        off = np.flatnonzero(c != 1)
+        if len(off) < len(idx):
+            w = (c[off] - 1).astype(np.float64)
+            gram = self.sts + (self.s[off].T * w) @ self.s[off]
+            mean = (self.colsum + w @ self.s[off]) / len(idx)
+        else:
+            gram, mean = y.T @ y, y.mean(axis=0)
+        return gram - len(idx) * np.outer(mean, mean), mean
+
+    def well_conditioned(self, gram: np.ndarray) -> bool:
+        """False when the centred Gram is at rounding level of SᵀS (near-constant Y): use plain."""
+        return np.trace(gram) > 1e-9 * max(np.trace(self.sts), 1e-300)
+
+
+class _LinearCKA(_RowGram):
+    def __init__(self, spec, x, source, axis, **kw):
+        super().__init__(spec, x, source, axis, **kw)
+        self.xc = rep._centre(x)
+        self.nxx = np.linalg.norm(self.xc.T @ self.xc)
+
+    def __call__(self, idx):
+        y = self.s[idx]
+        gram, _ = self.centred_gram(idx, y)
+        if self.nxx == 0 or not self.well_conditioned(gram):
+            return self.plain(idx)
+        return float(np.linalg.norm(y.T @ self.xc) ** 2 / (self.nxx * np.linalg.norm(gram)))
+
+
+class _DebiasedCKA(_RowGram):
+    """Unbiased HSIC through X and Y only (see ``representational._hsic_unbiased``); with centred
+    columns Σ_i x_i = 0, so K̃1 = −diag(K) and tr(K̃L̃) = ‖XᵀY‖² − diag(K)·diag(L)."""
+
+    def __init__(self, spec, x, source, axis, **kw):
+        super().__init__(spec, x, source, axis, **kw)
+        self.xc = rep._centre(x)
+        self.dk = np.einsum("ij,ij->i", self.xc, self.xc)
+        self.hxx = rep._hsic_unbiased(self.xc, self.xc)
+
+    def _hsic(self, cross_sq: float, dk: np.ndarray, dl: np.ndarray) -> float:
+        n = len(dk)
+        trace = cross_sq - dk @ dl
+        return float((trace + dk.sum() * dl.sum() / ((n - 1) * (n - 2)) - 2.0 / (n - 2) * (dk @ dl)) / (n * (n - 3)))
+
+    def __call__(self, idx):
+        y = self.s[idx]
+        gram, mean = self.centred_gram(idx, y)
+        if not self.well_conditioned(gram):
+            return self.plain(idx)
+        dl = self.sq[idx] - 2 * (y @ mean) + mean @ mean  # ‖y_i − μ‖²
+        hyy = self._hsic(float(np.sum(gram**2)), dl, dl)
+        if self.hxx <= 0 or hyy <= 0:
+            return self.plain(idx)  # the plain metric raises with its own message
+        return self._hsic(float(np.linalg.norm(y.T @ self.xc) ** 2), self.dk, dl) / np.sqrt(self.hxx * hyy)
+
+
+class _SVCCA(_RowGram):
+    """X's reduced basis once; Y's from the eigendecomposition of its centred Gram (d2 × d2),
+    so a draw costs one (kx × n) @ (n × d2) product: canonical correlations are the singular values
+    of Qxᵀ Yc V_k S_k⁻¹ (Qx has centred columns, so Qxᵀ Yc = Qxᵀ Y)."""
+
+    def __init__(self, spec, x, source, axis, var_fraction: float = 0.99, **kw):
+        super().__init__(spec, x, source, axis, var_fraction=var_fraction, **kw)
+        self.vf = var_fraction
+        self.qx = rep._orthonormal_basis(rep._centre(rep._svd_reduce(rep._centre(x), var_fraction)))
+
+    def __call__(self, idx):
+        y = self.s[idx]
+        gram, _ = self.centred_gram(idx, y)
+        w, v = np.linalg.eigh(gram)
+        w, v = w[::-1], v[:, ::-1]
+        if self.qx.shape[1] == 0 or not self.well_conditioned(gram):
+            return self.plain(idx)
+        k = int(np.searchsorted(np.cumsum(w) / w.sum(), self.vf - 1e-12) + 1)
+        if w[k - 1] < 1e-8 * w[0]:  # eigenvalues of a Gram lose the small singular values: use the SVD
+            return self.plain(idx)
+        kx = self.qx.shape[1]
+        if kx + k > self.n - 1:
+            raise MetricUndefined(f"svcca undefined: kx={kx} + ky={k} kept components exceed n - 1 = {self.n - 1} "
+                                  f"(n={self.n} items), so some canonical correlations are 1 by construction")
+        m = (self.qx.T @ y) @ (v[:, :k] / np.sqrt(w[:k]))
+        return float(np.clip(np.linalg.svd(m, compute_uv=False), 0.0, 1.0).mean())
+
+
+class _PWCCA(_RowGram):
+    """PWCCA with X's orthonormal basis once and Y's from its centred Gram's eigendecomposition:
+    Qxᵀ Qy = (Qxᵀ Y) V_k W_k^{-1/2} (one (kx × n) @ (n × d2) product per draw); the weights use the
+    narrower side's neurons, through Qxᵀ Xc (fixed) or Qyᵀ Yc = W_k^{1/2} V_kᵀ."""
+
+    def __init__(self, spec, x, source, axis, **kw):
+        super().__init__(spec, x, source, axis, **kw)
+        xc = rep._centre(x)
+        self.qx = rep._orthonormal_basis(xc)
+        self.qx_xc = self.qx.T @ xc
+        self.x_weights = x.shape[1] <= source.shape[1]
+
+    def __call__(self, idx):
+        y = self.s[idx]
+        gram, _ = self.centred_gram(idx, y)
+        if self.qx.shape[1] == 0 or not self.well_conditioned(gram):
+            return self.plain(idx)
+        w, v = np.linalg.eigh(gram)
+        w, v = w[::-1], v[:, ::-1]
+        s = np.sqrt(np.maximum(w, 0.0))
+        keep = s > 1e-10 * s[0]
+        k = int(keep.sum())
+        if (w[:k] < 1e-8 * w[0]).any() or ((w[k:] > 1e-22 * w[0]).any() and k < len(w)):
+            return self.plain(idx)  # rank decided near rounding level: the SVD decides it
+        kx = self.qx.shape[1]
+        if kx + k > self.n - 1:
+            return self.plain(idx)  # raises the plain metric's MetricUndefined
+        m = (self.qx.T @ y) @ (v[:, :k] / s[:k])
+        u, rho, vt = np.linalg.svd(m, full_matrices=False)
+        rho = np.clip(rho, 0.0, 1.0)
+        if self.x_weights:
+            alpha = np.abs(u.T @ self.qx_xc).sum(axis=1)
+        else:
+            alpha = np.abs(vt @ (s[:k, None] * v[:, :k].T)).sum(axis=1)
+        return float((alpha * rho).sum() / alpha.sum())
+
+
+class _Procrustes(_RowGram):
+    """‖X − Y R‖² = 2 − 2 ‖XᵀY‖_* for unit-Frobenius centred X, Y (orthogonal R), and
+    2 − 2 max_P tr(P XᵀY) for column permutations P (zero padding adds zero rows/columns)."""
+
+    def __init__(self, spec, x, source, axis, **kw):
+        super().__init__(spec, x, source, axis, **kw)
+        xc = rep._centre(x)
+        nrm = np.linalg.norm(xc)
+        self.xn = xc / nrm if nrm > 0 else None
+        self.permutation = spec.name == "permutation_procrustes"
+
+    def __call__(self, idx):
+        y = self.s[idx]
+        gram, _ = self.centred_gram(idx, y)
+        if self.xn is None or not self.well_conditioned(gram):
+            return self.plain(idx)
+        m = (self.xn.T @ y) / np.sqrt(np.trace(gram))
+        if self.permutation:
+            w = max(m.shape)
+            m = np.pad(m, ((0, w - m.shape[0]), (0, w - m.shape[1])))
+            r, c = linear_sum_assignment(-m)
+            t = m[r, c].sum()
+        else:
+            t = np.linalg.svd(m, compute_uv=False).sum()
+        d2 = 2.0 - 2.0 * t
+        if d2 < 1e-6:  # cancellation: near-identical shapes are measured directly
+            return self.plain(idx)
+        return float(np.sqrt(d2))
+
+
+class _SoftMatching(_RowGram):
+    """Soft matching from the cross product: the cost between columns c of X and c' of Y is
+    ‖x_c‖² + ‖y_c'‖² − 2 x_cᵀ y_c' after the metric's scaling (norms from X once and Y's Gram).
+    With equal widths the uniform-marginal optimal plan is a permutation (Birkhoff–von Neumann),
+    so ``linear_sum_assignment`` solves it; otherwise POT's ``emd2`` as in the metric."""
+
+    def __init__(self, spec, x, source, axis, **kw):
+        super().__init__(spec, x, source, axis, **kw)
+        xc = rep._centre(x)
+        nrm = np.linalg.norm(xc)
+        self.xn = xc / nrm * np.sqrt(x.shape[1]) if nrm > 0 else None
+
+    def __call__(self, idx):
+        y = self.s[idx]
+        gram, _ = self.centred_gram(idx, y)
+        if self.xn is None or not self.well_conditioned(gram):
+            return self.plain(idx)
+        d1, d2 = self.xn.shape[1], y.shape[1]
+        scale = np.sqrt(d2 / np.trace(gram))
+        cost = (self.xn**2).sum(axis=0)[:, None] + (np.diag(gram) * scale**2)[None, :] - 2 * scale * (self.xn.T @ y)
+        cost = np.maximum(cost, 0.0)
+        if d1 == d2:
+            r, c = linear_sum_assignment(cost)
+            return float(np.sqrt(max(cost[r, c].sum() / d1, 0.0)))
+        import ot
+
+        return float(np.sqrt(max(ot.emd2(np.full(d1, 1.0 / d1), np.full(d2, 1.0 / d2), cost), 0.0)))
+
+
+class _MMCS(FastNull):
+    """Each X row's ``MMCS_TOP`` best cosines with rows of S, sorted, computed once; a draw's
+    max over its rows is the first of them the draw contains (exact for the rest)."""
+
+    def __init__(self, spec, x, source, axis, **kw):
+        super().__init__(spec, x, source, axis, **kw)
+        self.xu, self.su = unit_rows(x), unit_rows(source)
+        k = min(MMCS_TOP, len(source))
+        self.top = np.empty((len(x), k), np.int64)
+        self.topv = np.empty((len(x), k))
+        step = max(1, _CHUNK // max(len(source), 1))
+        for i in range(0, len(x), step):
+            sim = self.xu[i:i + step] @ self.su.T
+            part = np.argpartition(-sim, k - 1, axis=1)[:, :k]
+            val = np.take_along_axis(sim, part, 1)
+            order = np.argsort(-val, axis=1, kind="stable")
+            self.top[i:i + step] = np.take_along_axis(part, order, 1)
+            self.topv[i:i + step] = np.take_along_axis(val, order, 1)
+
+    def __call__(self, idx):
+        member = np.zeros(len(self.su), bool)
+        member[idx] = True
+        hit = member[self.top]
+        first = hit.argmax(axis=1)
+        best = self.topv[np.arange(len(first)), first]
+        miss = np.flatnonzero(~hit[np.arange(len(first)), first])
+        if len(miss):
+            best[miss] = (self.xu[miss] @ self.su[idx].T).max(axis=1)
+        return float(best.mean())
+
+
+def _knn_no_ties(x: np.ndarray, k: int) -> np.ndarray | None:
+    """(n, k) cosine k-NN sets as ``representational.knn_sets``, in row blocks (no n × n matrix);
+    None when some row has another neighbour tied with its k-th (the plain tie-break is random)."""
+    n = len(x)
+    u = rep._directions(x, "cosine")
+    out = np.empty((n, k), np.int64)
+    step = max(1, _CHUNK // n)
+    for i in range(0, n, step):
+        sim = np.round(u[i:i + step] @ u.T, rep._DECIMALS)
+        sim[np.arange(len(sim)), np.arange(i, i + len(sim))] = -np.inf
+        part = np.argpartition(-sim, k - 1, axis=1)[:, :k]
+        kth = np.take_along_axis(sim, part, 1).min(axis=1, keepdims=True)
+        if ((sim >= kth).sum(axis=1) != k).any():
+            return None
+        out[i:i + step] = part
+    return out
+
+
+class _FixedSet(FastNull):
+    """Draws that permute one fixed set F of source items (axis 0): Y_null = Y_F[p] with p a
+    permutation; anything else is computed plainly. Captures F from the first draw."""
+
+    def __init__(self, spec, x, source, axis, **kw):
+        super().__init__(spec, x, source, axis, **kw)
+        self.members: np.ndarray | None = None
+        self.ready = False
+
+    def positions(self, idx: np.ndarray) -> np.ndarray | None:
+        """p with idx = F[p], or None when idx is not a permutation of F."""
+        if self.members is None:
+            f = np.unique(idx)
+            if len(f) != len(idx):
+                return None
+            self.members = f
+            self.ready = self.prepare(self.source[f])
+        if not self.ready or len(idx) != len(self.members):
+            return None
+        p = np.searchsorted(self.members, idx)
+        p = np.minimum(p, len(self.members) - 1)
+        if (self.members[p] != idx).any() or len(np.unique(p)) != len(p):
+            return None
+        return p
+
+    def prepare(self, y_f: np.ndarray) -> bool:  # pragma: no cover - overridden
+        return False
+
+
+class _KNN(_FixedSet):
+    """k-NN graph of X and of Y_F once; under Y_null = Y_F[p], N_null(i) = p⁻¹(N_F(p_i))."""
+
+    def prepare(self, y_f):
+        k = self.kw.get("k", 10)
+        if not 1 <= k < self.n:
+            return False
+        ok = rep.defined_items(self.x, y_f, "cosine")
+        if not ok.all():
+            return False  # items drop out depending on the draw: plain
+        self.k = k
+        self.nx, self.ny = _knn_no_ties(self.x, k), _knn_no_ties(y_f, k)
+        if self.nx is None or self.ny is None:
+            return False
+        self.nx = np.sort(self.nx, axis=1)
+        return True
+
+    def __call__(self, idx):
+        p = self.positions(idx)
+        if p is None:
+            return self.plain(idx)
+        pinv = np.empty_like(p)
+        pinv[p] = np.arange(len(p))
+        ny = pinv[self.ny[p]]  # (n, k) neighbours of item i under the draw
+        inter = (self.nx[:, :, None] == ny[:, None, :]).sum(axis=(1, 2))
+        if self.spec.name == "mutual_knn":
+            return float(inter.mean() / self.k)
+        return float((inter / (2 * self.k - inter)).mean())
+
+
+class _RSA(_FixedSet):
+    """Ranks of X's RDM and of Y_F's RDM once; a permutation of Y's items permutes its RDM, and the
+    ranks of a permuted set are the permuted ranks, so a draw is one gather and one dot product."""
+
+    def prepare(self, y_f):
+        inner, outer = self.kw.get("inner", "correlation"), self.kw.get("outer", "spearman")
+        if inner not in ("correlation", "cosine") or outer not in ("spearman", "pearson"):
+            return False
+        if self.n < 3 or not rep.defined_items(self.x, y_f, inner).all():
+            return False
+        n = self.n
+        self.iu = np.triu_indices(n, 1)
+
+        def ranks(m):
+            r = np.round(rep.rdm(m, inner), rep._DECIMALS)
+            if r.min() == r.max():
+                return None
+            r = rankdata(r) if outer == "spearman" else rep.rdm(m, inner)
+            return r - r.mean()
+
+        a, b = ranks(self.x), ranks(y_f)
+        if a is None or b is None:
+            return False
+        def full(v):  # symmetric (n, n) with zero diagonal: Σ_{i<j} a_ij b_ij = ½ Σ_ij A_ij B_ij
+            m = np.zeros((n, n))
+            m[self.iu] = v
+            return m + m.T
+
+        self.a_full, self.b_full = full(a), full(b)
+        self.den = 2 * np.sqrt((a @ a) * (b @ b))
+        del self.iu
+        return True
+
+    def __call__(self, idx):
+        p = self.positions(idx)
+        if p is None:
+            return self.plain(idx)
+        return float(np.vdot(self.a_full, self.b_full[np.ix_(p, p)]) / self.den)
+
+
+class _SubsampledRSA(FastNull):
+    """RSA on a fixed random subsample of ``RSA_SUBSAMPLE_ITEMS`` items, for the value and for
+    every null draw (too many RDM entries to rank per draw otherwise)."""
+
+    def __init__(self, spec, x, source, axis, seed: int = 0, **kw):
+        super().__init__(spec, x, source, axis, **kw)
+        self.items = np.sort(np.random.default_rng(seed).choice(self.n, RSA_SUBSAMPLE_ITEMS, replace=False))
+        self.note = (f"rsa on a fixed random subsample of {RSA_SUBSAMPLE_ITEMS} of {self.n} items (value and "
+                     f"every null draw; n(n-1)/2 ranks per draw are too many)")
+
+    def observed(self, y: np.ndarray) -> float:
+        return self.spec(self.x[self.items], y[self.items], **self.kw)
+
+    def __call__(self, idx):
+        return self.spec(self.x[self.items], self.source[idx[self.items]], **self.kw)
+
+
+_ROW_EVALUATORS: dict[str, Callable[..., FastNull]] = {
+    "linear_cka": _LinearCKA, "linear_cka_debiased": _DebiasedCKA, "svcca": _SVCCA, "pwcca": _PWCCA,
+    "orthogonal_procrustes": _Procrustes, "permutation_procrustes": _Procrustes, "mmcs": _MMCS,
+    "soft_matching": _SoftMatching,
+    "mutual_knn": _KNN, "jaccard_knn": _KNN, "rsa": _RSA,
+}
+
+
+def fast_null(spec: MetricSpec, x: np.ndarray, source: np.ndarray, axis: int, **kw) -> FastNull | None:
+    """An evaluator ``idx -> metric(x, take(source, idx, axis))`` that reuses what depends on X only,
+    or None where there is none (then the caller evaluates the plain metric per draw).
+
+    x: (n, d1) float64; source: (n_src, d2) when ``axis`` is 0 (rows drawn), (n, n_src) when 1.
+    """
+    if axis != 0 or spec.name not in _ROW_EVALUATORS or x.shape[0] < 4:
+        return None
+    source = as_f64(source)  # here, not in the sampler: the plain path converts only the drawn columns
+    if spec.name == "rsa" and x.shape[0] > RSA_EXACT_MAX_ITEMS:
+        return _SubsampledRSA(spec, x, source, axis, **kw)
+    return _ROW_EVALUATORS[spec.name](spec, x, source, axis, **kw)
