@@ -17,6 +17,7 @@ include: "rules/common.smk"
 include: "rules/synthetic.smk"
 include: "rules/sae.smk"
 include: "rules/compare.smk"
+include: "rules/viz.smk"
 
 
 rule all:
@@ -25,3 +26,4 @@ rule all:
         rules.metrics.output,
         rules.calibration.output,
         rules.comparison_figure.output,
+        viewer_pages(config["worlds"]),

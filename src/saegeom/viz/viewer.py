@@ -116,8 +116,9 @@ def _metric_rows(rows: pd.DataFrame | None) -> dict[str, list]:
 
 
 def build_viewer_html(coords_a: np.ndarray, coords_b: np.ndarray, latents_a: pd.DataFrame, latents_b: pd.DataFrame,
-                      pairs: pd.DataFrame, metric_rows: pd.DataFrame | None = None, *, names: tuple[str, str] = ("A", "B"),
-                      title: str = "saegeom viewer", settings: ViewerSettings | None = None) -> str:
+                      pairs: pd.DataFrame, metric_rows: pd.DataFrame | None = None, *,
+                      names: tuple[str, str] = ("A", "B"), title: str = "saegeom viewer",
+                      settings: ViewerSettings | None = None) -> str:
     """The viewer page as a string.
 
     ``coords_*``: (d_sae, 2) UMAP coordinates, row i = latent i; ``latents_*``: ``latents.parquet``
