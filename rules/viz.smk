@@ -1,43 +1,6 @@
 # Linked feature-map viewer: feature-cache latents of synthetic SAEs, cached UMAP coordinates, one HTML page
 # per comparison (results/viewer/). The language-model stage writes LATENTS for its own SAEs.
 
-LATENTS = "results/features/{world}/{model}/{sae}/latents.parquet"
-UMAP_COORDS = "results/umap/{world}/{sae}.parquet"
-VIEWER = "results/viewer/{world}/{sae}/{model_a}~{model_b}.html"
-SYNTHETIC_WORLDS = "|".join(sorted(config["worlds"]) + sorted(CALIBRATION_WORLDS))
-
-
-def viewer_pages(worlds):
-    """Every viewer page of ``worlds`` (one per SAE and pair of models)."""
-    return [
-        VIEWER.format(world=w, sae=s, model_a=a, model_b=b)
-        for w in worlds
-        for s in saes_of(w)
-        for a, b in model_pairs(w)
-    ]
-
-
-def comparison_name(context):
-    """The ``comparison`` column of results/metrics.parquet for a job's context."""
-    from saegeom.compare.rows import Context
-
-    return Context(**context).comparison
-
-
-def _models(w):
-    return sorted(world_cfg(w.world)["models"])
-
-
-def _anchor_pairs(w):
-    """Pairs tables of consecutive models (AlignedUMAP anchors), only when viewer.aligned."""
-    if not config["viewer"]["aligned"]:
-        return []
-    m = _models(w)
-    return [
-        PAIRS.format(world=w.world, sae=w.sae, model_a=a, model_b=b)
-        for a, b in zip(m, m[1:])
-    ]
-
 
 rule synthetic_latents:
     input:
