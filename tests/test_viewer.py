@@ -108,10 +108,15 @@ def test_synthetic_latents_labels_and_activation_stats(make_world_cfg, tmp_path)
 
 
 def test_anchor_relations_are_one_to_one_best_first():
-    from saegeom.viz.umap_coords import anchor_relations
+    from saegeom.viz.umap_coords import aligned_coordinates, anchor_relations
 
     pairs = pd.DataFrame({"a_idx": [0, 0, 1, 2], "b_idx": [5, 6, 5, 7], "score": [0.5, 0.9, 0.8, 0.1]})
     assert anchor_relations(pairs) == {0: 6, 1: 5, 2: 7}
+    x = np.zeros((8, 3))
+    with pytest.raises(ValueError, match="3 SAEs need 2 pair tables"):
+        aligned_coordinates([x, x, x], [pairs])
+    with pytest.raises(ValueError, match="at least one pair"):
+        aligned_coordinates([x, x], [pairs.iloc[:0]])
 
 
 def test_umap_separates_clusters_and_is_seeded():

@@ -59,8 +59,6 @@ def aligned_coordinates(decoders: list[np.ndarray], pairs: list[pd.DataFrame], s
                         seed: int = 0) -> list[np.ndarray]:
     """AlignedUMAP of several SAEs' decoder rows; ``pairs[i]`` pairs latents of ``decoders[i]`` (a_idx)
     with ``decoders[i + 1]`` (b_idx). Returns one (d_sae_i, 2) float32 array per SAE."""
-    import umap
-
     settings = settings or ViewerSettings()
     if len(pairs) != len(decoders) - 1:
         raise ValueError(f"{len(decoders)} SAEs need {len(decoders) - 1} pair tables, got {len(pairs)}")
@@ -68,6 +66,8 @@ def aligned_coordinates(decoders: list[np.ndarray], pairs: list[pd.DataFrame], s
     if not all(relations):
         raise ValueError("AlignedUMAP needs at least one pair between each two consecutive SAEs")
     kw = _umap_kwargs(settings, min(len(d) for d in decoders), seed)
+    import umap
+
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*n_jobs.*")
         model = umap.AlignedUMAP(**kw).fit([np.asarray(d, np.float32) for d in decoders], relations=relations)
