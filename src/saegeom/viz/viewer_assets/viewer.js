@@ -504,7 +504,8 @@
         D.groups.forEach((g, gi) => { if (present.has(gi)) items.push([PALETTE[gi % PALETTE.length], g]); });
         if (present.has(-1)) items.push([NONE, "no group"]);
       } else if (state.colour === "paired") items.push(["#1f77b4", "paired"], [NONE, "unpaired"]);
-      else items.push([viridis(0), "score " + fmt(P.lo)], [viridis(1), fmt(P.hi)], [NONE, "unpaired"]);
+      else if (P.a.length) items.push([viridis(0), "score " + fmt(P.lo)], [viridis(1), fmt(P.hi)], [NONE, "unpaired"]);
+      else items.push([NONE, "no pairs in " + P.name]);
       box.replaceChildren(...items.slice(0, 30).map(([c, t]) => {
         const span = el("span", t), sw = el("span", null, "swatch");
         sw.style.background = c; span.prepend(sw); return span;
