@@ -110,6 +110,7 @@
     this.cellStart = count; this.cellItems = items;
     this.order = null; this.colours = null;
     this.drag = null;
+    this.size = Math.max(2.5, Math.min(7, 400 / Math.sqrt(d.n))); // point side in CSS pixels: larger for small maps
     this.resize();
   }
   Plot.prototype.cellOf = function (x, y) {
@@ -177,15 +178,15 @@
     ctx.setTransform(this.dpr, 0, 0, this.dpr, 0, 0);
     ctx.clearRect(0, 0, this.W, this.H);
     const dim = state.hlCount > 0 || state.hover !== null || state.focus !== null;
-    ctx.globalAlpha = dim ? 0.22 : 0.85;
+    ctx.globalAlpha = dim ? 0.3 : 0.85;
     let last = null;
-    const v = this.view, sx = this.W / (v.x1 - v.x0), sy = this.H / (v.y1 - v.y0);
+    const v = this.view, sx = this.W / (v.x1 - v.x0), sy = this.H / (v.y1 - v.y0), sz = this.size, h = sz / 2;
     for (const i of this.order) {
       const x = d.x[i], y = d.y[i];
       if (x < v.x0 || x > v.x1 || y < v.y0 || y > v.y1) continue;
       const c = this.colours[i];
       if (c !== last) { ctx.fillStyle = c; last = c; }
-      ctx.fillRect((x - v.x0) * sx - 1.5, (v.y1 - y) * sy - 1.5, 3, 3);
+      ctx.fillRect((x - v.x0) * sx - h, (v.y1 - y) * sy - h, sz, sz);
     }
     ctx.globalAlpha = 1;
     if (state.hlCount > 0) {
@@ -193,9 +194,10 @@
         if (!hl[i] || !this.inView(i)) continue;
         const [px, py] = this.toPx(d.x[i], d.y[i]);
         ctx.fillStyle = this.colours[i] === NONE ? "#888" : this.colours[i];
-        ctx.fillRect(px - 3, py - 3, 6, 6);
+        const r = Math.max(3, h + 1.5);
+        ctx.fillRect(px - r, py - r, 2 * r, 2 * r);
         ctx.strokeStyle = hl[i] === 1 ? MEMBER : PARTNER; ctx.lineWidth = 1.5;
-        ctx.strokeRect(px - 3.5, py - 3.5, 7, 7);
+        ctx.strokeRect(px - r - 0.5, py - r - 0.5, 2 * r + 1, 2 * r + 1);
       }
     }
     const rings = [];
