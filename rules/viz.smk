@@ -38,7 +38,19 @@ rule umap_coords:
     threads: 1
     params:
         models=_models,
-        viewer=canonical(config["viewer"]),
+        # only the layout keys: restyling the page (pairing, table_rows) must not recompute the coordinates
+        viewer=canonical(
+            {
+                k: config["viewer"][k]
+                for k in (
+                    "n_neighbors",
+                    "min_dist",
+                    "metric",
+                    "aligned",
+                    "anchor_pairing",
+                )
+            }
+        ),
         seed=config["seed"],
         name=lambda w: f"{w.world}/{w.sae}",
     script:
