@@ -9,7 +9,7 @@ CORES ?= 2
 # CPU, so as many may run as there are cores.
 GPU_SLOTS ?= $(shell nvidia-smi -L >/dev/null 2>&1 && echo 1 || echo $(CORES))
 
-.PHONY: setup demo test lint bench clean
+.PHONY: setup demo test lint bench clean browser-deps
 setup: $(VENV)/.installed
 
 $(VENV)/.installed: pyproject.toml
@@ -23,7 +23,7 @@ $(VENV)/.installed: pyproject.toml
 demo: setup
 	$(VENV)/bin/snakemake all --cores $(CORES) --resources gpu=$(GPU_SLOTS)
 
-test: lint
+test: lint browser-deps
 	$(VENV)/bin/python -m pytest -q
 
 lint: setup
@@ -36,3 +36,13 @@ bench: setup
 
 clean:
 	rm -rf results .snakemake
+
+# Browser tests of the viewer (tests/test_viewer_browser.py): Playwright from PyPI drives Debian's chromium
+# (Playwright's own browser download is not used). Without chromium those tests skip and say why.
+APT_GET := $(shell [ "$$(id -u)" = 0 ] && echo apt-get || echo sudo -n apt-get)
+browser-deps: setup
+	@$(PY) -c "import playwright" 2>/dev/null || $(PY) -m pip install -q playwright
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || \
+	  (DEBIAN_FRONTEND=noninteractive $(APT_GET) install -y -q chromium >/dev/null 2>&1 || \
+	   ($(APT_GET) update -q >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive $(APT_GET) install -y -q chromium)) || \
+	  echo "browser-deps: chromium could not be installed; the viewer's browser tests will skip"

@@ -18,6 +18,7 @@ include: "rules/synthetic.smk"
 include: "rules/sae.smk"
 include: "rules/compare.smk"
 include: "rules/topology.smk"
+include: "rules/viz.smk"
 
 
 rule all:
@@ -27,3 +28,4 @@ rule all:
         rules.calibration.output,
         rules.comparison_figure.output,
         rules.topology_summary.output,
+        viewer_pages(config["worlds"]),

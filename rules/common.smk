@@ -31,7 +31,9 @@ wildcard_constraints:
 WORLD = "results/worlds/{world}/world.safetensors"
 ACTS = "results/worlds/{world}/acts"
 SAE = "results/saes/{world}/{model}/{sae}"
-CHECKPOINT = "results/checkpoints/{world}/{model}/{sae}"  # not an output: survives a killed job
+CHECKPOINT = (
+    "results/checkpoints/{world}/{model}/{sae}"  # not an output: survives a killed job
+)
 PAIRS = "results/pairs/{world}/{sae}/{model_a}~{model_b}.parquet"
 COMPARISON = "results/compare/{world}/{sae}/{model_a}~{model_b}.parquet"
 RECOVERY = "results/compare/{world}/{sae}/{model}~ground_truth.parquet"
@@ -177,7 +179,6 @@ TOPOLOGY_COMPARISON = (
     "results/topology/compare/{world}/{sae}/{model_a}~{model_b}.parquet"
 )
 TOPOLOGY_GT = "ground_truth"
-FEATURE_LATENTS = "results/features/{world}/{model}/{sae}/latents.parquet"
 
 
 def topology_worlds():
@@ -284,4 +285,44 @@ def topology_tables():
     return [
         TOPOLOGY_COMPARISON.format(world=w, sae=s, model_a=a, model_b=b)
         for w, s, a, b in topology_comparisons()
+    ]
+
+
+# ---- linked feature-map viewer (rules/viz.smk) ----
+LATENTS = "results/features/{world}/{model}/{sae}/latents.parquet"  # the feature cache
+FEATURE_LATENTS = LATENTS
+UMAP_COORDS = "results/umap/{world}/{sae}.parquet"
+VIEWER = "results/viewer/{world}/{sae}/{model_a}~{model_b}.html"
+SYNTHETIC_WORLDS = "|".join(sorted(config["worlds"]) + sorted(CALIBRATION_WORLDS))
+
+
+def viewer_pages(worlds):
+    """Every viewer page of ``worlds`` (one per SAE and pair of models)."""
+    return [
+        VIEWER.format(world=w, sae=s, model_a=a, model_b=b)
+        for w in worlds
+        for s in saes_of(w)
+        for a, b in model_pairs(w)
+    ]
+
+
+def comparison_name(context):
+    """The ``comparison`` column of results/metrics.parquet for a job's context."""
+    from saegeom.compare.rows import Context
+
+    return Context(**context).comparison
+
+
+def _models(w):
+    return sorted(world_cfg(w.world)["models"])
+
+
+def _anchor_pairs(w):
+    """Pairs tables of consecutive models (AlignedUMAP anchors), only when viewer.aligned."""
+    if not config["viewer"]["aligned"]:
+        return []
+    m = _models(w)
+    return [
+        PAIRS.format(world=w.world, sae=w.sae, model_a=a, model_b=b)
+        for a, b in zip(m, m[1:])
     ]

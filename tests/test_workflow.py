@@ -106,6 +106,13 @@ def test_pipeline_end_to_end_and_incremental(tmp_path):
             saved = tmp_path / "results" / "saes" / "tiny" / m / s
             assert {"cfg.json", "sae_weights.safetensors", "metrics.json"} <= {p.name for p in saved.iterdir()}
 
+    # linked viewer pages (rules/viz.smk): one per SAE and pair of models, from the cached UMAP and latents
+    for s in ("relu", "topk"):
+        page = (tmp_path / "results" / "viewer" / "tiny" / s / "a~b.html").read_text()
+        assert '"sides":{"a":' in page and f"tiny:a/{s}~b/{s}" in page and "<script src" not in page
+    latents = pd.read_parquet(tmp_path / "results" / "features" / "tiny" / "a" / "relu" / "latents.parquet")
+    assert len(latents) == 16 and latents.label.str.match(r"gt \d+ · (shared|private) · cluster \d|no gt").all()
+
     again = snakemake(tmp_path, cfg_path, "-n")
     assert again.returncode == 0 and _dry_run_jobs(again) == {}
     assert "Nothing to be done" in again.stdout + again.stderr

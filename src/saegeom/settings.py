@@ -232,3 +232,34 @@ class TopologySettings:
             raise ValueError("topology: n_points and min_points must be >= 3, n_baseline >= 1, max_dim >= 0")
         if self.max_dim < 1 and any(m.endswith("_h1") for m in self.metrics):
             raise ValueError("topology: h1 metrics need max_dim >= 1")
+
+
+# ---- linked feature-map viewer (config block ``viewer``) ------------------------------------
+UMAP_METRICS = ("cosine", "euclidean", "correlation")
+
+
+@dataclass
+class ViewerSettings:
+    """UMAP layout and page options of the linked viewer (config block ``viewer``, keys of the same names).
+
+    ``n_neighbors``/``min_dist``/``metric``: umap-learn options for each SAE's decoder rows;
+    ``aligned``: AlignedUMAP of all models of a world, anchored on the pairs (``anchor_pairing``),
+    instead of one independent UMAP per SAE; ``pairing``: the pairing the page shows first
+    (None = the first available of ``PAIRING_PREFERENCE``); ``table_rows``: rows the pairs table
+    lists at most (sorted by the chosen column).
+    """
+
+    n_neighbors: int = 15
+    min_dist: float = 0.01
+    metric: str = "cosine"
+    aligned: bool = False
+    anchor_pairing: str = "hungarian"
+    pairing: str | None = None
+    table_rows: int = 200
+
+    def __post_init__(self) -> None:
+        _check_names("UMAP metric", [self.metric], UMAP_METRICS)
+        _check_names("pairings", [p for p in (self.pairing, self.anchor_pairing) if p is not None],
+                     [p for p in PAIRINGS if p != "none"])
+        if self.n_neighbors < 2 or not 0 <= self.min_dist <= 1 or self.table_rows < 1:
+            raise ValueError("viewer: n_neighbors must be >= 2, min_dist in [0, 1], table_rows >= 1")

@@ -1,0 +1,112 @@
+"""``latents.parquet`` of the feature cache: one row per SAE latent (schema fixed by the lead).
+
+Columns (``LATENTS_SCHEMA``): ``latent`` (int32, 0..d_sae−1), ``frequency`` (share of unmasked
+tokens where the latent fires), ``mean_activation`` (over tokens where it fires; NaN when never),
+``max_activation``, ``top_tokens`` (list of up to 10 token strings; empty for synthetic SAEs),
+``label`` (tooltip text), ``group`` (keyword group / GT cluster or circle, or null), ``is_concept``.
+
+The language-model stage writes the same table with top tokens; this module builds it for the
+SAEs of synthetic worlds from the world's ground truth, and holds a minimal reader
+(``read_latents``) until ``saegeom.features.cache`` takes it over at merge.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from saegeom.io.tables import write_table
+
+LATENTS_SCHEMA = pa.schema([
+    ("latent", pa.int32()), ("frequency", pa.float64()), ("mean_activation", pa.float64()),
+    ("max_activation", pa.float64()), ("top_tokens", pa.list_(pa.string())), ("label", pa.string()),
+    ("group", pa.string()), ("is_concept", pa.bool_()),
+])
+
+
+def read_latents(path: str | Path) -> pd.DataFrame:
+    """Read a ``latents.parquet`` (one row per latent, sorted by ``latent``); a missing column is an error."""
+    table = pq.read_table(path)
+    missing = [n for n in LATENTS_SCHEMA.names if n not in table.column_names]
+    if missing:
+        raise ValueError(f"{path}: not a latents table, columns {missing} missing")
+    df = table.select(LATENTS_SCHEMA.names).to_pandas()
+    if not np.array_equal(np.sort(df.latent.to_numpy()), np.arange(len(df))):
+        raise ValueError(f"{path}: latent ids must be 0..{len(df) - 1}, each once")
+    return df.sort_values("latent").reset_index(drop=True)
+
+
+def write_latents(df: pd.DataFrame, path: str | Path) -> None:
+    """Validate and write a latents table atomically."""
+    if not np.array_equal(np.sort(df.latent.to_numpy()), np.arange(len(df))):
+        raise ValueError(f"latent ids must be 0..{len(df) - 1}, each once")
+    write_table(df[LATENTS_SCHEMA.names], path, LATENTS_SCHEMA)
+
+
+def activation_stats(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per latent of ``codes`` (n_tokens, d_sae): (frequency, mean activation where it fires
+    (NaN when never), max activation (0 when never))."""
+    fires = codes > 0
+    count = fires.sum(0)
+    freq = count / max(len(codes), 1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.where(count > 0, np.where(fires, codes, 0).sum(0) / count, np.nan)
+    top = codes.max(0) if len(codes) else np.zeros(codes.shape[1])
+    return freq.astype(np.float64), mean.astype(np.float64), np.maximum(top, 0).astype(np.float64)
+
+
+def synthetic_latents(world, model: str, decoder: np.ndarray, codes: np.ndarray,
+                      gt_threshold: float) -> pd.DataFrame:
+    """``latents.parquet``-shaped table of one SAE of a synthetic world's ``model``.
+
+    ``decoder``: (d_sae, h_m) unit decoder rows; ``codes``: (n_tokens, d_sae) SAE codes of held-out
+    tokens. Each latent's label names its ground-truth feature (best decoder cosine ≥
+    ``gt_threshold``, as the comparison's subspaces do), whether that feature is shared by every
+    model or private, and its cluster/circle: ``"gt 17 · shared · cluster 3"``; latents without a
+    true feature: ``"no gt feature (best cos 0.42)"``. ``group``: ``"cluster 3"`` / ``"circle 2"``
+    or null; ``top_tokens``: empty; ``is_concept``: True.
+    """
+    from saegeom.compare.worlds import latent_ground_truth
+
+    if codes.shape[1] != decoder.shape[0]:
+        raise ValueError(f"codes have {codes.shape[1]} latents, the decoder {decoder.shape[0]}")
+    feature, cosine = latent_ground_truth(world, model, decoder, gt_threshold)
+    shared = set(world.shared.tolist())
+    labels, groups = [], []
+    for f, c in zip(feature, cosine, strict=True):
+        if f < 0:
+            labels.append(f"no gt feature (best cos {c:.2f})")
+            groups.append(None)
+            continue
+        parts = [f"gt {f}", "shared" if f in shared else "private"]
+        group = None
+        for kind in ("cluster", "circle"):
+            if kind in world.labels and world.labels[kind][f] >= 0:
+                group = f"{kind} {int(world.labels[kind][f])}"
+                parts.append(group)
+        labels.append(" · ".join(parts))
+        groups.append(group)
+    freq, mean, top = activation_stats(codes)
+    return pd.DataFrame({"latent": np.arange(len(feature), dtype=np.int32), "frequency": freq,
+                         "mean_activation": mean, "max_activation": top,
+                         "top_tokens": [[] for _ in feature], "label": labels, "group": groups,
+                         "is_concept": np.ones(len(feature), bool)})
+
+
+def synthetic_latents_table(world: str | Path, acts: str | Path, model: str, sae: str | Path,
+                            gt_threshold: float, device: str = "cpu") -> pd.DataFrame:
+    """Load a world, an SAE and the model's held-out shard (the last one), then ``synthetic_latents``."""
+    from saegeom.io.shards import ShardSet, split_shards
+    from saegeom.pairing.correlation import encode_sparse
+    from saegeom.sae.load import decoder_directions, load_sae
+    from saegeom.synthetic.world import World
+
+    shards = ShardSet(acts)
+    held_out = np.concatenate([shards.shard_valid(i) for i in split_shards(shards)[1]])
+    model_sae = load_sae(sae, device)
+    codes = encode_sparse(model_sae, held_out, device).toarray()
+    return synthetic_latents(World.load(world), model, decoder_directions(model_sae), codes, gt_threshold)
