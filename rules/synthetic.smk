@@ -24,8 +24,12 @@ rule shards:
         "results/logs/shards/{world}.log",
     conda:
         ENV
+    threads: 1
+    resources:
+        gpu=1,
     params:
         n_samples=lambda w: world_cfg(w.world)["n_samples"],
         shard_rows=lambda w: world_cfg(w.world)["shard_rows"],
+        device=config["device"],
     script:
         "../workflow/scripts/shards.py"

@@ -27,12 +27,13 @@ def build_world_file(name: str, cfg: dict[str, Any], seed: int, out: PathLike) -
     build_world(name, cfg, seed).save(out)
 
 
-def world_shards(world: PathLike, out_dir: PathLike, n_samples: int, shard_rows: int) -> None:
-    """Rule ``shards``: paired activation shards of every simulated model of a world."""
+def world_shards(world: PathLike, out_dir: PathLike, n_samples: int, shard_rows: int, device: str = "cpu") -> None:
+    """Rule ``shards``: paired activation shards of every simulated model of a world; firing drawn on
+    ``device`` (``auto``: CUDA when present)."""
     from saegeom.synthetic.world import World, write_paired_shards
 
     with atomic_path(out_dir) as tmp:
-        write_paired_shards(World.load(world), tmp, n_samples, shard_rows)
+        write_paired_shards(World.load(world), tmp, n_samples, shard_rows, device=resolve_device(device))
 
 
 def train_world_sae(acts: PathLike, world: str, model: str, sae: str, spec: dict[str, Any], seed: int, device: str,

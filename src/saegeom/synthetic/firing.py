@@ -234,12 +234,13 @@ class FeatureGroupFiring(CorrelatedFiring):
         return p * (torch.from_numpy(self.group).to(self.device)[None, :] == chosen)
 
 
-def make_firing(cfg: dict[str, Any], n_features: int, rank: np.ndarray, seed: int) -> CorrelatedFiring:
-    """Build a firing process from a world's ``firing`` config block."""
+def make_firing(cfg: dict[str, Any], n_features: int, rank: np.ndarray, seed: int,
+                device: str = "cpu") -> CorrelatedFiring:
+    """Build a firing process from a world's ``firing`` config block, sampling on ``device``."""
     corr = cfg.get("correlation")
     corr = None if not corr or not corr.get("enabled", True) else {k: v for k, v in corr.items() if k != "enabled"}
     common = dict(n_features=n_features, mean_active=cfg["mean_active"], decay=cfg.get("decay", 1.0),
-                  rank=rank, correlation=corr, seed=seed)
+                  rank=rank, correlation=corr, seed=seed, device=device)
     kind = cfg.get("kind", "correlated")
     if kind == "correlated":
         return CorrelatedFiring(**common)

@@ -103,9 +103,11 @@ class World:
                 masks[f"{label}:{v}"] = item_labels == v
         return masks
 
-    def firing(self) -> CorrelatedFiring:
+    def firing(self, device: str = "cpu") -> CorrelatedFiring:
+        """The world's firing process, sampling on ``device`` (CUDA draws differ from CPU draws: another
+        random generator, same distribution)."""
         seed = derive_seed(self.seed, self.name, "firing")
-        return make_firing(self.config["firing"], self.n_features, self.rank, seed)
+        return make_firing(self.config["firing"], self.n_features, self.rank, seed, device)
 
     # ---- persistence -------------------------------------------------------------
     def save(self, path: str | Path) -> None:
@@ -170,13 +172,15 @@ def build_world(name: str, cfg: dict[str, Any], seed: int) -> World:
 
 
 def write_paired_shards(world: World, out_dir: str | Path, n_samples: int, shard_rows: int,
-                        batch_size: int = 4096, firing: CorrelatedFiring | None = None) -> dict[str, Path]:
+                        batch_size: int = 4096, firing: CorrelatedFiring | None = None,
+                        device: str = "cpu") -> dict[str, Path]:
     """Stream ``n_samples`` paired samples to one shard set per model under ``out_dir/<model>``.
 
     One coefficient draw feeds every model, so row ``i`` of every model's shards is
-    the same sample. Memory is bounded by one batch plus one shard per model.
+    the same sample. Memory is bounded by one batch plus one shard per model. The firing
+    coefficients are drawn on ``device`` (``world.firing(device)``).
     """
-    firing = firing or world.firing()
+    firing = firing or world.firing(device)
     noise_rng = np.random.default_rng(derive_seed(world.seed, world.name, "noise"))
     out_dir = Path(out_dir)
     writers = {m: ShardWriter(out_dir / m, world.models[m].d_model, shard_rows,
@@ -186,7 +190,7 @@ def write_paired_shards(world: World, out_dir: str | Path, n_samples: int, shard
         done = 0
         while done < n_samples:
             b = min(batch_size, n_samples - done)
-            coeffs = firing.sample(b).numpy()
+            coeffs = firing.sample(b).cpu().numpy()
             for m, w in writers.items():
                 w.add(world.activations(m, coeffs, noise_rng))
             done += b
