@@ -45,6 +45,26 @@ def train_world_sae(acts: PathLike, world: str, model: str, sae: str, spec: dict
                      extra_meta={"world": world, "model": model, "sae": sae})
 
 
+def train_sae_job(shards: PathLike, world: str, model: str, sae: str, spec: dict[str, Any], seed: int, device: str,
+                  out: PathLike, lm: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Rule ``train_sae``: one SAE on one shard set — a simulated model's (``results/worlds/{world}/acts/{model}``)
+    or a language model's hook (``results/lm/{lm}/acts/{hook}``) — seeded by (seed, world, model, sae).
+
+    ``lm``: for language-model shards, ``{"spec": model spec, "model_dir": toy model dir or None, "hook": ...}``;
+    then ``metrics.json`` also holds CE-loss recovered and KL of the SAE spliced into the model.
+    """
+    from saegeom.sae import train_sae
+    from saegeom.utils import derive_seed
+
+    extra = None
+    if lm is not None:
+        from saegeom.lm.pipeline import splice_metrics
+
+        extra = splice_metrics(lm["spec"], lm.get("model_dir"), shards, lm["hook"], resolve_device(device))
+    return train_sae(shards, spec, out, seed=derive_seed(seed, world, model, sae), device=device,
+                     extra_meta={"world": world, "model": model, "sae": sae}, extra_metrics=extra)
+
+
 def _world_saes(world: PathLike, model_a: str, model_b: str, sae_a: PathLike, sae_b: PathLike, device: str,
                 gt_threshold: float):
     from saegeom.compare.worlds import WorldLabels

@@ -17,6 +17,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -76,10 +77,13 @@ def build_training_sae(spec: dict[str, Any], d_in: int, device: str = "cpu", see
 
 
 def train_sae(shard_dir: str | Path, spec: dict[str, Any], out_dir: str | Path, seed: int = 0,
-              device: str = "auto", eval_rows: int = 65536, extra_meta: dict[str, Any] | None = None) -> dict[str, Any]:
+              device: str = "auto", eval_rows: int = 65536, extra_meta: dict[str, Any] | None = None,
+              extra_metrics: Callable[[Any], dict[str, Any]] | None = None) -> dict[str, Any]:
     """Train one SAE on a shard set; save it with SAELens plus ``metrics.json``.
 
-    Writes ``out_dir`` atomically (a failed run leaves nothing). Returns the metrics.
+    ``extra_metrics``: called with the trained SAE, its dict is added to the metrics (language
+    models: CE-loss recovered, ``saegeom.lm.splice``). Writes ``out_dir`` atomically (a failed run
+    leaves nothing). Returns the metrics.
     """
     from sae_lens.config import LoggingConfig, SAETrainerConfig
     from sae_lens.training.sae_trainer import SAETrainer
@@ -112,6 +116,8 @@ def train_sae(shard_dir: str | Path, spec: dict[str, Any], out_dir: str | Path, 
     metrics.update(architecture=arch, d_in=shards.d, d_sae=int(sae.cfg.d_sae), training_samples=total,
                    train_seconds=train_seconds, device=device, seed=seed,
                    eval_held_out=eval_ids != train_ids, spec=spec, **(extra_meta or {}))
+    if extra_metrics is not None:
+        metrics.update(extra_metrics(sae))
     with atomic_path(out_dir) as tmp:
         sae.save_inference_model(tmp)
         (tmp / METRICS_FILE).write_text(json.dumps(metrics, indent=1))
