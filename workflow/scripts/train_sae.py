@@ -1,8 +1,8 @@
-"""Rule `train_sae`: train one SAELens SAE on one simulated model's shards."""
+"""Rule `train_sae`: train one SAELens SAE on one shard set (a simulated model's or a language model's hook)."""
 
-from saegeom.pipeline import train_world_sae
+from saegeom.pipeline import train_sae_job
 from saegeom.workflow import setup_script
 
 sm = setup_script(snakemake)  # noqa: F821
 w, p = sm.wildcards, sm.params
-train_world_sae(sm.input.acts, w.world, w.model, w.sae, p.spec, p.seed, p.device, sm.output[0])
+train_sae_job(p.shards, w.world, w.model, w.sae, p.spec, p.seed, p.device, sm.output[0], lm=p.lm)

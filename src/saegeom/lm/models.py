@@ -27,10 +27,10 @@ import torch
 
 from saegeom.io.atomic import atomic_path
 from saegeom.lm.tokenizer import TOKENIZER_FILE, load_tokenizer, pad_batch, unigram_entropy
+from saegeom.settings import LM_SOURCES, LM_TOY_DEFAULTS
 
 log = logging.getLogger(__name__)
 
-MODEL_SOURCES = ("toy", "pretrained", "local")
 #: HookedTransformerConfig fields a toy spec may set, and the toy trainer's options
 TOY_ARCH_KEYS = ("n_layers", "d_model", "n_heads", "d_head", "d_mlp", "n_ctx", "act_fn", "normalization_type",
                  "positional_embedding_type")
@@ -47,10 +47,8 @@ def toy_config(spec: dict[str, Any], d_vocab: int, seed: int):
     if bad:
         raise ValueError(f"toy LM spec keys {bad} are neither HookedTransformerConfig fields {list(TOY_ARCH_KEYS)} "
                          f"nor training options {list(TOY_TRAIN_KEYS)}")
-    kw = {k: spec[k] for k in TOY_ARCH_KEYS if k in spec}
-    kw.setdefault("act_fn", "gelu")
-    kw.setdefault("normalization_type", "LN")
-    kw.setdefault("n_ctx", 64)
+    full = {**LM_TOY_DEFAULTS, **spec}
+    kw = {k: full[k] for k in TOY_ARCH_KEYS if k in full}
     if "d_head" not in kw:
         if kw["d_model"] % kw["n_heads"]:
             raise ValueError(f"d_model ({kw['d_model']}) must be divisible by n_heads ({kw['n_heads']})")
@@ -93,11 +91,11 @@ def train_toy_lm(spec: dict[str, Any], tokenizer_path: str | Path, train_seqs: l
 
     tokenizer = load_tokenizer(tokenizer_path)
     cfg = toy_config(spec, len(tokenizer.get_vocab()), seed)
-    steps, batch_size = int(spec.get("steps", 2000)), int(spec.get("batch_size", 32))
-    lr, eval_every = float(spec.get("lr", 1e-3)), int(spec.get("eval_every", 50))
-    warmup = int(spec.get("warmup_steps", 100))
+    opts = {**LM_TOY_DEFAULTS, **spec}
+    steps, batch_size, lr = int(opts["steps"]), int(opts["batch_size"]), float(opts["lr"])
+    eval_every, warmup = int(opts["eval_every"]), int(opts["warmup_steps"])
     model = HookedTransformer(cfg, move_to_device=False).to(device)  # tokenised here, not by TransformerLens
-    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=float(spec.get("weight_decay", 0.01)))
+    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=float(opts["weight_decay"]))
     # linear warm-up, then cosine decay to 10 % of lr
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / max(warmup, 1)) * (
         0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(s, steps) / steps))))
@@ -205,4 +203,4 @@ def load_lm(spec: dict[str, Any], model_dir: str | Path | None = None, device: s
         return load_pretrained_lm(spec["name"], device)
     if source == "local":
         return load_local_lm(spec["path"], device)
-    raise ValueError(f"unknown LM source {source!r}; expected one of {list(MODEL_SOURCES)}")
+    raise ValueError(f"unknown LM source {source!r}; expected one of {list(LM_SOURCES)}")

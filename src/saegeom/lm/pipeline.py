@@ -68,7 +68,7 @@ def load_tokenizer_of(spec: dict[str, Any], model_dir: PathLike | None):
 
 
 def cache_lm(corpus_dir: PathLike, name: str, spec: dict[str, Any], model_dir: PathLike | None, hook: str,
-             shard_rows: int, n_ctx: int | None, device: str, out: PathLike) -> None:
+             shard_rows: int, device: str, out: PathLike) -> None:
     """Rule ``lm_activations``: ``hook`` of one model over the held-out stories, as a shard set."""
     from saegeom.lm.activations import cache_activations
     from saegeom.lm.corpus import read_stories
@@ -77,7 +77,6 @@ def cache_lm(corpus_dir: PathLike, name: str, spec: dict[str, Any], model_dir: P
     device = resolve_device(device)
     model, tok = load_lm(spec, model_dir, device)
     cache_activations(model, tok, hook, read_stories(Path(corpus_dir) / "heldout.txt"), out, shard_rows,
-                      n_ctx=min(n_ctx or model.cfg.n_ctx, model.cfg.n_ctx),
                       meta={"model": name, "source": spec["source"]})
 
 
