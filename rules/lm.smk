@@ -40,7 +40,9 @@ def _check_lm_config():
                 )
     both = sorted(set(LM["saes"]) & set(LM["pretrained_saes"]))
     if both:
-        raise ValueError(f"config: SAE names {both} are in both lm.saes and lm.pretrained_saes")
+        raise ValueError(
+            f"config: SAE names {both} are in both lm.saes and lm.pretrained_saes"
+        )
 
 
 _check_lm_config()
@@ -262,6 +264,8 @@ rule pretrained_sae:
 
 
 ruleorder: pretrained_sae > train_sae
+# "categories" is a reserved model name (the schema forbids it), so this order is safe.
+ruleorder: category_recovery > lm_compare
 
 
 rule lm_features:

@@ -9,7 +9,11 @@ def sae_inputs(w):
 
 def sae_shards(w):
     """The shard set the SAE trains on."""
-    return lm_acts(w.model) if is_lm(w.world) else f"{ACTS}/{w.model}".format(world=w.world)
+    return (
+        lm_acts(w.model)
+        if is_lm(w.world)
+        else f"{ACTS}/{w.model}".format(world=w.world)
+    )
 
 
 rule train_sae:
@@ -26,7 +30,9 @@ rule train_sae:
         gpu=1,
     params:
         shards=sae_shards,
-        spec=lambda w: lm_sae_spec(w.sae) if is_lm(w.world) else sae_spec(w.world, w.sae),
+        spec=lambda w: (
+            lm_sae_spec(w.sae) if is_lm(w.world) else sae_spec(w.world, w.sae)
+        ),
         lm=lambda w: lm_info(w.model) if is_lm(w.world) else None,
         seed=config["seed"],
         device=config["device"],
