@@ -4,6 +4,7 @@ semantic subspaces, category recovery and the local (offline) pretrained path.""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -273,3 +274,41 @@ def test_local_model_directory_runs_end_to_end(tmp_path, monkeypatch):
     assert set(df.source) == {"lm"} and set(df.comparison) == {"local:a/topk~b/topk"}
     assert {"all", *(f"group:{c}" for c in CATEGORIES)} == set(df.subspace)
     assert df[df.subspace == "all"].value.notna().all()
+
+
+def test_schema_lm_defaults_equal_the_settings():
+    from saegeom.settings import LM_SOURCES
+
+    lm = yaml.safe_load((REPO / "workflow" / "schemas" / "config.schema.yaml").read_text())["properties"]["lm"]
+    props = lm["properties"]
+    for key, default in LM_DEFAULTS.items():
+        assert props[key]["default"] == default, key
+        if isinstance(default, dict):
+            assert {k: v["default"] for k, v in props[key]["properties"].items()} == default, key
+    schema = yaml.safe_load((REPO / "workflow" / "schemas" / "config.schema.yaml").read_text())
+    assert tuple(schema["$defs"]["lm_model"]["properties"]["source"]["enum"]) == LM_SOURCES
+
+
+def test_workflow_plans_the_lm_jobs_and_names_a_bad_lm_config(tmp_path):
+    import subprocess
+    import sys
+
+    snakemake = str(Path(sys.executable).with_name("snakemake"))
+    cfg = yaml.safe_load((REPO / "tests" / "data" / "tiny_config.yaml").read_text())
+    cfg["lm"] = DEFAULT_LM
+
+    def dry(c):
+        (tmp_path / "c.yaml").write_text(yaml.safe_dump(c))
+        return subprocess.run([snakemake, "results/metrics.parquet", "-n", "-s", str(REPO / "Snakefile"),
+                               "--directory", str(tmp_path), "--configfile", str(tmp_path / "c.yaml"), "--cores", "1"],
+                              capture_output=True, text=True, timeout=300)
+
+    r = dry(cfg)
+    assert r.returncode == 0, r.stderr[-2000:]
+    jobs = {"train_lm": 2, "lm_activations": 2, "category_recovery": 2, "lm_features": 2, "lm_compare": 1}
+    for rule, n in jobs.items():
+        assert re.search(rf"^{rule}\s+{n}$", r.stdout, re.M), rule
+    assert re.search(r"^train_sae\s+6$", r.stdout, re.M)  # 4 synthetic + 2 LM through the same rule
+    cfg["lm"] = {**DEFAULT_LM, "comparisons": {"toys": {"models": ["toy1", "gpt9"], "saes": ["topk"]}}}
+    r = dry(cfg)
+    assert r.returncode != 0 and "gpt9" in r.stderr + r.stdout
