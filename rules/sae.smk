@@ -2,20 +2,6 @@
 # shards or (LM comparisons, rules/lm.smk) a language model's activation cache.
 
 
-def sae_inputs(w):
-    """A synthetic world's shard directory, or an LM's activation cache (+ toy model directory)."""
-    return lm_inputs(w.model) if is_lm(w.world) else {"acts": rules.shards.output[0]}
-
-
-def sae_shards(w):
-    """The shard set the SAE trains on."""
-    return (
-        lm_acts(w.model)
-        if is_lm(w.world)
-        else f"{ACTS}/{w.model}".format(world=w.world)
-    )
-
-
 rule train_sae:
     input:
         unpack(sae_inputs),
