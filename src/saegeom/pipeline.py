@@ -37,12 +37,8 @@ def world_shards(world: PathLike, out_dir: PathLike, n_samples: int, shard_rows:
 
 def train_world_sae(acts: PathLike, world: str, model: str, sae: str, spec: dict[str, Any], seed: int, device: str,
                     out: PathLike) -> dict[str, Any]:
-    """Rule ``train_sae``: one SAE on one simulated model's shards, seeded by (seed, world, model, sae)."""
-    from saegeom.sae import train_sae
-    from saegeom.utils import derive_seed
-
-    return train_sae(Path(acts) / model, spec, out, seed=derive_seed(seed, world, model, sae), device=device,
-                     extra_meta={"world": world, "model": model, "sae": sae})
+    """One SAE on one simulated model's shards (``acts``: the world's acts directory); see :func:`train_sae_job`."""
+    return train_sae_job(Path(acts) / model, world, model, sae, spec, seed, device, out)
 
 
 def train_sae_job(shards: PathLike, world: str, model: str, sae: str, spec: dict[str, Any], seed: int, device: str,
