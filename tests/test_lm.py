@@ -272,6 +272,12 @@ def test_local_model_directory_runs_end_to_end(tmp_path, monkeypatch):
         m = train_sae_job(tmp_path / f"acts_{name}", "local", name, "topk", sae_spec, 0, "cpu",
                           tmp_path / f"sae_{name}", lm=info)
         assert {"ce_loss_recovered", "kl_div_with_sae"} <= set(m)
+        if name == "a":  # a local SAELens directory used as a pretrained SAE: saved alike, measured alike
+            pm = P.load_pretrained_sae({"path": str(tmp_path / "sae_a")}, tmp_path / "acts_a", spec, None, hook, "cpu",
+                                       tmp_path / "pretrained_a")
+            assert pm["ce_loss_with_sae"] == pytest.approx(m["ce_loss_with_sae"], rel=1e-6)  # random model: gap ~ 0
+            assert pm["explained_variance"] == pytest.approx(m["explained_variance"], abs=1e-6)
+            assert torch.equal(load_sae(tmp_path / "pretrained_a").W_dec, load_sae(tmp_path / "sae_a").W_dec)
         P.features(tmp_path / f"sae_{name}", tmp_path / f"acts_{name}", spec, None, tmp_path / "corpus", None,
                    0.5, 8, 10, "cpu", tmp_path / f"features_{name}")
     # the cached hook equals the Hugging Face model's hidden state after layer 0 (independent reference)

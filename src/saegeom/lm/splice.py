@@ -4,7 +4,8 @@ Reuses SAELens' own ``sae_lens.evals.get_recons_loss`` (the hook output replaced
 reconstruction, and by zeros for the ablation baseline) on batches of held-out stories, and
 averages over real tokens only (padding and BOS left out), as SAELens' ``run_evals`` does:
 
-  ``ce_loss_recovered`` = (CE_zero − CE_sae) / (CE_zero − CE_clean)   (1 = perfect, 0 = no better than ablation)
+  ``ce_loss_recovered`` = (CE_zero − CE_sae) / (CE_zero − CE_clean)   (1 = perfect, 0 = no better than ablation;
+                         NaN when ablating the hook does not raise the loss, e.g. an untrained model)
   ``kl_div_with_sae``    = mean KL(clean ‖ spliced) over positions (nats)
 """
 
