@@ -16,6 +16,7 @@ if not workflow.overwrite_configfiles:
 include: "rules/common.smk"
 include: "rules/synthetic.smk"
 include: "rules/sae.smk"
+include: "rules/lm.smk"
 include: "rules/compare.smk"
 include: "rules/topology.smk"
 include: "rules/viz.smk"

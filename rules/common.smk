@@ -173,6 +173,181 @@ def comparison_tables(worlds, recovery=True):
     return out
 
 
+# ---- language models (rules/lm.smk): paths and helpers -------------------------------------
+import re
+
+LM = config["lm"]
+LM_CORPUS = "results/lm/corpus"
+LM_TOKENIZER = "results/lm/tokenizer.json"
+LM_MODEL = "results/lm/{lm}/model"
+LM_ACTS = "results/lm/{lm}/acts/{hook}"
+FEATURES = "results/features/{world}/{model}/{sae}"
+LM_PAIRS = "results/lm/pairs/{world}/{sae}/{model_a}~{model_b}.parquet"
+LM_COMPARISON = "results/lm/compare/{world}/{sae}/{model_a}~{model_b}.parquet"
+LM_RECOVERY = "results/lm/compare/{world}/{sae}/{model}~categories.parquet"
+
+
+def _check_lm_config():
+    """Names that the schema cannot check across blocks: before any job."""
+    clash = sorted(set(LM["comparisons"]) & set(config["worlds"]))
+    if clash:
+        raise ValueError(
+            f"config lm.comparisons {clash} reuse world names; give them other names"
+        )
+    for name, c in LM["comparisons"].items():
+        unknown = [m for m in c["models"] if m not in LM["models"]]
+        if unknown:
+            raise ValueError(
+                f"config lm.comparisons.{name}.models: unknown models {unknown}; lm.models has {sorted(LM['models'])}"
+            )
+        for s in c["saes"]:
+            if s in LM["pretrained_saes"]:
+                missing = [m for m in c["models"] if m not in LM["pretrained_saes"][s]]
+                if missing:
+                    raise ValueError(
+                        f"config lm.pretrained_saes.{s} has no entry for models {missing} of comparison {name}"
+                    )
+            elif s not in LM["saes"]:
+                raise ValueError(
+                    f"config lm.comparisons.{name}.saes: {s!r} is neither in lm.saes nor in lm.pretrained_saes"
+                )
+    both = sorted(set(LM["saes"]) & set(LM["pretrained_saes"]))
+    if both:
+        raise ValueError(
+            f"config: SAE names {both} are in both lm.saes and lm.pretrained_saes"
+        )
+
+
+_check_lm_config()
+
+
+def _alternatives(names):
+    """A wildcard regex matching exactly ``names`` (never matching when empty)."""
+    return "|".join(re.escape(n) for n in sorted(names)) or "(?!)"
+
+
+def is_lm(world):
+    return world in LM["comparisons"]
+
+
+def lm_spec(model):
+    return canonical(LM["models"][model])
+
+
+def lm_seed(model):
+    from saegeom.utils import derive_seed
+
+    spec = LM["models"][model]
+    return spec["seed"] if "seed" in spec else derive_seed(config["seed"], "lm", model)
+
+
+def lm_model_dir(model):
+    """The trained model directory of a toy LM (None for pretrained/local models)."""
+    return LM_MODEL.format(lm=model) if LM["models"][model]["source"] == "toy" else None
+
+
+def lm_acts(model):
+    return LM_ACTS.format(lm=model, hook=LM["models"][model]["hook"])
+
+
+def lm_inputs(model):
+    """A model's activation cache and (toy) its model directory, the inputs of the jobs that run it."""
+    d = lm_model_dir(model)
+    return {"acts": lm_acts(model), **({"model": d} if d else {})}
+
+
+def lm_info(model):
+    """What saegeom.lm.pipeline needs to run a model: spec, model directory, hook."""
+    return {
+        "spec": lm_spec(model),
+        "model_dir": lm_model_dir(model),
+        "hook": LM["models"][model]["hook"],
+    }
+
+
+def lm_compare_block():
+    return {**config["compare"], **LM["compare"]}
+
+
+def lm_compare_settings():
+    from saegeom.settings import CompareSettings
+
+    keys = set(CompareSettings.__dataclass_fields__) - {"n_baseline"}
+    c = lm_compare_block()
+    return canonical(
+        {**{k: c[k] for k in keys if k in c}, "n_baseline": config["n_baseline"]}
+    )
+
+
+def lm_pairing_settings():
+    from saegeom.settings import PairingSettings
+
+    c = lm_compare_block()
+    return canonical({k: c[k] for k in PairingSettings.__dataclass_fields__ if k in c})
+
+
+def lm_sae_spec(sae):
+    return canonical(LM["saes"][sae])
+
+
+def lm_context(w, model_b=None):
+    a = w.model if model_b else w.model_a
+    b = model_b or w.model_b
+    return dict(
+        source="lm",
+        world=w.world,
+        model_a=a,
+        sae_a=w.sae,
+        model_b=b,
+        sae_b=model_b or w.sae,
+        seed=config["seed"],
+        config_hash=hash_of(
+            LM["corpus"],
+            {m: LM["models"][m] for m in LM["comparisons"][w.world]["models"]},
+            LM["saes"].get(w.sae) or LM["pretrained_saes"].get(w.sae),
+            lm_compare_block(),
+            [LM["groups"], LM["group_share"], LM["concept_filter"], LM["recovery"]],
+        ),
+    )
+
+
+def lm_tables():
+    """Every LM table of results/metrics.parquet: category recovery per SAE, and every model pair."""
+    out = []
+    for name, c in LM["comparisons"].items():
+        models = sorted(c["models"])
+        for s in c["saes"]:
+            out += expand(LM_RECOVERY, world=name, sae=s, model=models)
+            out += [
+                LM_COMPARISON.format(world=name, sae=s, model_a=a, model_b=b)
+                for a, b in itertools.combinations(models, 2)
+            ]
+    return out
+
+
+def lm_features_all():
+    return [
+        FEATURES.format(world=name, model=m, sae=s)
+        for name, c in LM["comparisons"].items()
+        for s in c["saes"]
+        for m in c["models"]
+    ]
+
+
+def sae_inputs(w):
+    """A synthetic world's shard directory, or an LM's activation cache (+ toy model directory)."""
+    return lm_inputs(w.model) if is_lm(w.world) else {"acts": rules.shards.output[0]}
+
+
+def sae_shards(w):
+    """The shard set the SAE trains on."""
+    return (
+        lm_acts(w.model)
+        if is_lm(w.world)
+        else f"{ACTS}/{w.model}".format(world=w.world)
+    )
+
+
 # ---- topology (rules/topology.smk) ------------------------------------------------------------
 TOPOLOGY = "results/topology/{world}/{model}/{sae}"
 TOPOLOGY_COMPARISON = (

@@ -72,7 +72,7 @@ rule compare_models:
 
 rule metrics:
     input:
-        comparison_tables(config["worlds"]),
+        comparison_tables(config["worlds"]) + lm_tables(),
         topology_tables(),
     output:
         "results/metrics.parquet",

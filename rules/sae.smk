@@ -1,9 +1,10 @@
-# SAE training with SAELens (GPU when present: declares resources gpu=1).
+# SAE training with SAELens (GPU when present: declares resources gpu=1), on a synthetic world's
+# shards or (LM comparisons, rules/lm.smk) a language model's activation cache.
 
 
 rule train_sae:
     input:
-        acts=rules.shards.output[0],
+        unpack(sae_inputs),
     output:
         directory(SAE),
     log:
@@ -14,7 +15,11 @@ rule train_sae:
     resources:
         gpu=1,
     params:
-        spec=lambda w: sae_spec(w.world, w.sae),
+        shards=sae_shards,
+        spec=lambda w: (
+            lm_sae_spec(w.sae) if is_lm(w.world) else sae_spec(w.world, w.sae)
+        ),
+        lm=lambda w: lm_info(w.model) if is_lm(w.world) else None,
         seed=config["seed"],
         device=config["device"],
         checkpoint_dir=CHECKPOINT,

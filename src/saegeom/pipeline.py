@@ -39,17 +39,34 @@ def world_shards(world: PathLike, out_dir: PathLike, n_samples: int, shard_rows:
 def train_world_sae(acts: PathLike, world: str, model: str, sae: str, spec: dict[str, Any], seed: int, device: str,
                     out: PathLike, checkpoint_dir: PathLike | None = None,
                     checkpoint: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Rule ``train_sae``: one SAE on one simulated model's shards, seeded by (seed, world, model, sae).
+    """One SAE on one simulated model's shards (``acts``: the world's acts directory); see :func:`train_sae_job`."""
+    return train_sae_job(Path(acts) / model, world, model, sae, spec, seed, device, out,
+                         checkpoint_dir=checkpoint_dir, checkpoint=checkpoint)
 
+
+def train_sae_job(shards: PathLike, world: str, model: str, sae: str, spec: dict[str, Any], seed: int, device: str,
+                  out: PathLike, lm: dict[str, Any] | None = None, checkpoint_dir: PathLike | None = None,
+                  checkpoint: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Rule ``train_sae``: one SAE on one shard set — a simulated model's (``results/worlds/{world}/acts/{model}``)
+    or a language model's hook (``results/lm/{lm}/acts/{hook}``) — seeded by (seed, world, model, sae).
+
+    ``lm``: for language-model shards, ``{"spec": model spec, "model_dir": toy model dir or None, "hook": ...}``;
+    then ``metrics.json`` also holds CE-loss recovered and KL of the SAE spliced into the model.
     ``checkpoint``: the config block ``checkpoint`` (``saegeom.sae.checkpoint.CheckpointPolicy``); training
-    state goes to ``checkpoint_dir`` periodically and a re-run after a crash continues from it."""
+    state goes to ``checkpoint_dir`` periodically and a re-run after a crash continues from it.
+    """
     from saegeom.sae import train_sae
     from saegeom.sae.checkpoint import CheckpointPolicy
     from saegeom.utils import derive_seed
 
-    return train_sae(Path(acts) / model, spec, out, seed=derive_seed(seed, world, model, sae), device=device,
-                     extra_meta={"world": world, "model": model, "sae": sae}, checkpoint_dir=checkpoint_dir,
-                     checkpoint=CheckpointPolicy(**(checkpoint or {})))
+    extra = None
+    if lm is not None:
+        from saegeom.lm.pipeline import splice_metrics
+
+        extra = splice_metrics(lm["spec"], lm.get("model_dir"), shards, lm["hook"], resolve_device(device))
+    return train_sae(shards, spec, out, seed=derive_seed(seed, world, model, sae), device=device,
+                     extra_meta={"world": world, "model": model, "sae": sae}, extra_metrics=extra,
+                     checkpoint_dir=checkpoint_dir, checkpoint=CheckpointPolicy(**(checkpoint or {})))
 
 
 def _world_saes(world: PathLike, model_a: str, model_b: str, sae_a: PathLike, sae_b: PathLike, device: str,

@@ -170,6 +170,24 @@ class CompareSettings:
             raise ValueError(f"min_valid_fraction must be in (0, 1], got {self.min_valid_fraction}")
 
 
+# ---- language models (config block ``lm``; saegeom.lm) --------------------------------------
+#: where a language model comes from: trained here, TransformerLens official name, local HF directory
+LM_SOURCES = ("toy", "pretrained", "local")
+#: toy LM: HookedTransformerConfig fields and trainer options a spec may leave out
+LM_TOY_DEFAULTS: dict[str, Any] = {
+    "n_ctx": 64, "act_fn": "gelu", "normalization_type": "LN", "steps": 600, "batch_size": 32, "lr": 1e-3,
+    "weight_decay": 0.01, "warmup_steps": 50, "eval_every": 50,
+}
+#: top-level keys of the ``lm`` block and their defaults (``models``/``saes``/``comparisons`` empty: no LM work)
+LM_DEFAULTS: dict[str, Any] = {
+    "corpus": {"n_stories": 4000, "heldout_fraction": 0.25},
+    "shard_rows": 16384,             # rows per activation shard; the last shard is the SAEs' held-out set
+    "group_share": 0.5,              # a latent is in a group when >= this share of its top tokens are its words
+    "concept_filter": False,         # drop pairs with a punctuation/whitespace/special-token latent
+    "features": {"k": 16, "n_top": 20},         # top-k sparse codes per token; top activations per latent
+    "recovery": {"precision": 0.8, "fire_fraction": 0.5},  # category recovered at precision >= this
+}
+
 
 # ---- topology (issue 16: Mapper, persistent homology, shape distances) ----------------------
 #: pairing-free shape measures between two feature clouds (rows of metrics.parquet with pairing ``none``);

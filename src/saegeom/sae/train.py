@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
@@ -30,12 +31,15 @@ def build_training_sae(spec: dict[str, Any], d_in: int, device: str = "cpu", see
 
 def train_sae(shard_dir: str | Path, spec: dict[str, Any], out_dir: str | Path, seed: int = 0,
               device: str = "auto", eval_rows: int = 65536, extra_meta: dict[str, Any] | None = None,
+              extra_metrics: Callable[[Any], dict[str, Any]] | None = None,
               checkpoint_dir: str | Path | None = None, checkpoint: CheckpointPolicy | None = None) -> dict[str, Any]:
     """Train one SAE on a shard set; save it with SAELens plus ``metrics.json``.
 
-    Writes ``out_dir`` atomically (a failed run leaves nothing). With ``checkpoint_dir``, training state
-    is saved there periodically (``checkpoint``, see ``saegeom.sae.checkpoint``) and a re-run continues
-    from it; the checkpoint is deleted once ``out_dir`` is written. Returns the metrics.
+    ``extra_metrics``: called with the trained SAE, its dict is added to the metrics (language
+    models: CE-loss recovered, ``saegeom.lm.splice``). Writes ``out_dir`` atomically (a failed run
+    leaves nothing). With ``checkpoint_dir``, training state is saved there periodically (``checkpoint``,
+    see ``saegeom.sae.checkpoint``) and a re-run continues from it; the checkpoint is deleted once
+    ``out_dir`` is written. Returns the metrics.
     """
     from sae_lens.config import LoggingConfig, SAETrainerConfig
 
@@ -71,6 +75,8 @@ def train_sae(shard_dir: str | Path, spec: dict[str, Any], out_dir: str | Path, 
                    train_seconds=train_seconds, device=device, seed=seed,
                    eval_held_out=eval_ids != train_ids, spec=spec, resumed_from_step=trainer.resumed_from_step,
                    **(extra_meta or {}))
+    if extra_metrics is not None:
+        metrics.update(extra_metrics(sae))
     with atomic_path(out_dir) as tmp:
         sae.save_inference_model(tmp)
         (tmp / METRICS_FILE).write_text(json.dumps(metrics, indent=1))

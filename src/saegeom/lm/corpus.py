@@ -1,0 +1,125 @@
+"""A story corpus from a seeded probabilistic grammar whose word categories are known.
+
+Every story is a few sentences drawn from templates whose slots are filled from word
+categories (names, animals, colours, days, months, numbers, emotions, places, family
+roles, foods). The categories are the ground-truth semantic groups of the language-model
+comparisons (``group:<category>``). All category words are single lower-case words, so
+a word-level tokenizer gives each one its own token.
+
+On disk (``write_corpus``)::
+
+    train.txt        one story per line
+    heldout.txt      one story per line (a disjoint split, drawn from the same grammar)
+    categories.json  {"categories": {name: [words]}, "seed": ..., "n_stories": ...}
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from saegeom.io.atomic import atomic_path
+
+#: The word categories: the known semantic groups of the corpus.
+CATEGORIES: dict[str, list[str]] = {
+    "names": ["lily", "tom", "mia", "ben", "anna", "max", "sara", "leo", "emma", "sam"],
+    "animals": ["cat", "dog", "bird", "fox", "rabbit", "frog", "bear", "mouse", "duck", "horse"],
+    "colours": ["red", "blue", "green", "yellow", "pink", "purple", "orange", "brown"],
+    "days": ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"],
+    "months": ["january", "february", "march", "april", "may", "june", "july", "august", "september",
+               "october", "november", "december"],
+    "numbers": ["two", "three", "four", "five", "six", "seven", "eight", "nine", "ten"],
+    "emotions": ["happy", "sad", "angry", "scared", "excited", "tired", "proud", "calm"],
+    "places": ["park", "forest", "garden", "school", "beach", "farm", "river", "house"],
+    "family": ["mom", "dad", "sister", "brother", "grandma", "grandpa", "aunt", "uncle"],
+    "foods": ["apple", "cake", "bread", "soup", "cookie", "banana", "cheese", "pie"],
+}
+
+# Templates: {category} slots; {name2} is a second, different name.
+OPENINGS = [
+    "once upon a time there was a {colours} {animals} named {names} .",
+    "one day {names} went to the {places} with a little {animals} .",
+    "{names} lived near the {places} with a {colours} {animals} .",
+]
+MIDDLES = [
+    "on {days} , {names} went to the {places} with {family} .",
+    "in {months} , {names} saw {numbers} {animals} friends at the {places} .",
+    "the {animals} felt {emotions} because it was {days} .",
+    "{family} gave {names} a {colours} {foods} .",
+    "{names} ate {numbers} pieces of {foods} and felt {emotions} .",
+    "every {days} the {animals} played with {name2} in the {places} .",
+    "{name2} and {names} were {emotions} when {family} made {foods} .",
+    "it was a cold day in {months} and the {places} was very quiet .",
+    "{names} counted {numbers} {colours} flowers near the {places} .",
+    "the {colours} {animals} said hello to {family} .",
+]
+ENDINGS = [
+    "at the end of the day {names} was {emotions} .",
+    "then {names} went home to {family} and ate {foods} .",
+    "{names} and the {animals} were {emotions} forever .",
+]
+
+
+def _fill(template: str, rng: np.random.Generator, name: str) -> str:
+    out = template
+    if "{name2}" in out:
+        others = [n for n in CATEGORIES["names"] if n != name]
+        out = out.replace("{name2}", others[rng.integers(len(others))])
+    for cat, words in CATEGORIES.items():
+        while "{" + cat + "}" in out:
+            word = name if cat == "names" else words[rng.integers(len(words))]
+            out = out.replace("{" + cat + "}", word, 1)
+    return out
+
+
+def make_story(rng: np.random.Generator, n_middle: tuple[int, int] = (2, 4)) -> str:
+    """One story: an opening, ``n_middle`` middle sentences (inclusive range), an ending; one main name."""
+    name = CATEGORIES["names"][rng.integers(len(CATEGORIES["names"]))]
+    parts = [OPENINGS[rng.integers(len(OPENINGS))]]
+    for _ in range(int(rng.integers(n_middle[0], n_middle[1] + 1))):
+        parts.append(MIDDLES[rng.integers(len(MIDDLES))])
+    parts.append(ENDINGS[rng.integers(len(ENDINGS))])
+    return " ".join(_fill(p, rng, name) for p in parts)
+
+
+def make_corpus(n_stories: int, seed: int) -> list[str]:
+    """``n_stories`` stories from the grammar; identical for identical ``seed``."""
+    if n_stories < 1:
+        raise ValueError(f"n_stories must be >= 1, got {n_stories}")
+    rng = np.random.default_rng(seed)
+    return [make_story(rng) for _ in range(n_stories)]
+
+
+def split_corpus(stories: list[str], heldout_fraction: float) -> tuple[list[str], list[str]]:
+    """(train, held-out): the last ``heldout_fraction`` of the stories are held out (≥ 1 each)."""
+    if not 0 < heldout_fraction < 1:
+        raise ValueError(f"heldout_fraction must be in (0, 1), got {heldout_fraction}")
+    n_held = min(max(1, round(len(stories) * heldout_fraction)), len(stories) - 1)
+    if n_held < 1:
+        raise ValueError("need at least 2 stories for a train/held-out split")
+    return stories[:-n_held], stories[-n_held:]
+
+
+def write_corpus(out_dir: str | Path, n_stories: int, heldout_fraction: float, seed: int) -> dict:
+    """Rule ``corpus``: ``train.txt``, ``heldout.txt`` and ``categories.json`` under ``out_dir`` (atomic)."""
+    train, held = split_corpus(make_corpus(n_stories, seed), heldout_fraction)
+    meta = {"categories": CATEGORIES, "seed": seed, "n_stories": n_stories, "n_train": len(train),
+            "n_heldout": len(held)}
+    with atomic_path(out_dir) as tmp:
+        tmp.mkdir(parents=True)
+        (tmp / "train.txt").write_text("\n".join(train) + "\n")
+        (tmp / "heldout.txt").write_text("\n".join(held) + "\n")
+        (tmp / "categories.json").write_text(json.dumps(meta, indent=1))
+    return meta
+
+
+def read_stories(path: str | Path) -> list[str]:
+    """Stories of a split file, one per non-empty line."""
+    return [line for line in Path(path).read_text().splitlines() if line.strip()]
+
+
+def read_categories(corpus_dir: str | Path) -> dict[str, list[str]]:
+    """The corpus's word categories, ``{name: [words]}``."""
+    return json.loads((Path(corpus_dir) / "categories.json").read_text())["categories"]

@@ -1,0 +1,7 @@
+"""Rule `train_lm`: one toy HookedTransformer trained on the corpus (metrics.json beside it)."""
+
+from saegeom.lm.pipeline import train_lm
+from saegeom.workflow import setup_script
+
+sm = setup_script(snakemake)  # noqa: F821
+train_lm(sm.input.corpus, sm.input.tokenizer, sm.params.spec, sm.params.seed, sm.params.device, sm.output[0])
