@@ -25,6 +25,8 @@ wildcard_constraints:
     model_a=NAME,
     model_b=NAME,
     sae=NAME,
+    lm=NAME,
+    hook=NAME,
 
 
 # Every path pattern of the DAG, defined once.

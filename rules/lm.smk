@@ -1,11 +1,6 @@
 # Language models: corpus -> tokenizer -> toy LMs -> activation caches -> SAEs (rule train_sae, or
 # pretrained) -> feature caches -> category recovery and LM-vs-LM comparisons (source = lm rows).
 # An LM comparison's name plays the role of a world in the SAE and feature paths.
-wildcard_constraints:
-    lm=NAME,
-    hook=r"[A-Za-z0-9_.]+",
-
-
 rule lm_corpus:
     output:
         directory(LM_CORPUS),
