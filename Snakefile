@@ -29,4 +29,4 @@ rule all:
         rules.calibration.output,
         rules.comparison_figure.output,
         rules.topology_summary.output,
-        viewer_pages(config["worlds"]),
+        viewer_pages([*config["worlds"], *LM["comparisons"]]),

@@ -358,18 +358,45 @@ TOPOLOGY_COMPARISON = (
 TOPOLOGY_GT = "ground_truth"
 
 
+def models_of(world):
+    """Models of a synthetic world or of an LM comparison (sorted)."""
+    if is_lm(world):
+        return sorted(LM["comparisons"][world]["models"])
+    return sorted(world_cfg(world)["models"])
+
+
+def sae_names(world):
+    """SAE names of a synthetic world or of an LM comparison."""
+    return list(LM["comparisons"][world]["saes"]) if is_lm(world) else saes_of(world)
+
+
+def pairs_of(world, sae, a, b):
+    """The pairs table of models a < b of a synthetic world or an LM comparison."""
+    return (LM_PAIRS if is_lm(world) else PAIRS).format(
+        world=world, sae=sae, model_a=a, model_b=b
+    )
+
+
+def feature_cache(world, model, sae):
+    """The feature cache an SAE's labels come from: the LM feature directory, or a synthetic latents table."""
+    if is_lm(world):
+        return FEATURES.format(world=world, model=model, sae=sae)
+    return LATENTS.format(world=world, model=model, sae=sae)
+
+
 def topology_worlds():
-    """Synthetic worlds analysed (config topology.worlds; null = every world)."""
+    """Synthetic worlds and LM comparisons analysed (config topology.worlds; null = every synthetic world)."""
     if TOPOLOGY_GT in config["saes"]:
         raise ValueError(
             f"config saes: {TOPOLOGY_GT!r} is reserved for true-feature clouds; rename that SAE"
         )
     chosen = config["topology"]["worlds"]
     worlds = list(config["worlds"]) if chosen is None else chosen
-    unknown = [w for w in worlds if w not in config["worlds"]]
+    known = [*config["worlds"], *LM["comparisons"]]
+    unknown = [w for w in worlds if w not in known]
     if unknown:
         raise ValueError(
-            f"config topology.worlds: unknown worlds {unknown}; have {list(config['worlds'])}"
+            f"config topology.worlds: unknown worlds or LM comparisons {unknown}; have {known}"
         )
     return worlds
 
@@ -379,15 +406,21 @@ def topology_settings():
     return canonical({k: v for k, v in config["topology"].items() if k != "worlds"})
 
 
+def _topology_saes(world):
+    """SAEs of a world's clouds; synthetic worlds add each model's true features (sae = ground_truth)."""
+    return sae_names(world) + ([] if is_lm(world) else [TOPOLOGY_GT])
+
+
 def topology_clouds():
-    """(world, model, sae) of every feature cloud to analyse: each synthetic world's SAEs and each
-    model's true features (sae = ground_truth). Other SAE sources (language models) append their
-    (world, model, sae) triples of results/saes/{world}/{model}/{sae} here."""
-    out = []
-    for w in topology_worlds():
-        for m in sorted(world_cfg(w)["models"]):
-            out += [(w, m, s) for s in [*saes_of(w), TOPOLOGY_GT]]
-    return out
+    """(world, model, sae) of every feature cloud to analyse: every SAE (results/saes/{world}/{model}/{sae})
+    of the chosen synthetic worlds and LM comparisons, and each synthetic model's true features.
+    """
+    return [
+        (w, m, s)
+        for w in topology_worlds()
+        for m in models_of(w)
+        for s in _topology_saes(w)
+    ]
 
 
 def topology_comparisons():
@@ -395,14 +428,16 @@ def topology_comparisons():
     return [
         (w, s, a, b)
         for w in topology_worlds()
-        for s in [*saes_of(w), TOPOLOGY_GT]
-        for a, b in model_pairs(w)
+        for s in _topology_saes(w)
+        for a, b in itertools.combinations(models_of(w), 2)
     ]
 
 
 def topology_latents(world, model, sae):
-    """The feature cache's latents.parquet of an SAE, or None. Hook for the feature-cache rule:
-    return FEATURE_LATENTS.format(...) for the SAEs it covers (today: none)."""
+    """The feature cache of an LM SAE (labels, keyword groups, frequencies; dead and non-concept latents
+    dropped), or None (synthetic SAEs are labelled from the world file)."""
+    if is_lm(world):
+        return feature_cache(world, model, sae)
     return None
 
 
@@ -416,7 +451,7 @@ def topology_inputs(w):
         if "model" in w.keys()
         else [(w.model_a, "_a"), (w.model_b, "_b")]
     )
-    out = {"world": WORLD.format(world=w.world)}
+    out = {} if is_lm(w.world) else {"world": WORLD.format(world=w.world)}
     if "model" in w.keys():
         out["pairs"] = [p for p, _ in topology_pairs(w.world, w.model, w.sae)]
     for model, suffix in keys:
@@ -434,16 +469,18 @@ def topology_pairs(world, model, sae):
     if sae == TOPOLOGY_GT:
         return []
     return [
-        [
-            PAIRS.format(world=world, sae=sae, model_a=a, model_b=b),
-            "a" if model == a else "b",
-        ]
-        for a, b in model_pairs(world)
+        [pairs_of(world, sae, a, b), "a" if model == a else "b"]
+        for a, b in itertools.combinations(models_of(world), 2)
         if model in (a, b)
     ]
 
 
 def topology_context(w):
+    if is_lm(w.world):
+        return {
+            **lm_context(w),
+            "config_hash": hash_of(lm_context(w)["config_hash"], topology_settings()),
+        }
     spec = TOPOLOGY_GT if w.sae == TOPOLOGY_GT else sae_spec(w.world, w.sae)
     return dict(
         source="synthetic",
@@ -474,13 +511,29 @@ SYNTHETIC_WORLDS = "|".join(sorted(config["worlds"]) + sorted(CALIBRATION_WORLDS
 
 
 def viewer_pages(worlds):
-    """Every viewer page of ``worlds`` (one per SAE and pair of models)."""
+    """Every viewer page of ``worlds`` (synthetic worlds and LM comparisons; one per SAE and pair of models)."""
     return [
         VIEWER.format(world=w, sae=s, model_a=a, model_b=b)
         for w in worlds
-        for s in saes_of(w)
-        for a, b in model_pairs(w)
+        for s in sae_names(w)
+        for a, b in itertools.combinations(models_of(w), 2)
     ]
+
+
+def viewer_inputs(w):
+    """Coordinates, both feature caches, the pairs and the metrics table of one page."""
+    return {
+        "coords": UMAP_COORDS.format(world=w.world, sae=w.sae),
+        "latents_a": feature_cache(w.world, w.model_a, w.sae),
+        "latents_b": feature_cache(w.world, w.model_b, w.sae),
+        "pairs": pairs_of(w.world, w.sae, w.model_a, w.model_b),
+        "metrics": "results/metrics.parquet",
+    }
+
+
+def viewer_comparison(w):
+    context = lm_context(w) if is_lm(w.world) else comparison_context(w)
+    return comparison_name(context)
 
 
 def comparison_name(context):
@@ -491,7 +544,7 @@ def comparison_name(context):
 
 
 def _models(w):
-    return sorted(world_cfg(w.world)["models"])
+    return models_of(w.world)
 
 
 def _anchor_pairs(w):
@@ -499,7 +552,4 @@ def _anchor_pairs(w):
     if not config["viewer"]["aligned"]:
         return []
     m = _models(w)
-    return [
-        PAIRS.format(world=w.world, sae=w.sae, model_a=a, model_b=b)
-        for a, b in zip(m, m[1:])
-    ]
+    return [pairs_of(w.world, w.sae, a, b) for a, b in zip(m, m[1:])]

@@ -1,5 +1,6 @@
 # Linked feature-map viewer: feature-cache latents of synthetic SAEs, cached UMAP coordinates, one HTML page
-# per comparison (results/viewer/). The language-model stage writes LATENTS for its own SAEs.
+# per comparison (results/viewer/), for synthetic worlds and LM comparisons (whose labels are the LM
+# feature caches, results/features/{comparison}/{model}/{sae}/).
 
 
 rule synthetic_latents:
@@ -59,11 +60,7 @@ rule umap_coords:
 
 rule viewer:
     input:
-        coords=UMAP_COORDS,
-        latents_a=LATENTS.replace("{model}", "{model_a}"),
-        latents_b=LATENTS.replace("{model}", "{model_b}"),
-        pairs=PAIRS,
-        metrics=rules.metrics.output[0],
+        unpack(viewer_inputs),
     output:
         VIEWER,
     log:
@@ -72,7 +69,7 @@ rule viewer:
         ENV
     threads: 1
     params:
-        comparison=lambda w: comparison_name(comparison_context(w)),
+        comparison=viewer_comparison,
         viewer=canonical(config["viewer"]),
     script:
         "../workflow/scripts/viewer.py"

@@ -23,48 +23,22 @@ import json
 import unicodedata
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 import torch
 
+from saegeom.features.latents import (
+    CODES_FILE,
+    LATENTS_FILE,
+    LATENTS_SCHEMA,
+    N_LABEL_TOKENS,
+    TOP_TOKENS_FILE,
+    TOP_TOKENS_SCHEMA,
+)
 from saegeom.io.atomic import atomic_path
 from saegeom.io.shards import MASK, TENSOR, ShardSet
 from saegeom.io.tables import write_table
-
-LATENTS_FILE, TOP_TOKENS_FILE, CODES_FILE = "latents.parquet", "top_tokens.parquet", "codes.safetensors"
-LATENTS_SCHEMA = pa.schema([
-    ("latent", pa.int32()), ("frequency", pa.float64()), ("mean_activation", pa.float64()),
-    ("max_activation", pa.float64()), ("top_tokens", pa.list_(pa.string())), ("label", pa.string()),
-    ("group", pa.string()), ("is_concept", pa.bool_()),
-])
-TOP_TOKENS_SCHEMA = pa.schema([
-    ("latent", pa.int32()), ("rank", pa.int16()), ("activation", pa.float32()), ("doc", pa.int32()),
-    ("pos", pa.int32()), ("token_id", pa.int32()), ("token", pa.string()), ("context_left", pa.string()),
-    ("context_right", pa.string()),
-])
-N_LABEL_TOKENS = 10
-
-
-def read_latents(path: str | Path) -> pd.DataFrame:
-    """``latents.parquet`` of a feature-cache directory (or the file itself), one row per latent."""
-    path = Path(path)
-    return pd.read_parquet(path / LATENTS_FILE if path.is_dir() else path)
-
-
-def read_top_tokens(path: str | Path) -> pd.DataFrame:
-    """``top_tokens.parquet`` of a feature-cache directory, one row per (latent, rank)."""
-    return pd.read_parquet(Path(path) / TOP_TOKENS_FILE)
-
-
-def read_codes(path: str | Path) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
-    """(indices (n, k) int32, values (n, k) float32, metadata) of ``codes.safetensors``."""
-    from saegeom.io.tensors import load_tensors
-
-    arrays, meta = load_tensors(Path(path) / CODES_FILE)
-    return arrays["indices"], arrays["values"], meta
 
 
 def is_non_concept(token: str, special: frozenset[str] = frozenset()) -> bool:

@@ -193,7 +193,7 @@ def compare_lm_models(acts_a: PathLike, acts_b: PathLike, sae_a: PathLike, sae_b
                       pairing: dict[str, Any], context: dict[str, Any], device: str, out: PathLike) -> None:
     """Rule ``lm_compare``: ``all`` and every ``group:<name>`` of two LMs' SAEs through ``compare_saes``."""
     from saegeom.compare import Context, compare_saes
-    from saegeom.features.cache import read_latents
+    from saegeom.features.latents import read_latents
     from saegeom.io.tables import write_metrics
     from saegeom.lm.activations import check_same_tokens
     from saegeom.lm.groups import GroupLabels

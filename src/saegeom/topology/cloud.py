@@ -11,8 +11,7 @@ feature cache's ``group`` column).
 Feature cache (``results/features/{world}/{model}/{sae}/latents.parquet``, columns
 ``latent``, ``frequency``, ``label``, ``group``, ``is_concept``, …): when given, latents
 firing at most ``min_frequency`` (dead) and non-concept latents are dropped, and its labels
-and groups are used. :func:`read_latents` is a minimal reader of that schema (the
-feature-cache module of the language-model stage owns the full one).
+and groups are used (read it with ``saegeom.features.read_latents``).
 """
 
 from __future__ import annotations
@@ -24,9 +23,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from saegeom.features.latents import read_latents
 from saegeom.topology.persistence import unit_rows
 
-LATENT_COLUMNS = ("latent", "frequency", "label", "group", "is_concept")
+__all__ = ["FeatureCloud", "ground_truth_cloud", "read_latents", "sae_cloud", "subspace_name"]
+
 
 
 @dataclass
@@ -51,15 +52,6 @@ class FeatureCloud:
             return col.fillna(-1).to_numpy(dtype=np.int64)
         codes, _ = pd.factorize(col, use_na_sentinel=True)
         return codes.astype(np.int64)
-
-
-def read_latents(path: str | Path) -> pd.DataFrame:
-    """The feature cache's ``latents.parquet`` (one row per latent), checked for the columns used here."""
-    df = pd.read_parquet(path)
-    missing = [c for c in LATENT_COLUMNS if c not in df.columns]
-    if missing:
-        raise ValueError(f"{path}: latents table lacks columns {missing}")
-    return df
 
 
 def subspace_name(family: str, value) -> str:

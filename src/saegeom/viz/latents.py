@@ -6,8 +6,8 @@ tokens where the latent fires), ``mean_activation`` (over tokens where it fires;
 ``label`` (tooltip text), ``group`` (keyword group / GT cluster or circle, or null), ``is_concept``.
 
 The language-model stage writes the same table with top tokens; this module builds it for the
-SAEs of synthetic worlds from the world's ground truth, and holds a minimal reader
-(``read_latents``) until ``saegeom.features.cache`` takes it over at merge.
+SAEs of synthetic worlds from the world's ground truth. Schema, reader and writer live in
+``saegeom.features.latents`` (re-exported here).
 """
 
 from __future__ import annotations
@@ -16,36 +16,10 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.parquet as pq
 
-from saegeom.io.tables import write_table
+from saegeom.features.latents import LATENTS_SCHEMA, read_latents, write_latents
 
-LATENTS_SCHEMA = pa.schema([
-    ("latent", pa.int32()), ("frequency", pa.float64()), ("mean_activation", pa.float64()),
-    ("max_activation", pa.float64()), ("top_tokens", pa.list_(pa.string())), ("label", pa.string()),
-    ("group", pa.string()), ("is_concept", pa.bool_()),
-])
-
-
-def read_latents(path: str | Path) -> pd.DataFrame:
-    """Read a ``latents.parquet`` (one row per latent, sorted by ``latent``); a missing column is an error."""
-    table = pq.read_table(path)
-    missing = [n for n in LATENTS_SCHEMA.names if n not in table.column_names]
-    if missing:
-        raise ValueError(f"{path}: not a latents table, columns {missing} missing")
-    df = table.select(LATENTS_SCHEMA.names).to_pandas()
-    if not np.array_equal(np.sort(df.latent.to_numpy()), np.arange(len(df))):
-        raise ValueError(f"{path}: latent ids must be 0..{len(df) - 1}, each once")
-    return df.sort_values("latent").reset_index(drop=True)
-
-
-def write_latents(df: pd.DataFrame, path: str | Path) -> None:
-    """Validate and write a latents table atomically."""
-    if not np.array_equal(np.sort(df.latent.to_numpy()), np.arange(len(df))):
-        raise ValueError(f"latent ids must be 0..{len(df) - 1}, each once")
-    write_table(df[LATENTS_SCHEMA.names], path, LATENTS_SCHEMA)
-
+__all__ = ["LATENTS_SCHEMA", "activation_stats", "read_latents", "synthetic_latents_table", "write_latents"]
 
 def activation_stats(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per latent of ``codes`` (n_tokens, d_sae): (frequency, mean activation where it fires
