@@ -50,6 +50,7 @@ rule train_lm:
         spec=lambda w: lm_spec(w.lm),
         seed=lambda w: lm_seed(w.lm),
         device=config["device"],
+        checkpoint_dir="results/checkpoints/lm/{lm}",
     script:
         "../workflow/scripts/train_lm.py"
 

@@ -26,8 +26,11 @@ import numpy as np
 import torch
 
 from saegeom.io.atomic import atomic_path
+from saegeom.io.state import save_state
 from saegeom.lm.tokenizer import TOKENIZER_FILE, load_tokenizer, pad_batch, unigram_entropy
+from saegeom.sae.checkpoint import CheckpointPolicy, remove_checkpoint, resumable_state
 from saegeom.settings import LM_SOURCES, LM_TOY_DEFAULTS
+from saegeom.utils import config_hash
 
 log = logging.getLogger(__name__)
 
@@ -78,8 +81,13 @@ def heldout_loss(model, seqs: list[np.ndarray], pad_id: int, batch_size: int = 6
 
 
 def train_toy_lm(spec: dict[str, Any], tokenizer_path: str | Path, train_seqs: list[np.ndarray],
-                 heldout_seqs: list[np.ndarray], out_dir: str | Path, seed: int, device: str = "cpu") -> dict:
+                 heldout_seqs: list[np.ndarray], out_dir: str | Path, seed: int, device: str = "cpu",
+                 checkpoint_dir: str | Path | None = None, checkpoint=None) -> dict:
     """Train one toy ``HookedTransformer`` on tokenised stories; save it with ``metrics.json``.
+
+    With ``checkpoint_dir``, the training state (weights, optimizer, schedule, batch sampler, torch RNG, loss
+    curve) is saved there per ``checkpoint`` (``saegeom.sae.checkpoint.CheckpointPolicy``; safetensors +
+    JSON) and a re-run continues from it, ending with the weights of an uninterrupted run (same machine).
 
     ``train_seqs``/``heldout_seqs``: lists of (len_i,) token-id arrays (BOS first). A plain AdamW loop
     rather than ``transformer_lens.train.train``: that one has no padding mask and keeps no loss
@@ -102,11 +110,24 @@ def train_toy_lm(spec: dict[str, Any], tokenizer_path: str | Path, train_seqs: l
     rng = np.random.default_rng(seed)
     pad_id = int(tokenizer.pad_token_id)
     curve, running = [], []
-    t0 = time.perf_counter()
+    policy = checkpoint or CheckpointPolicy()
+    fingerprint = config_hash([spec, seed, device, len(train_seqs), int(sum(len(s) for s in train_seqs)),
+                               Path(tokenizer_path).read_text()])
+    start = 0
+    state = resumable_state(checkpoint_dir, policy, fingerprint, device)
+    if state is not None:
+        model.load_state_dict(state["model"])
+        opt.load_state_dict(state["optimizer"])
+        sched.load_state_dict(state["scheduler"])
+        rng.bit_generator.state = json.loads(state["sampler"])
+        torch.set_rng_state(state["torch_rng"])
+        start, curve, running = state["step"], state["curve"], state["running"]
+        log.info("resumed from checkpoint %s at step %d", checkpoint_dir, start)
+    t0 = last_save = time.perf_counter()
     from tqdm.auto import tqdm
 
     model.train()
-    for step in tqdm(range(steps), desc="train toy LM", mininterval=5):
+    for step in tqdm(range(start, steps), desc="train toy LM", mininterval=5, initial=start, total=steps):
         batch = [train_seqs[i][: cfg.n_ctx] for i in rng.integers(len(train_seqs), size=batch_size)]
         tokens, mask = pad_batch(batch, pad_id)
         loss = _masked_loss(model, torch.from_numpy(tokens).to(device), torch.from_numpy(mask).to(device))
@@ -119,6 +140,14 @@ def train_toy_lm(spec: dict[str, Any], tokenizer_path: str | Path, train_seqs: l
         if (step + 1) % eval_every == 0 or step + 1 == steps:
             curve.append([step + 1, float(np.mean(running))])
             running = []
+        if checkpoint_dir is not None and step + 1 < steps and policy.due(step + 1, time.perf_counter() - last_save):
+            save_state(checkpoint_dir, {
+                "fingerprint": fingerprint, "step": step + 1, "model": model.state_dict(),
+                "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
+                "sampler": json.dumps(rng.bit_generator.state),  # 128-bit ints: kept as JSON text
+                "torch_rng": torch.get_rng_state(), "curve": curve, "running": running})
+            last_save = time.perf_counter()
+            log.info("checkpoint at step %d -> %s", step + 1, checkpoint_dir)
     train_seconds = time.perf_counter() - t0
     metrics = {"loss_curve": curve, "final_train_loss": curve[-1][1],
                "heldout_loss": heldout_loss(model, [s[: cfg.n_ctx] for s in heldout_seqs], pad_id),
@@ -133,6 +162,7 @@ def train_toy_lm(spec: dict[str, Any], tokenizer_path: str | Path, train_seqs: l
         (tmp / CONFIG_FILE).write_text(json.dumps(arch, indent=1))
         shutil.copy(tokenizer_path, tmp / TOKENIZER_FILE)
         (tmp / METRICS_FILE).write_text(json.dumps(metrics, indent=1))
+    remove_checkpoint(checkpoint_dir)
     return metrics
 
 

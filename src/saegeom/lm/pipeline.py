@@ -31,8 +31,10 @@ def tokenizer(corpus_dir: PathLike, out: PathLike) -> None:
 
 
 def train_lm(corpus_dir: PathLike, tokenizer_file: PathLike, spec: dict[str, Any], seed: int, device: str,
-             out: PathLike) -> dict[str, Any]:
-    """Rule ``train_lm``: one toy ``HookedTransformer`` on the training stories (metrics.json beside it)."""
+             out: PathLike, checkpoint_dir: PathLike | None = None,
+             checkpoint: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Rule ``train_lm``: one toy ``HookedTransformer`` on the training stories (metrics.json beside it);
+    ``checkpoint``: the config block (``saegeom.sae.checkpoint.CheckpointPolicy``), state in ``checkpoint_dir``."""
     import torch
 
     from saegeom.lm.corpus import read_stories
@@ -45,7 +47,10 @@ def train_lm(corpus_dir: PathLike, tokenizer_file: PathLike, spec: dict[str, Any
     torch.manual_seed(seed)
     train = encode_stories(tok, read_stories(Path(corpus_dir) / "train.txt"), n_ctx)
     held = encode_stories(tok, read_stories(Path(corpus_dir) / "heldout.txt"), n_ctx)
-    return train_toy_lm(spec, tokenizer_file, train, held, out, seed, device)
+    from saegeom.sae.checkpoint import CheckpointPolicy
+
+    return train_toy_lm(spec, tokenizer_file, train, held, out, seed, device, checkpoint_dir=checkpoint_dir,
+                        checkpoint=CheckpointPolicy(**(checkpoint or {})))
 
 
 def load_tokenizer_of(spec: dict[str, Any], model_dir: PathLike | None):

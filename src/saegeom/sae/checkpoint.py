@@ -1,4 +1,4 @@
-"""Periodic checkpoints of SAE training and exact resumption after a crash or a killed job.
+"""Periodic checkpoints of training (SAEs here; toy LMs reuse the policy) and exact resumption after a crash.
 
 SAELens' ``SAETrainer`` can save checkpoints, but stores its trainer state with ``torch.save`` (pickle) and
 has no resume entry point; :class:`CheckpointingTrainer` saves the same state (the fields of SAELens'
@@ -38,6 +38,25 @@ class CheckpointPolicy:
     every_minutes: float = CHECKPOINT_DEFAULTS["every_minutes"]
     every_steps: int = CHECKPOINT_DEFAULTS["every_steps"]
 
+    def due(self, steps_done: int, seconds_since_last: float) -> bool:
+        """Whether to checkpoint after ``steps_done`` steps, ``seconds_since_last`` after the last one."""
+        by_steps = self.every_steps > 0 and steps_done % self.every_steps == 0
+        return self.enabled and (by_steps or seconds_since_last >= 60 * self.every_minutes)
+
+
+def resumable_state(checkpoint_dir: str | Path | None, policy: CheckpointPolicy, fingerprint: str,
+                    device: str = "cpu") -> dict[str, Any] | None:
+    """The state saved in ``checkpoint_dir`` by the same run (same ``fingerprint``), or None; a checkpoint
+    of another run is deleted with a warning."""
+    if checkpoint_dir is None or not policy.enabled or not Path(checkpoint_dir).exists():
+        return None
+    state = load_state(checkpoint_dir, device=device)
+    if state.get("fingerprint") != fingerprint:
+        log.warning("ignoring checkpoint %s: it belongs to another run (spec, seed or data changed)", checkpoint_dir)
+        shutil.rmtree(checkpoint_dir)
+        return None
+    return state
+
 
 class CountingIterator:
     """Wraps the data stream and counts the batches drawn, so a resumed run can skip them."""
@@ -70,12 +89,11 @@ def _trainer_class():
             self.resumed_from_step: int | None = None
 
         def _checkpoint_if_needed(self) -> None:  # called after every step, before n_training_steps += 1
-            if self.checkpoint_dir is None or not self.policy.enabled:
+            if self.checkpoint_dir is None:
                 return
             done = self.n_training_steps + 1
-            by_steps = self.policy.every_steps > 0 and done % self.policy.every_steps == 0
-            by_time = time.monotonic() - self._last_save >= 60 * self.policy.every_minutes
-            if (by_steps or by_time) and self.n_training_samples < self.cfg.total_training_samples:
+            if (self.policy.due(done, time.monotonic() - self._last_save)
+                    and self.n_training_samples < self.cfg.total_training_samples):
                 save_state(self.checkpoint_dir, self.state(done))
                 self._last_save = time.monotonic()
                 log.info("checkpoint at step %d (%d samples) -> %s", done, self.n_training_samples,
@@ -127,14 +145,7 @@ def make_trainer(trainer_cfg, sae, data: Iterator[Any], *, checkpoint_dir: str |
     """A trainer that checkpoints to ``checkpoint_dir`` and, when a checkpoint with the same
     ``fingerprint`` is there, continues from it (the data stream skips the batches it had drawn)."""
     checkpoint_dir = Path(checkpoint_dir) if checkpoint_dir is not None else None
-    state = None
-    if checkpoint_dir is not None and policy.enabled and checkpoint_dir.exists():
-        state = load_state(checkpoint_dir, device=trainer_cfg.device)
-        if state.get("fingerprint") != fingerprint:
-            log.warning("ignoring checkpoint %s: it belongs to another run (spec, seed or data changed)",
-                        checkpoint_dir)
-            shutil.rmtree(checkpoint_dir)
-            state = None
+    state = resumable_state(checkpoint_dir, policy, fingerprint, trainer_cfg.device)
     stream = CountingIterator(data, skip=state["batches_drawn"] if state else 0)
     trainer = _trainer_class()(cfg=trainer_cfg, sae=sae, data_provider=stream, checkpoint_dir=checkpoint_dir,
                                policy=policy, fingerprint=fingerprint)
