@@ -189,38 +189,40 @@ LM_COMPARISON = "results/lm/compare/{world}/{sae}/{model_a}~{model_b}.parquet"
 LM_RECOVERY = "results/lm/compare/{world}/{sae}/{model}~categories.parquet"
 
 
-def _check_lm_config():
+def _lm_config_problems():
     """Names that the schema cannot check across blocks: before any job."""
+    out = []
     clash = sorted(set(LM["comparisons"]) & set(config["worlds"]))
     if clash:
-        raise ValueError(
+        out.append(
             f"config lm.comparisons {clash} reuse world names; give them other names"
         )
     for name, c in LM["comparisons"].items():
         unknown = [m for m in c["models"] if m not in LM["models"]]
         if unknown:
-            raise ValueError(
+            out.append(
                 f"config lm.comparisons.{name}.models: unknown models {unknown}; lm.models has {sorted(LM['models'])}"
             )
         for s in c["saes"]:
             if s in LM["pretrained_saes"]:
                 missing = [m for m in c["models"] if m not in LM["pretrained_saes"][s]]
                 if missing:
-                    raise ValueError(
+                    out.append(
                         f"config lm.pretrained_saes.{s} has no entry for models {missing} of comparison {name}"
                     )
             elif s not in LM["saes"]:
-                raise ValueError(
+                out.append(
                     f"config lm.comparisons.{name}.saes: {s!r} is neither in lm.saes nor in lm.pretrained_saes"
                 )
     both = sorted(set(LM["saes"]) & set(LM["pretrained_saes"]))
     if both:
-        raise ValueError(
+        out.append(
             f"config: SAE names {both} are in both lm.saes and lm.pretrained_saes"
         )
+    return out
 
 
-_check_lm_config()
+raise_problems(_lm_config_problems())
 
 
 def _alternatives(names):

@@ -137,3 +137,18 @@ def test_every_wildcard_of_every_rule_is_constrained():
             used |= set(re.findall(r"\{(\w+)\}", literal))
     assert used, "no path patterns found"
     assert used <= constrained, used - constrained
+
+
+def test_lm_comparisons_are_checked_too():
+    cfg = copy.deepcopy(TINY)
+    toy = {"source": "toy", "hook": "blocks.0.hook_resid_post", "n_layers": 1, "n_heads": 2, "d_mlp": 32}
+    cfg["lm"] = {"models": {"t1": {**toy, "d_model": 16}, "t2": {**toy, "d_model": 24}},
+                 "saes": {"s": {"architecture": "topk", "d_sae": 32, "k": 4}},
+                 "comparisons": {"pair": {"models": ["t1", "t2"], "saes": ["s"]}},
+                 "compare": {"metrics": {"decoder": ["mmcs", "linear_cka"]}}}
+    assert schema_errors(cfg, SCHEMA) == []
+    msg = " ".join(semantic_errors(cfg))
+    assert "lm.comparisons.pair" in msg and "{'t1': 16, 't2': 24}" in msg and "mmcs" in msg
+    cfg["lm"]["compare"]["metrics"]["decoder"] = ["linear_cka"]
+    cfg["lm"]["saes"]["s"]["architecture"] = "nope"
+    assert "config lm.saes.s.architecture: unknown SAE architecture 'nope'" in " ".join(semantic_errors(cfg))

@@ -172,6 +172,29 @@ def world_errors(where: str, world: dict[str, Any], saes: dict[str, dict[str, An
     return out
 
 
+def lm_errors(config: dict[str, Any]) -> list[str]:
+    """LM comparisons: their SAE specs against SAELens, widths of toy models against width-needing metrics,
+    k-NN ``k`` against the held-out tokens, metric names of ``lm.compare``."""
+    lm = config.get("lm") or {}
+    if not lm.get("comparisons"):
+        return []
+    compare = with_defaults({**config.get("compare", {}), **lm.get("compare", {})})
+    out = _metric_errors("lm.compare", compare)
+    if out:
+        return out
+    models = lm.get("models", {})
+    for name, c in lm["comparisons"].items():
+        widths = {m: models[m]["d_model"] for m in c["models"] if m in models and "d_model" in models[m]}
+        out += width_errors(f"config lm.comparisons.{name}", widths, compare)
+        for sae in c["saes"]:
+            if sae in lm.get("saes", {}):
+                for w in sorted(set(widths.values())) or [1]:
+                    out += sae_spec_errors(f"config lm.saes.{sae}", lm["saes"][sae], w)
+        out += [f"config lm.comparisons.{name}: {e}" for e in knn_errors("lm.compare", {
+            **compare, "metrics": {"activations": compare["metrics"].get("activations", [])}}, compare["n_tokens"], 0)]
+    return out
+
+
 def semantic_errors(config: dict[str, Any]) -> list[str]:
     """Problems a schema cannot see (``config`` already schema-valid, defaults filled)."""
     compare = with_defaults(config.get("compare", {}))
@@ -185,6 +208,7 @@ def semantic_errors(config: dict[str, Any]) -> list[str]:
     if cal.get("world") and cal.get("sae") and cal.get("shared_fractions"):
         out += world_errors("config calibration.world", cal["world"], {"calibration": cal["sae"]}, cal_compare,
                             "calibration.compare")
+    out += lm_errors(config)
     return list(dict.fromkeys(out))
 
 
