@@ -52,14 +52,21 @@ def _dying_stream(after: int):
     return stream
 
 
+POLICY = CheckpointPolicy(every_steps=10, every_minutes=1e9)
+
+
+def _train_until_killed(shards, out, ck, monkeypatch, after: int) -> None:
+    """Train with checkpoints to ``ck`` until the data stream dies after ``after`` batches."""
+    with monkeypatch.context() as m:
+        m.setattr(train_module, "shard_batches", _dying_stream(after=after))
+        with pytest.raises(Killed):
+            train_sae(shards, SPEC, out, seed=5, device="cpu", checkpoint_dir=ck, checkpoint=POLICY)
+
+
 def test_resumed_training_ends_with_the_weights_of_an_uninterrupted_run(tmp_path, shards, monkeypatch):
     straight = train_sae(shards, SPEC, tmp_path / "straight", seed=5, device="cpu")
-    ck = tmp_path / "ck"
-    policy = CheckpointPolicy(every_steps=10, every_minutes=1e9)
-    with monkeypatch.context() as m:
-        m.setattr(train_module, "shard_batches", _dying_stream(after=25))
-        with pytest.raises(Killed):
-            train_sae(shards, SPEC, tmp_path / "resumed", seed=5, device="cpu", checkpoint_dir=ck, checkpoint=policy)
+    ck, policy = tmp_path / "ck", POLICY
+    _train_until_killed(shards, tmp_path / "resumed", ck, monkeypatch, after=25)
     assert not (tmp_path / "resumed").exists()  # nothing half-written
     assert load_state(ck)["n_training_steps"] == 20
     resumed = train_sae(shards, SPEC, tmp_path / "resumed", seed=5, device="cpu", checkpoint_dir=ck,
@@ -78,14 +85,10 @@ def test_resumed_training_ends_with_the_weights_of_an_uninterrupted_run(tmp_path
 
 def test_a_checkpoint_of_another_run_is_ignored(tmp_path, shards, monkeypatch):
     ck = tmp_path / "ck"
-    policy = CheckpointPolicy(every_steps=10, every_minutes=1e9)
-    with monkeypatch.context() as m:
-        m.setattr(train_module, "shard_batches", _dying_stream(after=15))
-        with pytest.raises(Killed):
-            train_sae(shards, SPEC, tmp_path / "a", seed=5, device="cpu", checkpoint_dir=ck, checkpoint=policy)
+    _train_until_killed(shards, tmp_path / "a", ck, monkeypatch, after=15)
     assert ck.exists()
     out = train_sae(shards, {**SPEC, "lr": 1e-3}, tmp_path / "a", seed=5, device="cpu", checkpoint_dir=ck,
-                    checkpoint=policy)
+                    checkpoint=POLICY)
     assert out["resumed_from_step"] is None
 
 
