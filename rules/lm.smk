@@ -189,6 +189,9 @@ rule lm_compare:
         LM_COMPARISON,
     log:
         "results/logs/lm/compare/{world}/{sae}/{model_a}~{model_b}.log",
+    wildcard_constraints:
+        # model names only: "{model}~categories.parquet" is category_recovery's (no input-function errors)
+        model_b=_alternatives(LM["models"]),
     conda:
         ENV
     threads: 1

@@ -111,3 +111,19 @@ def test_an_sae_with_no_live_latents_gives_rows_with_a_note(tmp_path):
     assert df["note"].str.startswith("no live latents").all()
     assert set(df["pairing"]) >= {"one_to_one", "hungarian"}
     assert set(df["representation"]) == {"decoder", "activations"}
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_a_same_width_metric_on_different_widths_is_undefined_not_a_crash(fast):
+    from saegeom.compare.rows import row_with_null
+    from saegeom.metrics.baselines import NullPools, permutation_test
+    from saegeom.metrics.registry import MetricUndefined
+
+    rng = np.random.default_rng(0)
+    x, y, pool = rng.normal(size=(20, 8)), rng.normal(size=(20, 10)), rng.normal(size=(40, 10))
+    pools = NullPools(axis=0, pairs_x=x, pairs_y=y, b_pool=pool, y_pool_idx=np.arange(20))
+    with pytest.raises(MetricUndefined, match="widths 8 and 10 differ"):
+        permutation_test("mmcs", x, y, n_baseline=5, baseline="random_partners", pools=pools, fast=fast)
+    row = row_with_null(Context(), x, y, metric="mmcs", subspace="all", representation="decoder", pairing="hungarian",
+                        n_baseline=5, baseline="random_partners", seed=0, n_pairs=20, pools=pools)
+    assert np.isnan(row["value"]) and "widths 8 and 10 differ" in row["note"]

@@ -435,6 +435,8 @@ def fast_null(spec: MetricSpec, x: np.ndarray, source: np.ndarray, axis: int, **
     """
     if axis != 0 or spec.name not in _ROW_EVALUATORS or x.shape[0] < 4:
         return None
+    if spec.same_width and x.shape[1] != np.shape(source)[1]:
+        return None  # undefined: the plain metric raises MetricUndefined with its reason
     source = as_f64(source)  # here, not in the sampler: the plain path converts only the drawn columns
     if spec.name == "rsa" and x.shape[0] > RSA_EXACT_MAX_ITEMS:
         return _SubsampledRSA(spec, x, source, axis, **kw)
