@@ -335,6 +335,15 @@ def test_workflow_plans_the_lm_jobs_and_names_a_bad_lm_config(tmp_path):
     for rule, n in jobs.items():
         assert re.search(rf"^{rule}\s+{n}$", r.stdout, re.M), rule
     assert re.search(r"^train_sae\s+6$", r.stdout, re.M)  # 4 synthetic + 2 LM through the same rule
+    # the viewer page and the topology comparison of the LM pair are targets too (labels: the LM feature cache)
+    (tmp_path / "c.yaml").write_text(yaml.safe_dump({**cfg, "topology": {"worlds": ["toys"]}}))
+    targets = ["results/viewer/toys/topk/toy1~toy2.html", "results/topology/compare/toys/topk/toy1~toy2.parquet"]
+    r = subprocess.run([snakemake, *targets, "-n", "-s", str(REPO / "Snakefile"), "--directory", str(tmp_path),
+                        "--configfile", str(tmp_path / "c.yaml"), "--cores", "1"], capture_output=True, text=True,
+                       timeout=300)
+    assert r.returncode == 0, r.stderr[-2000:]
+    for rule in ("viewer", "umap_coords", "topology_compare", "lm_features"):
+        assert re.search(rf"^{rule}\s+\d+$", r.stdout, re.M), rule
     cfg["lm"] = {**DEFAULT_LM, "comparisons": {"toys": {"models": ["toy1", "gpt9"], "saes": ["topk"]}}}
     r = dry(cfg)
     assert r.returncode != 0 and "gpt9" in r.stderr + r.stdout

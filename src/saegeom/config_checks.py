@@ -130,14 +130,15 @@ def knn_errors(block: str, compare: dict[str, Any], n_tokens: int, max_pairs: in
     return out
 
 
-def width_errors(where: str, widths: dict[str, int], compare: dict[str, Any]) -> list[str]:
+def width_errors(where: str, widths: dict[str, int], compare: dict[str, Any],
+                 representations: tuple[str, ...] = ("decoder", "ground_truth")) -> list[str]:
     """Metrics and pairings that compare directions across the two spaces need equal widths."""
     if len(set(widths.values())) <= 1 or compare["on_width_mismatch"] == "skip":
         return []
     from saegeom.metrics.registry import load_builtin_metrics
 
     known = load_builtin_metrics()
-    needy = [f"compare.metrics.{rep}: {m}" for rep in ("decoder", "ground_truth")
+    needy = [f"compare.metrics.{rep}: {m}" for rep in representations
              for m in compare["metrics"].get(rep, []) if m in known and known[m].same_width]
     if "decoder_cosine" in compare["pairings"]:
         needy.append("compare.pairings: decoder_cosine")
@@ -185,7 +186,7 @@ def lm_errors(config: dict[str, Any]) -> list[str]:
     models = lm.get("models", {})
     for name, c in lm["comparisons"].items():
         widths = {m: models[m]["d_model"] for m in c["models"] if m in models and "d_model" in models[m]}
-        out += width_errors(f"config lm.comparisons.{name}", widths, compare)
+        out += width_errors(f"config lm.comparisons.{name}", widths, compare, ("decoder",))  # no ground truth
         for sae in c["saes"]:
             if sae in lm.get("saes", {}):
                 for w in sorted(set(widths.values())) or [1]:
