@@ -155,12 +155,15 @@ def test_a_lens_that_raises_fails_the_rule_with_its_error(tmp_path, monkeypatch)
 
 
 def test_report_is_offline_and_escapes_labels(tmp_path):
+    from saegeom.features import write_latents
+
     world = blobs_world(0)
     world.save(tmp_path / "world.safetensors")
     latents = pd.DataFrame({"latent": np.arange(96, dtype=np.int32), "frequency": np.linspace(0, 0.1, 96),
                             "label": ["<script>alert(1)</script> & co"] * 96, "group": ["days of week"] * 96,
-                            "is_concept": [True] * 96})
-    latents.to_parquet(tmp_path / "latents.parquet")
+                            "is_concept": [True] * 96, "mean_activation": 1.0, "max_activation": 2.0,
+                            "top_tokens": [["<b>"]] * 96})
+    write_latents(latents, tmp_path / "latents.parquet")  # the feature-cache schema (saegeom.features)
     dec = world.gt_features("a")
     sae = save_decoder(tmp_path / "sae", dec)
     from saegeom.pairing import write_pairs
