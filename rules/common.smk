@@ -95,8 +95,8 @@ def sae_spec(world, sae):
 
 
 def model_pairs(world):
-    """Pairs (a, b) of a world's simulated models, a < b by name."""
-    return list(itertools.combinations(sorted(world_cfg(world)["models"]), 2))
+    """Pairs (a, b) of the models of a synthetic world or an LM comparison, a < b by name."""
+    return list(itertools.combinations(models_of(world), 2))
 
 
 def hash_of(*parts):
@@ -319,12 +319,11 @@ def lm_tables():
     """Every LM table of results/metrics.parquet: category recovery per SAE, and every model pair."""
     out = []
     for name, c in LM["comparisons"].items():
-        models = sorted(c["models"])
         for s in c["saes"]:
-            out += expand(LM_RECOVERY, world=name, sae=s, model=models)
+            out += expand(LM_RECOVERY, world=name, sae=s, model=models_of(name))
             out += [
                 LM_COMPARISON.format(world=name, sae=s, model_a=a, model_b=b)
-                for a, b in itertools.combinations(models, 2)
+                for a, b in model_pairs(name)
             ]
     return out
 
@@ -431,7 +430,7 @@ def topology_comparisons():
         (w, s, a, b)
         for w in topology_worlds()
         for s in _topology_saes(w)
-        for a, b in itertools.combinations(models_of(w), 2)
+        for a, b in model_pairs(w)
     ]
 
 
@@ -472,7 +471,7 @@ def topology_pairs(world, model, sae):
         return []
     return [
         [pairs_of(world, sae, a, b), "a" if model == a else "b"]
-        for a, b in itertools.combinations(models_of(world), 2)
+        for a, b in model_pairs(world)
         if model in (a, b)
     ]
 
@@ -518,7 +517,7 @@ def viewer_pages(worlds):
         VIEWER.format(world=w, sae=s, model_a=a, model_b=b)
         for w in worlds
         for s in sae_names(w)
-        for a, b in itertools.combinations(models_of(w), 2)
+        for a, b in model_pairs(w)
     ]
 
 

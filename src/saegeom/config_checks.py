@@ -46,8 +46,6 @@ def _explain(e) -> str:
         return f"{where}: {e.instance!r} is not allowed; allowed values: {e.validator_value}"
     if e.validator == "type":
         return f"{where}: expected {e.validator_value}, got {type(e.instance).__name__} {e.instance!r}"
-    if e.validator == "required":
-        return f"{where}: {e.message}"
     if e.validator in ("oneOf", "anyOf"):
         return f"{where}: {e.instance!r} is not allowed; allowed: " + " or ".join(map(_describe, e.validator_value))
     if "propertyNames" in list(e.schema_path):
@@ -112,14 +110,16 @@ def knn_k(metric: str, compare: dict[str, Any]) -> int | None:
     return int(options[KNN_OPTION]) if KNN_OPTION in options else int(params[KNN_OPTION].default)
 
 
-def knn_errors(block: str, compare: dict[str, Any], n_tokens: int, max_pairs: int) -> list[str]:
+def knn_errors(block: str, compare: dict[str, Any], n_tokens: int, max_pairs: int | None) -> list[str]:
     """k-NN metrics need k < number of points: tokens for ``activations``, pairs (≤ ``max_pairs``, the
-    smaller dictionary) otherwise."""
+    smaller dictionary) otherwise; ``max_pairs=None`` (dictionary sizes unknown) checks ``activations`` only."""
     from saegeom.metrics.registry import load_builtin_metrics
 
     known = load_builtin_metrics()
     out = []
     for rep, names in compare["metrics"].items():
+        if rep != "activations" and max_pairs is None:
+            continue
         n_points = n_tokens if rep == "activations" else max_pairs
         what = f"compare.n_tokens = {n_tokens} tokens" if rep == "activations" else f"at most {max_pairs} pairs"
         for m in names:
@@ -191,8 +191,8 @@ def lm_errors(config: dict[str, Any]) -> list[str]:
             if sae in lm.get("saes", {}):
                 for w in sorted(set(widths.values())) or [1]:
                     out += sae_spec_errors(f"config lm.saes.{sae}", lm["saes"][sae], w)
-        out += [f"config lm.comparisons.{name}: {e}" for e in knn_errors("lm.compare", {
-            **compare, "metrics": {"activations": compare["metrics"].get("activations", [])}}, compare["n_tokens"], 0)]
+        knn = knn_errors("lm.compare", compare, compare["n_tokens"], None)  # dictionary sizes: known only to jobs
+        out += [f"config lm.comparisons.{name}: {e}" for e in knn]
     return out
 
 

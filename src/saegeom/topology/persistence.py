@@ -24,6 +24,8 @@ import pyarrow as pa
 
 from saegeom.io.atomic import atomic_path
 from saegeom.io.tables import write_table
+from saegeom.metrics._arrays import as_f64
+from saegeom.metrics._arrays import unit_rows as _unit_rows
 
 DIAGRAM_SCHEMA = pa.schema([
     ("subspace", pa.string()),   # "all", "cluster:3", "group:days", ...
@@ -36,10 +38,9 @@ DIAGRAM_SCHEMA = pa.schema([
 Diagrams = dict[int, np.ndarray]
 
 
-def unit_rows(x: np.ndarray) -> np.ndarray:
-    """(n, d) rows scaled to unit norm (zero rows stay zero)."""
-    x = np.asarray(x, dtype=np.float64)
-    return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
+def unit_rows(x) -> np.ndarray:
+    """(n, d) rows as float64 scaled to unit norm (zero rows stay zero); the metrics' helper on any array."""
+    return _unit_rows(as_f64(x))
 
 
 def distance_matrix(points: np.ndarray, metric: str = "cosine") -> np.ndarray:
