@@ -259,7 +259,10 @@ def test_injection_strings_run_no_script_and_add_no_nodes(browser, tmp_path):
     page.select_option("#group", INJECTIONS[0])
     page.evaluate("viewer.setColour('group')")
     page.wait_for_timeout(150)  # the table re-renders on a timer
-    assert INJECTIONS[0] in page.locator("#pairs tbody").inner_text()
+    cells = page.locator("#pairs tbody td.text")   # tokens as chips; the cell's title holds the full text
+    assert any(INJECTIONS[0] in (cells.nth(k).get_attribute("title") or "") for k in range(cells.count()))
+    chip_texts = page.evaluate("Array.from(document.querySelectorAll('#pairs tbody .tok'), (e) => e.textContent)")
+    assert "↵x" in chip_texts and "<!--" in chip_texts    # shown as text (U+2028 made visible), not markup
     assert page.title() == INJECTIONS[0] and INJECTIONS[1] in page.locator("#name-a").inner_text()
     assert page.evaluate(count) == before
     assert page.evaluate("window.__pwned") is None and not dialogs and not errors

@@ -48,3 +48,42 @@ def metric_rows():
                                   value=v, baseline="random_partners", baseline_mean=0.2, baseline_std=0.1, p_value=p,
                                   n_baseline=100, n_baseline_valid=100, n_pairs=50, note="<b>note</b>")
                          for s, v, p in [("all", 0.81, 0.0099), ("cluster:1", 0.4, 0.2)]])
+
+
+LM_TOKENS = [" the", ",", ".", " of", "\n", " and", "'s", " (", ")", "-", ":", ' "', "ing", " a", "\t", "...", " ·", ";"]
+
+
+def demo_like_inputs(n: int = 400, n_groups: int = 40, seed: int = 0):
+    """A page like an LM comparison: ``n`` latents per side in ``n_groups`` keyword groups ("topic 0", ...;
+    a fifth of the latents in none), LM-style tokens (leading spaces, punctuation, newline, tab), both
+    pairings of :func:`viewer_inputs`, and metric rows for every group × representation × metric
+    (p-values (k + 1)/101 of 100 null draws, some undefined)."""
+    from saegeom.compare.rows import Context, make_row
+
+    rng = np.random.default_rng(seed)
+    ca, cb, la, lb, pairs, _, _ = viewer_inputs(n=n, seed=seed)
+    centres = rng.uniform(-30, 30, (n_groups, 2))
+    names = [f"topic {g}" for g in range(n_groups)]
+    out = []
+    for coords, lat in ((ca, la), (cb, lb)):
+        g = rng.integers(0, n_groups, n)
+        coords[:] = centres[g] + rng.standard_normal((n, 2))
+        lat["group"] = [None if rng.random() < 0.2 else names[k] for k in g]
+        lat["top_tokens"] = [list(rng.choice(LM_TOKENS, 5, replace=False)) for _ in range(n)]
+        lat["label"] = [f"{grp if isinstance(grp, str) else 'no group'} · f={f:.3f}"
+                        for grp, f in zip(lat.group, lat.frequency, strict=True)]
+        out.append(g)
+    ctx = Context(source="lm", world="lm", model_a="lm_a", sae_a="s", model_b="lm_b", sae_b="s")
+    rows = []
+    for sub in ["all", *[f"group:{g}" for g in names]]:
+        for rep in ("decoder", "activations"):
+            for metric in ("linear_cka", "rsa"):
+                k = int(rng.integers(0, 101))
+                undefined = rng.random() < 0.3
+                rows.append(make_row(ctx, subspace=sub, representation=rep, pairing="hungarian", metric=metric,
+                                     value=float("nan") if undefined else rng.uniform(0, 1),
+                                     baseline="random_partners", baseline_mean=0.1, baseline_std=0.05,
+                                     p_value=float("nan") if undefined else (k + 1) / 101, n_baseline=100,
+                                     n_baseline_valid=0 if undefined else 100, n_pairs=30,
+                                     note="too few pairs (1 < 2)" if undefined else ""))
+    return ca, cb, la, lb, pairs, pd.DataFrame(rows)

@@ -12,6 +12,11 @@ Rendering is a small hand-written 2-D canvas renderer rather than plotly.js: a p
 while 2 × 16k points draw in a few milliseconds on a canvas, and the highlight, hover and
 selection state stays plain JavaScript that tests can query (``window.viewer``).
 
+Strings are made displayable at build time: a lone surrogate (not encodable as UTF-8, e.g. half of
+an emoji cut by a tokenizer) becomes U+FFFD "�", a null label shows as "—" and a null
+``top_tokens`` as no tokens. The page truncates long strings in the tooltip and the pairs table
+and shows the full text of a clicked latent in its details box.
+
 Escaping: every data string (token, label, group, metric note) travels inside one
 ``<script type="application/json">`` block with ``<``, ``>``, ``&`` and U+2028/U+2029 written as
 JSON ``\\uXXXX`` escapes, and the page puts it into the DOM only via ``textContent`` — never as HTML.
@@ -31,10 +36,23 @@ import numpy as np
 import pandas as pd
 
 from saegeom.settings import HEADLINE_NULLS, PAIRING_PREFERENCE, PAIRINGS, ViewerSettings
+from saegeom.viz.viewer_palette import NO_GROUP_GREY, group_palette
 
 ASSETS = "viewer_assets"
 METRIC_COLUMNS = ("pairing", "subspace", "representation", "metric", "value", "baseline", "baseline_mean",
-                  "baseline_std", "p_value", "n_pairs", "note")
+                  "baseline_std", "p_value", "n_baseline_valid", "n_pairs", "note")
+# what the ``score`` column of each pairing's pairs means (saegeom.pairing, saegeom.compare.worlds)
+PAIRING_SCORES = {
+    "many_to_one": "Pearson correlation of the two latents' activations on the same tokens; each B latent "
+                   "→ its best-correlated A latent (several may share one)",
+    "one_to_one": "Pearson correlation of activations; many_to_one keeping only each A latent's best B latent",
+    "hungarian": "Pearson correlation of activations; optimal one-to-one assignment maximising total positive "
+                 "correlation",
+    "decoder_cosine": "cosine of the two decoder directions; each B latent → the A latent with the highest cosine",
+    "ground_truth": "smaller of the two latents' decoder cosines with the shared ground-truth feature both "
+                    "recover best",
+}
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _JSON_ESCAPES = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"}
 
 
@@ -49,11 +67,21 @@ def script_json(obj: Any) -> str:
     return "".join(_JSON_ESCAPES.get(c, c) for c in text)
 
 
+def clean_text(s: str) -> str:
+    """``s`` with every lone surrogate replaced by U+FFFD, so it can be written as UTF-8.
+
+    (In a Python ``str`` a valid astral character is one code point, so any code point in
+    U+D800..U+DFFF is a lone surrogate, e.g. from bytes decoded with ``surrogateescape``.)"""
+    return _SURROGATE.sub("\ufffd", s)
+
+
 def _finite(obj: Any) -> Any:
     if isinstance(obj, float):
         return obj if math.isfinite(obj) else None
+    if isinstance(obj, str):
+        return clean_text(obj)
     if isinstance(obj, dict):
-        return {k: _finite(v) for k, v in obj.items()}
+        return {clean_text(str(k)): _finite(v) for k, v in obj.items()}
     if isinstance(obj, list | tuple):
         return [_finite(v) for v in obj]
     return obj
@@ -72,9 +100,27 @@ def _side(name: str, coords: np.ndarray, latents: pd.DataFrame, groups: list[str
         raise ValueError(f"{name}: latent ids must be 0..{len(latents) - 1}")
     index = {g: i for i, g in enumerate(groups)}
     return {"name": name, "x": np.round(coords[:, 0], 4).tolist(), "y": np.round(coords[:, 1], 4).tolist(),
-            "label": [str(v) for v in latents.label], "tokens": [[str(t) for t in ts] for ts in latents.top_tokens],
+            "label": [_text_or_empty(v) for v in latents.label], "tokens": [_tokens(ts) for ts in latents.top_tokens],
             "group": [index.get(g, -1) if isinstance(g, str) else -1 for g in latents.group],
-            "freq": [float(v) for v in latents.frequency]}
+            "freq": [float("nan") if _missing(v) else float(v) for v in latents.frequency]}
+
+
+def _missing(v: Any) -> bool:
+    return v is None or v is pd.NA or (isinstance(v, float | np.floating) and not math.isfinite(v))
+
+
+def _text_or_empty(v: Any) -> str:
+    """A label: null/NaN → "" (the page shows "—"), anything else as text."""
+    return "" if _missing(v) else str(v)
+
+
+def _tokens(ts: Any) -> list[str]:
+    """A ``top_tokens`` cell: a list/array of token strings, or null (→ no tokens)."""
+    if _missing(ts):
+        return []
+    if isinstance(ts, str):
+        raise ValueError(f"top_tokens must be a list of strings per latent, got the string {ts[:40]!r}")
+    return ["" if _missing(t) else str(t) for t in ts]
 
 
 def _groups(*latents: pd.DataFrame) -> list[str]:
@@ -125,7 +171,9 @@ def build_viewer_html(coords_a: np.ndarray, coords_b: np.ndarray, latents_a: pd.
     tables (``latent``, ``label``, ``top_tokens``, ``group``, ``frequency``, ...); ``pairs``: rows
     ``a_idx``, ``b_idx``, ``score``, ``pairing`` (every pairing of the comparison; the page offers a
     selector); ``metric_rows``: this comparison's rows of ``results/metrics.parquet`` (the page shows
-    those against the headline nulls). Raises ``ValueError`` naming the bad input.
+    those against the headline nulls). ``settings``: the page options and the UMAP parameters the
+    header states (pass the ones the coordinates were made with). Raises ``ValueError`` naming the
+    bad input.
     """
     settings = settings or ViewerSettings()
     groups = _groups(latents_a, latents_b)
@@ -134,12 +182,16 @@ def build_viewer_html(coords_a: np.ndarray, coords_b: np.ndarray, latents_a: pd.
     if settings.pairing is not None and settings.pairing not in pairings:
         raise ValueError(f"pairing {settings.pairing!r} not in the pairs table (has {list(pairings)})")
     first = settings.pairing or next((p for p in PAIRING_PREFERENCE if p in pairings), next(iter(pairings)))
-    data = {"title": title, "sides": sides, "groups": groups, "pairings": pairings, "pairing": first,
+    layout = {"n_neighbors": settings.n_neighbors, "min_dist": settings.min_dist, "metric": settings.metric,
+              "aligned": settings.aligned, "anchor_pairing": settings.anchor_pairing}
+    data = {"title": title, "sides": sides, "groups": groups, "palette": group_palette(len(groups)),
+            "no_group": NO_GROUP_GREY, "pairings": pairings, "pairing": first,
+            "scores": {p: PAIRING_SCORES.get(p, "pairing score") for p in pairings}, "layout": layout,
             "metrics": _metric_rows(metric_rows), "table_rows": settings.table_rows}
     js = _asset("viewer.js")
     if "</script" in js.lower():
         raise AssertionError("viewer.js must not contain '</script'")
-    fill = {"TITLE": html.escape(title), "CSS": _asset("viewer.css"), "JS": js, "DATA": script_json(data)}
+    fill = {"TITLE": html.escape(clean_text(title)), "CSS": _asset("viewer.css"), "JS": js, "DATA": script_json(data)}
     # one pass over the template, so a placeholder-like string inside the data is never replaced
     return re.sub(r"__(TITLE|CSS|JS|DATA)__", lambda m: fill[m.group(1)], _asset("viewer.html"))
 

@@ -7,10 +7,10 @@
   const D = JSON.parse(document.getElementById("viewer-data").textContent);
   const SIDES = ["a", "b"];
   const OTHER = { a: "b", b: "a" };
-  const PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
-    "#bcbd22", "#17becf", "#aec7e8", "#ffbb78", "#98df8a", "#ff9896", "#c5b0d5", "#c49c94", "#f7b6d2",
-    "#c7c7c7", "#dbdb8d", "#9edae5"];
-  const NONE = "#c8c8c8";
+  const PALETTE = D.palette;  // one colour per group, far from NONE and from each other (viewer_palette.py)
+  const NONE = D.no_group;
+  const SIG = 0.01;           // p-values below this are bold in the metrics header
+  const TIP_TOKEN = 40, TIP_TEXT = 300, CELL_TOKEN = 40, CELL_TEXT = 200; // characters shown before "…"
   const MEMBER = "#111111", PARTNER = "#e6007e", HOVER = "#ff2d00";
   const VIRIDIS = [[68, 1, 84], [59, 82, 139], [33, 145, 140], [94, 201, 98], [253, 231, 37]];
   const HEADLINE = ["random_partners", "random_directions"];
@@ -29,6 +29,55 @@
     const a = Math.abs(v);
     return a !== 0 && (a < 1e-3 || a >= 1e4) ? v.toExponential(2) : v.toFixed(digits === undefined ? 3 : digits);
   }
+  // p-value text: never rounds across SIG, and the smallest p the null draws allow, 1/(n + 1), is shown as
+  // the bound it is ("< 0.01" for 1/101) rather than a rounded number. Other p-values are rounded up
+  // (never shown smaller than they are) to two significant digits.
+  function ceilSig(v, digits) {
+    const f = Math.pow(10, Math.floor(Math.log10(v)) - digits + 1);
+    return Math.ceil(v / f - 1e-9) * f;
+  }
+  const plain = (v) => String(Number(v.toPrecision(3)));
+  function isP(p) { return typeof p === "number" && Number.isFinite(p); }
+  function fmtP(p, nValid) {
+    if (!isP(p)) return "–";
+    if (p <= 0) return "0";
+    if (typeof nValid === "number" && nValid > 0) {
+      const floor = 1 / (nValid + 1);
+      if (p <= floor * (1 + 1e-9)) {
+        const bound = ceilSig(floor, 1);
+        return (bound > floor * (1 + 1e-9) ? "< " : "≤ ") + plain(bound);
+      }
+    }
+    const up = ceilSig(p, 2);
+    return p < SIG && up >= SIG ? "< " + plain(SIG) : plain(up);
+  }
+  // a long string cut to n UTF-16 units (never between the halves of a surrogate pair) with how much is hidden
+  function trunc(s, n) {
+    s = String(s);
+    if (s.length <= n) return s;
+    let cut = n;
+    const c = s.charCodeAt(cut - 1);
+    if (c >= 0xd800 && c <= 0xdbff) cut--;
+    return s.slice(0, cut) + "… [+" + (s.length - cut).toLocaleString("en") + " chars]";
+  }
+  // whitespace and control characters made visible: space ␣, line breaks ↵, tab ⇥, other C0 as control pictures
+  function visible(t) {
+    if (t === "") return "∅";
+    return String(t).replace(/[\u0000-\u0020\u007f\u0085\u2028\u2029]/g, (c) => c === " " ? "␣"
+      : c === "\n" || c === "\r" || c > "\u007f" ? "↵" : c === "\t" ? "⇥" : c === "\u007f" ? "␡"
+      : String.fromCharCode(0x2400 + c.charCodeAt(0)));
+  }
+  // tokens as separate chips (no joining character that could be mistaken for a punctuation token)
+  function chips(tokens, cap) {
+    const box = el("span", null, "tokens");
+    for (const t of tokens) {
+      const chip = el("span", visible(trunc(t, cap)), t === "" ? "tok empty" : "tok");
+      if (t.length > cap) chip.title = t;
+      box.appendChild(chip);
+    }
+    return box;
+  }
+  const labelText = (s) => (s === "" ? "—" : s);
   function viridis(t) {
     t = Math.min(1, Math.max(0, t)) * (VIRIDIS.length - 1);
     const i = Math.min(VIRIDIS.length - 2, Math.floor(t)), f = t - i, p = VIRIDIS[i], q = VIRIDIS[i + 1];
@@ -52,7 +101,8 @@
   const state = {
     pairing: D.pairing, colour: D.groups.length ? "group" : "score", mode: "pan",
     hl: { a: new Uint8Array(S.a.n), b: new Uint8Array(S.b.n) }, hlKind: null, hlCount: 0,
-    hover: null, focus: null, sortKey: "score", sortDir: -1, tableRows: [], lastHoverMs: NaN,
+    hover: null, focus: null, sortKey: "score", sortDir: -1, tableRows: [], lastHoverMs: NaN, details: null,
+    metricRows: 0,
   };
   let P = null; // current pairing: {a, b, score: arrays; adj: {a: [[pair idx]], b: ...}; best: {a, b}}
 
@@ -160,7 +210,7 @@
   Plot.prototype.setColours = function () {
     const d = S[this.side], n = d.n, cols = new Array(n);
     for (let i = 0; i < n; i++) {
-      if (state.colour === "group") cols[i] = d.group[i] >= 0 ? PALETTE[d.group[i] % PALETTE.length] : NONE;
+      if (state.colour === "group") cols[i] = d.group[i] >= 0 ? PALETTE[d.group[i]] : NONE;
       else if (state.colour === "paired") cols[i] = P.adj[this.side][i].length ? "#1f77b4" : NONE;
       else {
         const sc = P.best[this.side][i];
@@ -254,19 +304,28 @@
     state.hlCount = count;
     drawAll(); scheduleTable();
   }
-  function clearHighlight() {
-    $("search").value = ""; $("search-count").textContent = ""; $("group").value = "";
+  function members() {
+    const m = { a: [], b: [] };
+    for (const s of SIDES) state.hl[s].forEach((v, i) => { if (v === 1) m[s].push(i); });
+    return m;
+  }
+  function clearHighlight(keepSearchText) {
+    if (keepSearchText !== true) $("search").value = "";
+    $("search-count").textContent = ""; $("group").value = "";
     state.focus = null;
     setHighlight(null, { a: [], b: [] });
   }
-  function search(q) {
-    q = String(q).trim().toLowerCase();
-    $("search").value = q;
-    if (!q) { clearHighlight(); return { a: [], b: [] }; }
+  // typed: the call comes from the search box, whose text is left exactly as the user typed it;
+  // matching ignores case and surrounding whitespace
+  function search(q, typed) {
+    const raw = String(q);
+    if (typed !== true) $("search").value = raw;
+    const needle = raw.trim().toLowerCase();
+    if (!needle) { clearHighlight(true); return { a: [], b: [] }; }
     const found = {};
     for (const s of SIDES) {
       found[s] = [];
-      for (let i = 0; i < S[s].n; i++) if (S[s].lower[i].includes(q)) found[s].push(i);
+      for (let i = 0; i < S[s].n; i++) if (S[s].lower[i].includes(needle)) found[s].push(i);
       plots[s].zoomTo(found[s], 0.05);
     }
     $("search-count").textContent = found.a.length + " in " + S.a.name + ", " + found.b.length + " in " + S.b.name;
@@ -289,24 +348,33 @@
 
   // ---------------------------------------------------------------- tooltip and hover
   const tooltip = $("tooltip");
-  function describe(side, i) {
-    const d = S[side], lines = [];
-    lines.push([d.name + " · feature " + i, "head"]);
-    lines.push([d.label[i]]);
-    if (d.tokens[i].length) lines.push(["top tokens: " + d.tokens[i].join(" · ")]);
-    lines.push(["frequency " + fmt(d.freq[i], 4)]);
+  // one latent as DOM lines; tokenCap/textCap: characters shown per token / label (Infinity: all)
+  function describe(side, i, tokenCap, textCap) {
+    const d = S[side], lines = [], od = S[OTHER[side]];
+    const line = (text, cls) => { const e = el("div", text, cls); lines.push(e); return e; };
+    line(trunc(d.name, textCap) + " · feature " + i, "head");
+    line(labelText(trunc(d.label[i], textCap)), "label");
+    if (d.tokens[i].length) line("top tokens: ").appendChild(chips(d.tokens[i], tokenCap));
+    line("frequency " + fmt(d.freq[i], 4));
     const ps = partners(side, i);
     if (ps.length) {
       const shown = ps.slice(0, 6).map(([j, sc]) => "#" + j + " (" + fmt(sc) + ")").join(", ");
-      lines.push(["partners in " + S[OTHER[side]].name + " [" + P.name + "]: " + shown +
-        (ps.length > 6 ? " +" + (ps.length - 6) + " more" : "")]);
-      const j = ps[0][0], od = S[OTHER[side]];
-      lines.push(["best partner: " + (od.tokens[j].length ? od.tokens[j].join(" · ") : od.label[j])]);
-    } else lines.push(["no partner in " + S[OTHER[side]].name + " [" + P.name + "]"]);
+      line("partners in " + trunc(od.name, textCap) + " [" + P.name + "]: " + shown +
+        (ps.length > 6 ? " +" + (ps.length - 6) + " more" : ""));
+      const j = ps[0][0], best = line("best partner: ");
+      if (od.tokens[j].length) best.appendChild(chips(od.tokens[j], tokenCap));
+      else best.append(labelText(trunc(od.label[j], textCap)));
+    } else line("no partner in " + trunc(od.name, textCap) + " [" + P.name + "]");
     return lines;
   }
+  function isLong(side, i) {
+    const d = S[side];
+    return d.label[i].length > TIP_TEXT || d.tokens[i].some((t) => t.length > TIP_TOKEN);
+  }
   function showTooltip(side, i, clientX, clientY) {
-    tooltip.replaceChildren(...describe(side, i).map(([t, cls]) => el("div", t, cls)));
+    const lines = describe(side, i, TIP_TOKEN, TIP_TEXT);
+    if (isLong(side, i)) lines.push(el("div", "click the point for the full text", "hint"));
+    tooltip.replaceChildren(...lines);
     tooltip.hidden = false;
     const w = tooltip.offsetWidth, h = tooltip.offsetHeight;
     let x = clientX + 14, y = clientY + 14;
@@ -366,6 +434,11 @@
       if (!plot.drag) return;
       const g = plot.drag;
       plot.drag = null;
+      const [ux, uy] = localXY(plot, ev);
+      if (g.mode === "pan" && Math.abs(ux - g.start[0]) + Math.abs(uy - g.start[1]) < 4) {  // a click
+        const i = plot.nearest(ux, uy, 8);
+        if (i >= 0) showDetails([[side, i]]);
+      }
       if (g.mode !== "pan") {
         const d = S[side], ids = [];
         let inside;
@@ -402,9 +475,16 @@
   // ---------------------------------------------------------------- pairs table
   const COLUMNS = [["score", "score"], ["a", S.a.name + " id"], ["a_text", S.a.name + " tokens / label"],
     ["b", S.b.name + " id"], ["b_text", S.b.name + " tokens / label"]];
-  function text(side, i) {
+  function text(side, i) { // full text of a latent for sorting and the cell's title
     const d = S[side];
-    return d.tokens[i].length ? d.tokens[i].join(" · ") : d.label[i];
+    return d.tokens[i].length ? d.tokens[i].join(" │ ") : labelText(d.label[i]);
+  }
+  function cell(side, i) {
+    const d = S[side], td = el("td", null, "text");
+    if (d.tokens[i].length) td.appendChild(chips(d.tokens[i], CELL_TOKEN));
+    else td.textContent = labelText(trunc(d.label[i], CELL_TEXT));
+    td.title = text(side, i);
+    return td;
   }
   let tableTimer = null;
   function scheduleTable() {
@@ -450,8 +530,7 @@
       const r = el("tr");
       r.dataset.pair = String(k);
       if (state.focus && state.focus.pair === k) r.className = "focused";
-      r.append(el("td", fmt(P.score[k])), el("td", P.a[k]), el("td", text("a", P.a[k]), "text"),
-        el("td", P.b[k]), el("td", text("b", P.b[k]), "text"));
+      r.append(el("td", fmt(P.score[k])), el("td", P.a[k]), cell("a", P.a[k]), el("td", P.b[k]), cell("b", P.b[k]));
       r.addEventListener("click", () => focusPair(k));
       frag.appendChild(r);
     }
@@ -466,17 +545,37 @@
       const wy = Math.min(p.view.y1 - p.view.y0, 0.15 * (h.y1 - h.y0));
       p.setView(d.x[i] - wx / 2, d.x[i] + wx / 2, d.y[i] - wy / 2, d.y[i] + wy / 2);
     }
+    showDetails([["a", ends.a], ["b", ends.b]]);
     drawAll(); renderTable();
+  }
+  // the full text of clicked latents (a point, or both ends of a table row), in a scrolling box
+  function showDetails(items) {
+    state.details = items;
+    $("details-box").hidden = false;
+    $("details").replaceChildren(...items.map(([s, i]) => {
+      const box = el("div", null, "latent");
+      box.append(...describe(s, i, Infinity, Infinity));
+      return box;
+    }));
   }
 
   // ---------------------------------------------------------------- header, controls
+  // metrics rows shown: this pairing's (and pairing-free) rows against a headline null whose subspace,
+  // representation, metric, baseline or note contain every word of the filter box (any case)
   function renderMetrics() {
     const cols = D.metrics.columns, idx = (n) => cols.indexOf(n);
     const show = ["subspace", "representation", "metric", "value", "baseline", "baseline_mean", "p_value", "n_pairs"];
-    const rows = D.metrics.rows.filter((r) => (r[idx("pairing")] === P.name || r[idx("pairing")] === "none") &&
+    const all = D.metrics.rows.filter((r) => (r[idx("pairing")] === P.name || r[idx("pairing")] === "none") &&
       HEADLINE.includes(r[idx("baseline")]));
-    $("metrics-caption").textContent = "Metrics of this comparison (results/metrics.parquet): " + rows.length +
-      " rows for pairing " + P.name + " against the headline null; bold: p < 0.01";
+    const words = $("metrics-filter").value.toLowerCase().split(/\s+/).filter((w) => w);
+    const haystack = (r) => ["subspace", "representation", "metric", "baseline", "note"]
+      .map((c) => (idx(c) >= 0 && r[idx(c)] !== null ? String(r[idx(c)]) : "")).join(" ").toLowerCase();
+    const rows = words.length ? all.filter((r) => { const h = haystack(r); return words.every((w) => h.includes(w)); })
+      : all;
+    state.metricRows = rows.length;
+    $("metrics-caption").textContent = "Metrics of this comparison (results/metrics.parquet): " +
+      (words.length ? rows.length + " of " : "") + all.length + " rows for pairing " + P.name +
+      " against the headline nulls; bold: p < 0.01; \u201c< 0.01\u201d: the smallest p-value the null draws allow";
     const tr = el("tr");
     for (const c of show) tr.appendChild(el("th", c));
     $("metrics").tHead.replaceChildren(tr);
@@ -484,8 +583,9 @@
     for (const r of rows) {
       const row = el("tr");
       for (const c of show) {
-        const td = el("td", fmt(r[idx(c)]));
-        if (c === "p_value" && r[idx(c)] < 0.01) td.className = "sig";
+        const v = r[idx(c)];
+        const td = el("td", c === "p_value" ? fmtP(v, r[idx("n_baseline_valid")]) : fmt(v));
+        if (c === "p_value" && isP(v) && v < SIG) td.className = "sig";
         row.appendChild(td);
       }
       const note = r[idx("note")];
@@ -503,15 +603,17 @@
       const box = $("legend-" + s), items = [];
       if (state.colour === "group") {
         const present = new Set(S[s].group);
-        D.groups.forEach((g, gi) => { if (present.has(gi)) items.push([PALETTE[gi % PALETTE.length], g]); });
+        D.groups.forEach((g, gi) => { if (present.has(gi)) items.push([PALETTE[gi], g]); });
         if (present.has(-1)) items.push([NONE, "no group"]);
       } else if (state.colour === "paired") items.push(["#1f77b4", "paired"], [NONE, "unpaired"]);
       else if (P.a.length) items.push([viridis(0), "score " + fmt(P.lo)], [viridis(1), fmt(P.hi)], [NONE, "unpaired"]);
       else items.push([NONE, "no pairs in " + P.name]);
-      box.replaceChildren(...items.slice(0, 30).map(([c, t]) => {
-        const span = el("span", t), sw = el("span", null, "swatch");
+      const spans = items.slice(0, 60).map(([c, t]) => {
+        const span = el("span", trunc(t, 60)), sw = el("span", null, "swatch");
         sw.style.background = c; span.prepend(sw); return span;
-      }));
+      });
+      if (items.length > 60) spans.push(el("span", "+" + (items.length - 60) + " more groups"));
+      box.replaceChildren(...spans);
     }
   }
   function setColour(mode) {
@@ -524,11 +626,27 @@
     P = buildPairing(name);
     state.hover = null; state.focus = null; tooltip.hidden = true;
     if (plots.a) {
-      plots.a.setColours(); plots.b.setColours(); renderLegends(); renderMetrics();
-      if (state.hlKind === "group") selectGroup($("group").value);
-      else if (state.hlKind === "search") search($("search").value);
+      plots.a.setColours(); plots.b.setColours(); renderLegends(); renderMetrics(); renderAbout();
+      // the same members (search hits, group, box/lasso selection), partners of the new pairing
+      if (state.hlKind) setHighlight(state.hlKind, members());
       else { drawAll(); renderTable(); }
+      if (state.details) showDetails(state.details);
     }
+  }
+  // the "what am I looking at" lines; the score line follows the pairing
+  function renderAbout() {
+    const L = D.layout;
+    const how = L.aligned ? "one aligned UMAP of all models of the world, anchored on their " + L.anchor_pairing +
+      " pairs" : "an independent UMAP per SAE, so the two maps' positions and axes are not comparable";
+    $("about-map").textContent = "Each point is one SAE latent, placed by UMAP of its decoder direction (its row of " +
+      "the decoder; n_neighbors " + L.n_neighbors + ", min_dist " + L.min_dist + ", metric " + L.metric + "; " +
+      how + "). Nearby points write similar directions into the model.";
+    $("about-score").textContent = "Pairing " + P.name + ": a latent of one map is linked to its partners in the " +
+      "other; score = " + (D.scores[P.name] || "pairing score") + ".";
+    $("about-use").textContent = "Hover a point: its partners ring red in the other map and a tooltip lists " +
+      "them. Click a point or a table row: full text below the maps. Drag mode box/lasso: select latents " +
+      "(black outline) and light up their partners (magenta outline). Search: tokens or label, any case. " +
+      "Wheel: zoom; double-click: whole map. Tokens are boxed; ␣ is a space, ↵ a newline, ⇥ a tab, ∅ empty.";
   }
   function options(select, items) {
     select.replaceChildren(...items.map(([v, t]) => { const o = el("option", t); o.value = v; return o; }));
@@ -554,9 +672,12 @@
     let searchTimer = null;
     $("search").addEventListener("input", (e) => {
       clearTimeout(searchTimer);
-      searchTimer = setTimeout(() => search(e.target.value), 150);
+      searchTimer = setTimeout(() => search(e.target.value, true), 150);
     });
-    $("search").addEventListener("keydown", (e) => { if (e.key === "Enter") { clearTimeout(searchTimer); search(e.target.value); } });
+    $("search").addEventListener("keydown", (e) => {
+      if (e.key === "Enter") { clearTimeout(searchTimer); search(e.target.value, true); }
+    });
+    $("metrics-filter").addEventListener("input", renderMetrics);
     for (const r of document.querySelectorAll("input[name=mode]")) {
       r.addEventListener("change", (e) => { state.mode = e.target.value; });
     }
@@ -567,7 +688,7 @@
     });
     window.addEventListener("resize", () => { plots.a.resize(); plots.b.resize(); drawAll(); });
     setColour(state.colour);
-    renderMetrics(); renderTable();
+    renderAbout(); renderMetrics(); renderTable();
   }
 
   init();
@@ -591,6 +712,9 @@
     hovered: () => state.hover && { side: state.hover.side, id: state.hover.id,
       partners: state.hover.partners.map((p) => p[0]), ms: state.lastHoverMs },
     tooltip: () => (tooltip.hidden ? null : tooltip.textContent),
+    details: () => ($("details-box").hidden ? null : $("details").textContent),
+    metricRows: () => state.metricRows,
+    palette: () => PALETTE.slice(),
     view: (side) => Object.assign({}, plots[side].view),
     home: (side) => Object.assign({}, plots[side].home),
     inView: (side, i) => plots[side].inView(i),
