@@ -50,7 +50,8 @@ def metric_rows():
                          for s, v, p in [("all", 0.81, 0.0099), ("cluster:1", 0.4, 0.2)]])
 
 
-LM_TOKENS = [" the", ",", ".", " of", "\n", " and", "'s", " (", ")", "-", ":", ' "', "ing", " a", "\t", "...", " ·", ";"]
+LM_TOKENS = [" the", ",", ".", " of", "\n", " and", "'s", " (", ")", "-", ":", ' "', "ing", " a", "\t", "...",
+             " ·", ";"]
 
 
 def demo_like_inputs(n: int = 400, n_groups: int = 40, seed: int = 0):
@@ -78,7 +79,7 @@ def demo_like_inputs(n: int = 400, n_groups: int = 40, seed: int = 0):
     for sub in ["all", *[f"group:{g}" for g in names]]:
         for rep in ("decoder", "activations"):
             for metric in ("linear_cka", "rsa"):
-                k = int(rng.integers(0, 101))
+                k = 0 if rng.random() < 0.15 else int(rng.integers(0, 101))   # some at the floor 1/101
                 undefined = rng.random() < 0.3
                 rows.append(make_row(ctx, subspace=sub, representation=rep, pairing="hungarian", metric=metric,
                                      value=float("nan") if undefined else rng.uniform(0, 1),

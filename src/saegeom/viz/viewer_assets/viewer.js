@@ -51,14 +51,16 @@
     const up = ceilSig(p, 2);
     return p < SIG && up >= SIG ? "< " + plain(SIG) : plain(up);
   }
-  // a long string cut to n UTF-16 units (never between the halves of a surrogate pair) with how much is hidden
+  // a long string cut to n UTF-16 units (never between the halves of a surrogate pair) with how many
+  // characters (code points) are hidden
   function trunc(s, n) {
     s = String(s);
     if (s.length <= n) return s;
     let cut = n;
     const c = s.charCodeAt(cut - 1);
     if (c >= 0xd800 && c <= 0xdbff) cut--;
-    return s.slice(0, cut) + "… [+" + (s.length - cut).toLocaleString("en") + " chars]";
+    const hidden = Array.from(s.slice(cut)).length;
+    return s.slice(0, cut) + "… [+" + hidden.toLocaleString("en") + " chars]";
   }
   // whitespace and control characters made visible: space ␣, line breaks ↵, tab ⇥, other C0 as control pictures
   function visible(t) {
@@ -71,7 +73,7 @@
   function chips(tokens, cap) {
     const box = el("span", null, "tokens");
     for (const t of tokens) {
-      const chip = el("span", visible(trunc(t, cap)), t === "" ? "tok empty" : "tok");
+      const chip = el("span", trunc(visible(t), cap), t === "" ? "tok empty" : "tok");
       if (t.length > cap) chip.title = t;
       box.appendChild(chip);
     }
