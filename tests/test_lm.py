@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 import torch
 import yaml
+from saegeom.pipeline import train_sae_job
 
 from saegeom.features import LATENTS_SCHEMA, TOP_TOKENS_SCHEMA, read_codes, read_latents, read_top_tokens
 from saegeom.features.cache import latent_groups
@@ -23,7 +24,6 @@ from saegeom.lm.groups import GroupLabels, category_scores
 from saegeom.lm.models import ModelUnavailable, load_pretrained_lm, load_toy_lm
 from saegeom.lm.splice import spliced_loss
 from saegeom.lm.tokenizer import encode_stories, load_tokenizer, train_tokenizer
-from saegeom.pipeline import train_sae_job
 from saegeom.sae.load import load_sae, read_sae_metrics
 from saegeom.sae.train import build_training_sae
 from saegeom.settings import LM_DEFAULTS

@@ -21,6 +21,7 @@ from saegeom.metrics import mmcs
 from saegeom.sae.load import WEIGHTS_FILE
 from saegeom.synthetic.world import build_world
 from saegeom.topology import cloud_diagrams, ground_truth_cloud, lifetimes, sae_cloud
+from saegeom.topology.analysis import topology_comparison, topology_report
 from saegeom.topology.geometry_score import geometry_score, mean_rlt, relative_living_times
 from saegeom.topology.mapper import component_purity, compute_lens, mapper_graph
 from saegeom.topology.msid import (
@@ -32,7 +33,6 @@ from saegeom.topology.msid import (
     normalized_laplacian,
 )
 from saegeom.topology.persistence import distance_matrix, farthest_point_indices, unit_rows
-from saegeom.topology.pipeline import topology_comparison, topology_report
 from saegeom.topology.report import external_sources, inline_assets
 
 REPO = Path(__file__).resolve().parents[1]
@@ -167,7 +167,7 @@ def test_report_is_offline_and_escapes_labels(tmp_path):
     dec = world.gt_features("a")
     sae = save_decoder(tmp_path / "sae", dec)
     from saegeom.pairing import write_pairs
-    from saegeom.topology.pipeline import partner_scores
+    from saegeom.topology.analysis import partner_scores
 
     pairs = pd.DataFrame({"a_idx": [0, 1, 1, 5], "b_idx": [3, 4, 2, 0], "score": [0.9, 0.5, 0.7, 0.2],
                           "pairing": ["hungarian", "hungarian", "hungarian", "one_to_one"], "min_score": 0.1})
