@@ -36,6 +36,7 @@ from saegeom.topology.persistence import distance_matrix, farthest_point_indices
 from saegeom.topology.report import external_sources, inline_assets
 
 REPO = Path(__file__).resolve().parents[1]
+SNAKEFILE = str(REPO / "workflow" / "Snakefile")
 FIRING = {"kind": "correlated", "mean_active": 3, "decay": 0.99, "correlation": None}
 
 
@@ -292,7 +293,7 @@ def test_workflow_runs_topology_for_every_cloud_and_feeds_metrics(tmp_path):
     tiny = yaml.safe_load((REPO / "tests" / "data" / "tiny_config.yaml").read_text())
     cfg = tmp_path / "c.yaml"
     cfg.write_text(yaml.safe_dump(tiny))
-    cmd = [snakemake, "-s", str(REPO / "Snakefile"), "--directory", str(tmp_path), "--configfile", str(cfg),
+    cmd = [snakemake, "-s", SNAKEFILE, "--directory", str(tmp_path), "--configfile", str(cfg),
            "--cores", "1", "-n", "results/metrics.parquet", "results/topology/mapper_summary.parquet"]
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr[-2000:]

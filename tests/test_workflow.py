@@ -12,13 +12,14 @@ import yaml
 from saegeom.io.tables import read_metrics
 
 REPO = Path(__file__).resolve().parents[1]
+SNAKEFILE = str(REPO / "workflow" / "Snakefile")
 SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
 TINY = REPO / "tests" / "data" / "tiny_config.yaml"
 SCHEMA = REPO / "workflow" / "schemas" / "config.schema.yaml"
 
 
 def snakemake(workdir: Path, config: Path, *args: str) -> subprocess.CompletedProcess:
-    cmd = [SNAKEMAKE, "-s", str(REPO / "Snakefile"), "--directory", str(workdir), "--configfile", str(config),
+    cmd = [SNAKEMAKE, "-s", SNAKEFILE, "--directory", str(workdir), "--configfile", str(config),
            "--cores", "2", "--resources", "gpu=1", *args]
     return subprocess.run(cmd, capture_output=True, text=True, timeout=900)
 
@@ -137,14 +138,15 @@ def test_pipeline_end_to_end_and_incremental(tmp_path):
 
 
 def test_readme_snakemake_command_parses(tmp_path):
-    """The raw command the README documents must be accepted as written (a dry run)."""
+    """The raw command the README documents must be accepted as written (a dry run from the repository root:
+    Snakemake finds workflow/Snakefile by itself)."""
     import shlex
 
     readme = (REPO / "README.md").read_text()
     line = next(ln for ln in readme.splitlines() if ln.startswith("snakemake results/metrics.parquet --cores"))
     cmd = shlex.split(line)
     cmd[0] = SNAKEMAKE
-    r = subprocess.run([*cmd, "-n", "-s", str(REPO / "Snakefile"), "--directory", str(tmp_path), "--configfile",
-                        str(TINY)], capture_output=True, text=True, timeout=300)
+    r = subprocess.run([*cmd, "-n", "--directory", str(tmp_path), "--configfile", str(TINY)], cwd=REPO,
+                       capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr[-2000:]
     assert "metrics" in _dry_run_jobs(r)

@@ -25,7 +25,7 @@ wildcard_constraints:
 
 def logfile(path):
     """The log file of a job, under results/logs/ (``path``: the output pattern's tail)."""
-    return f"{P.LOGS}/{path}.log"
+    return P.LOGS + "/" + path + ".log"
 
 
 def pair_of(w):

@@ -25,13 +25,13 @@ def _load_pair(sae_a: PathLike, sae_b: PathLike, shards_a: PathLike, shards_b: P
     are checked to be the same instead)."""
     from saegeom.sae.load import load_sae
 
-    saes = load_sae(sae_a, device), load_sae(sae_b, device)
     if world is None:
         from saegeom.io.shards import ShardSet
         from saegeom.lm.activations import check_same_tokens
 
-        check_same_tokens(ShardSet(shards_a), ShardSet(shards_b))
-        return (*saes, None)
+        check_same_tokens(ShardSet(shards_a), ShardSet(shards_b))  # before loading anything
+        return load_sae(sae_a, device), load_sae(sae_b, device), None
+    saes = load_sae(sae_a, device), load_sae(sae_b, device)
     from saegeom.compare.worlds import WorldLabels
     from saegeom.synthetic.world import World
 

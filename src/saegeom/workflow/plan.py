@@ -433,7 +433,8 @@ class Plan:
     def umap_inputs(self, study: str, sae: str) -> dict[str, list[str]]:
         """Every model's SAE and (``viewer.aligned``) the pairs tables of consecutive models (anchors)."""
         m = self.models(study)
-        anchors = [self.pairs(study, sae, a, b) for a, b in zip(m, m[1:], strict=False)] if self.config["viewer"]["aligned"] else []
+        aligned = self.config["viewer"]["aligned"]
+        anchors = [self.pairs(study, sae, a, b) for a, b in zip(m, m[1:], strict=False)] if aligned else []
         return {"saes": [self.sae(study, x, sae) for x in m], "pairs": anchors}
 
     def viewer_inputs(self, study: str, sae: str, model_a: str, model_b: str) -> dict[str, str]:
