@@ -4,7 +4,6 @@ semantic subspaces, category recovery and the local (offline) pretrained path.""
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 
 import numpy as np
@@ -323,35 +322,28 @@ def test_schema_lm_defaults_equal_the_settings():
     assert tuple(schema["$defs"]["lm_model"]["properties"]["source"]["enum"]) == LM_SOURCES
 
 
-def test_workflow_plans_the_lm_jobs_and_names_a_bad_lm_config(tmp_path):
-    import subprocess
-    import sys
+def test_workflow_plans_the_lm_jobs_and_names_a_bad_lm_config():
+    """In process (saegeom.workflow.plan): the default LM block on the tiny config goes through the same
+    pair/compare/features rules as the synthetic worlds; a bad LM config is named when the plan is made."""
+    from saegeom.config_checks import ConfigError
+    from saegeom.workflow.plan import Plan
 
-    snakemake = str(Path(sys.executable).with_name("snakemake"))
+    schema = str(REPO / "workflow" / "schemas" / "config.schema.yaml")
     cfg = yaml.safe_load((REPO / "tests" / "data" / "tiny_config.yaml").read_text())
     cfg["lm"] = DEFAULT_LM
+    plan = Plan.from_config({**cfg, "topology": {"worlds": ["toys"]}}, schema)
+    tables = plan.metrics_tables()
+    assert {"results/compare/toys/topk/toy1~categories.parquet", "results/compare/toys/topk/toy2~categories.parquet",
+            "results/compare/toys/topk/toy1~toy2.parquet"} <= set(tables)
+    assert "results/topology/compare/toys/topk/toy1~toy2.parquet" in tables
+    # the viewer page and the topology comparison of the LM pair are labelled from the LM feature caches
+    assert "results/viewer/toys/topk/toy1~toy2.html" in plan.viewer_pages()
+    page = plan.viewer_inputs("toys", "topk", "toy1", "toy2")
+    assert page["latents_a"] == "results/features/toys/toy1/topk"
+    topo = plan.topology_inputs("toys", "topk", {"_a": "toy1", "_b": "toy2"})
+    assert topo["latents_b"] == "results/features/toys/toy2/topk" and "world" not in topo
+    assert plan.lm_info("toy1")["model_dir"] == "results/lm/toy1/model"
+    bad = {**cfg, "lm": {**DEFAULT_LM, "comparisons": {"toys": {"models": ["toy1", "gpt9"], "saes": ["topk"]}}}}
+    with pytest.raises(ConfigError, match="gpt9"):
+        Plan.from_config(bad, schema)
 
-    def dry(c):
-        (tmp_path / "c.yaml").write_text(yaml.safe_dump(c))
-        return subprocess.run([snakemake, "results/metrics.parquet", "-n", "-s", SNAKEFILE,
-                               "--directory", str(tmp_path), "--configfile", str(tmp_path / "c.yaml"), "--cores", "1"],
-                              capture_output=True, text=True, timeout=300)
-
-    r = dry(cfg)
-    assert r.returncode == 0, r.stderr[-2000:]
-    jobs = {"train_lm": 2, "lm_activations": 2, "category_recovery": 2, "lm_features": 2, "lm_compare": 1}
-    for rule, n in jobs.items():
-        assert re.search(rf"^{rule}\s+{n}$", r.stdout, re.M), rule
-    assert re.search(r"^train_sae\s+6$", r.stdout, re.M)  # 4 synthetic + 2 LM through the same rule
-    # the viewer page and the topology comparison of the LM pair are targets too (labels: the LM feature cache)
-    (tmp_path / "c.yaml").write_text(yaml.safe_dump({**cfg, "topology": {"worlds": ["toys"]}}))
-    targets = ["results/viewer/toys/topk/toy1~toy2.html", "results/topology/compare/toys/topk/toy1~toy2.parquet"]
-    r = subprocess.run([snakemake, *targets, "-n", "-s", SNAKEFILE, "--directory", str(tmp_path),
-                        "--configfile", str(tmp_path / "c.yaml"), "--cores", "1"], capture_output=True, text=True,
-                       timeout=300)
-    assert r.returncode == 0, r.stderr[-2000:]
-    for rule in ("viewer", "umap_coords", "topology_compare", "lm_features"):
-        assert re.search(rf"^{rule}\s+\d+$", r.stdout, re.M), rule
-    cfg["lm"] = {**DEFAULT_LM, "comparisons": {"toys": {"models": ["toy1", "gpt9"], "saes": ["topk"]}}}
-    r = dry(cfg)
-    assert r.returncode != 0 and "gpt9" in r.stderr + r.stdout

@@ -284,20 +284,13 @@ def test_topology_settings_match_the_schema():
         S.TopologySettings(mapper={"n_cube": 3})
 
 
-def test_workflow_runs_topology_for_every_cloud_and_feeds_metrics(tmp_path):
-    """Dry run on the tiny config: a report per (world, model, SAE or ground truth), a comparison per
-    model pair and SAE, and `rule metrics` reads the comparisons."""
-    import subprocess
+def test_workflow_runs_topology_for_every_cloud_and_feeds_metrics():
+    """The plan of the tiny config (in process): a report per (world, model, SAE or ground truth), a
+    comparison per model pair and SAE, and `rule metrics` reads the comparisons."""
+    from saegeom.workflow.plan import Plan
 
-    snakemake = str(Path(sys.executable).with_name("snakemake"))
     tiny = yaml.safe_load((REPO / "tests" / "data" / "tiny_config.yaml").read_text())
-    cfg = tmp_path / "c.yaml"
-    cfg.write_text(yaml.safe_dump(tiny))
-    cmd = [snakemake, "-s", SNAKEFILE, "--directory", str(tmp_path), "--configfile", str(cfg),
-           "--cores", "1", "-n", "results/metrics.parquet", "results/topology/mapper_summary.parquet"]
-    r = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
-    assert r.returncode == 0, r.stderr[-2000:]
-    lines = r.stdout.splitlines()
-    jobs = {p[0]: int(p[1]) for p in (ln.split() for ln in lines) if len(p) == 2 and p[1].isdigit()}
-    assert jobs["topology"] == 2 * 3 and jobs["topology_compare"] == 3 and jobs["topology_summary"] == 1
-    assert "results/topology/compare/tiny/ground_truth/a~b.parquet" in r.stdout
+    plan = Plan.from_config(tiny, str(REPO / "workflow" / "schemas" / "config.schema.yaml"))
+    assert len(plan.topology_reports()) == 2 * 3 and len(plan.topology_tables()) == 3
+    assert "results/topology/compare/tiny/ground_truth/a~b.parquet" in plan.topology_tables()
+    assert set(plan.topology_tables()) <= set(plan.metrics_tables())
