@@ -1,15 +1,12 @@
 # Glue between Snakemake and the workflow plan (saegeom.workflow.plan): validation once, wildcard
 # constraints, and input/param functions that ask the plan. Paths, settings, contexts and target lists
 # live in the plan, where they are unit-tested (tests/test_plan.py).
-from pathlib import Path
-
 from saegeom.settings import NAME_PATTERN
 from saegeom.workflow import plan as P
 
 # Every config mistake stops here, before any job (saegeom.config_checks.check_config).
-plan = P.Plan.from_config(
-    config, str(Path(workflow.basedir) / "schemas" / "config.schema.yaml")
-)
+# (workflow.source_path: a local copy also when the workflow runs as a module deployed with snakedeploy)
+plan = P.Plan.from_config(config, workflow.source_path("../schemas/config.schema.yaml"))
 ENV = "../envs/saegeom.yaml"  # for `--sdm conda`; the default route is the venv of `make setup`
 
 
