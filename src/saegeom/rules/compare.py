@@ -89,7 +89,12 @@ def features(*, sae: PathLike, shards: PathLike, device: str, out: PathLike, wor
     Synthetic (``world``, ``model``, ``gt_threshold``): labels from the ground truth. Language models (``lm``:
     ``{"spec", "model_dir", "hook"}``, ``corpus``, ``groups``, ``group_share``, ``k``, ``n_top``): keyword groups
     of each latent's top tokens, plus ``top_tokens.parquet`` and ``codes.safetensors``
-    (``saegeom.features.cache``)."""
+    (``saegeom.features.cache``).
+
+    ``codes.safetensors`` (the top-``k`` codes of every held-out token) is an artefact for inspecting latents
+    in a notebook (``saegeom.features.read_codes``); no rule reads it. The comparison rules encode the tokens
+    they sample themselves, since they need every latent's activation (top-``k`` codes drop the rest of a
+    ReLU SAE's code) on tokens that the pairing and nulls choose."""
     if world is not None:
         from saegeom.features.latents import LATENTS_FILE, write_latents
         from saegeom.viz.latents import synthetic_latents_table
