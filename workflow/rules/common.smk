@@ -7,6 +7,7 @@ from saegeom.workflow import plan as P
 # Every config mistake stops here, before any job (saegeom.config_checks.check_config).
 # (workflow.source_path: a local copy also when the workflow runs as a module deployed with snakedeploy)
 plan = P.Plan.from_config(config, workflow.source_path("../schemas/config.schema.yaml"))
+logfile = P.log_path
 ENV = "../envs/saegeom.yaml"  # for `--sdm conda`; the default route is the venv of `make setup`
 
 
@@ -18,11 +19,6 @@ wildcard_constraints:
     sae=NAME_PATTERN,
     lm=NAME_PATTERN,
     hook=NAME_PATTERN,
-
-
-def logfile(path):
-    """The log file of a job, under results/logs/ (``path``: the output pattern's tail)."""
-    return P.LOGS + "/" + path + ".log"
 
 
 def pair_of(w):

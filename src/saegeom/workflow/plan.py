@@ -82,6 +82,11 @@ def canonical(obj: Any) -> Any:
     return obj
 
 
+def log_path(tail: str) -> str:
+    """The log file of a job: ``results/logs/<tail>.log`` (``tail``: a pattern such as ``world/{study}``)."""
+    return f"{LOGS}/{tail}.log"
+
+
 def alternatives(names: Iterable[str]) -> str:
     """A wildcard regex matching exactly ``names`` (never matching when empty)."""
     return "|".join(re.escape(n) for n in sorted(set(names))) or "(?!)"
