@@ -28,7 +28,7 @@ test: lint browser-deps
 
 lint: setup
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/snakefmt --check Snakefile rules/
+	$(VENV)/bin/snakefmt --check workflow/Snakefile workflow/rules/
 	$(VENV)/bin/snakemake --lint --directory "$$(mktemp -d)"
 
 bench: setup

@@ -1,7 +1,7 @@
 """Start-up seconds of each rule that neither trains nor encodes: its imports now vs with torch + SAELens.
 
-Each rule's script imports ``saegeom.pipeline`` and ``saegeom.workflow``, calls ``setup_script``
-and then the modules of its one pipeline function. This times those imports in fresh interpreters
+Each rule's script imports ``saegeom.rules.<stage>`` and ``saegeom.workflow``, calls ``run_rule``
+and then the modules of its one rule function. This times those imports in fresh interpreters
 (median of ``--repeat``), against a baseline that also imports torch and SAELens — what every job
 paid before issue 18 (``saegeom.utils`` imported torch; the world's correlation matrix SAELens).
 
@@ -21,7 +21,7 @@ import time
 
 from _report import write_result
 
-COMMON = "import saegeom.pipeline, saegeom.workflow"
+COMMON = "import saegeom.rules.compare, saegeom.workflow"
 RULES = {
     "world": "import saegeom.synthetic.world",
     "metrics": "import saegeom.io.tables",

@@ -100,15 +100,15 @@ def test_disabled_checkpoints_write_nothing(tmp_path, shards):
 
 
 def test_a_resumed_toy_lm_ends_with_the_weights_of_an_uninterrupted_run(tmp_path, monkeypatch):
+    from saegeom import rules as R
     from saegeom.lm import models as lm_models
-    from saegeom.lm import pipeline as P
 
-    P.corpus(tmp_path / "corpus", 200, 0.25, 0)
-    P.tokenizer(tmp_path / "corpus", tmp_path / "tok.json")
+    R.lm_corpus(n_stories=200, heldout_fraction=0.25, seed=0, out=tmp_path / "corpus")
+    R.lm_tokenizer(corpus=tmp_path / "corpus", out=tmp_path / "tok.json")
     spec = {"source": "toy", "hook": "blocks.0.hook_resid_post", "n_layers": 1, "d_model": 16, "n_heads": 2,
             "d_mlp": 32, "n_ctx": 32, "steps": 30, "batch_size": 8, "eval_every": 5}
-    args = (tmp_path / "corpus", tmp_path / "tok.json", spec, 3, "cpu")
-    straight = P.train_lm(*args, tmp_path / "straight")
+    args = dict(corpus=tmp_path / "corpus", tokenizer=tmp_path / "tok.json", spec=spec, seed=3, device="cpu")
+    straight = R.train_lm(**args, out=tmp_path / "straight")
     ck, policy = tmp_path / "ck", {"every_steps": 4, "every_minutes": 1e9}
     real, calls = lm_models.pad_batch, {"n": 0}
 
@@ -121,9 +121,9 @@ def test_a_resumed_toy_lm_ends_with_the_weights_of_an_uninterrupted_run(tmp_path
     with monkeypatch.context() as m:
         m.setattr(lm_models, "pad_batch", dying)
         with pytest.raises(Killed):
-            P.train_lm(*args, tmp_path / "resumed", checkpoint_dir=ck, checkpoint=policy)
+            R.train_lm(**args, out=tmp_path / "resumed", checkpoint_dir=ck, checkpoint=policy)
     assert load_state(ck)["step"] == 16 and not (tmp_path / "resumed").exists()
-    resumed = P.train_lm(*args, tmp_path / "resumed", checkpoint_dir=ck, checkpoint=policy)
+    resumed = R.train_lm(**args, out=tmp_path / "resumed", checkpoint_dir=ck, checkpoint=policy)
     assert not ck.exists()
     assert resumed["loss_curve"] == straight["loss_curve"]
     w1 = load_file(str(tmp_path / "straight" / "model.safetensors"))

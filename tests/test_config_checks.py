@@ -22,7 +22,7 @@ def _problems(edit) -> str:
     return str(e.value)
 
 
-@pytest.mark.parametrize("cfg_file", ["config.yaml", "tests/data/tiny_config.yaml"])
+@pytest.mark.parametrize("cfg_file", ["config/config.yaml", "tests/data/tiny_config.yaml"])
 def test_shipped_configs_pass(cfg_file):
     cfg = yaml.safe_load((REPO / cfg_file).read_text())
     assert schema_errors(cfg, SCHEMA) == []
@@ -117,7 +117,7 @@ def test_name_pattern_is_the_schema_and_wildcard_pattern():
     names = [SCHEMA["properties"]["saes"]["propertyNames"]["pattern"],
              SCHEMA["properties"]["worlds"]["propertyNames"]["pattern"]]
     assert all(NAME_PATTERN in p for p in names)
-    assert "NAME = NAME_PATTERN" in (REPO / "rules" / "common.smk").read_text()
+    assert "study=NAME_PATTERN" in (REPO / "workflow" / "rules" / "common.smk").read_text()
     ok, bad = ["a", "gpt2.small", "x-1_b"], ["", "..", "a..b", "a/b", "-x", ".hidden", "a b", "ü"]
     assert all(re.fullmatch(NAME_PATTERN, n) for n in ok)
     assert not any(re.fullmatch(NAME_PATTERN, n) for n in bad)
@@ -125,16 +125,20 @@ def test_name_pattern_is_the_schema_and_wildcard_pattern():
 
 def test_every_wildcard_of_every_rule_is_constrained():
     """A wildcard without a constraint matches '/' and '..': every one used in a path pattern is listed
-    under ``wildcard_constraints`` in rules/common.smk."""
+    under ``wildcard_constraints`` in workflow/rules/common.smk."""
     import re
 
-    common = (REPO / "rules" / "common.smk").read_text()
+    from saegeom.workflow import plan
+
+    common = (REPO / "workflow" / "rules" / "common.smk").read_text()
     block = common.split("wildcard_constraints:", 1)[1].split("\n\n", 1)[0]
     constrained = set(re.findall(r"^\s+(\w+)=", block, re.M))
     used = set()
-    for smk in [REPO / "Snakefile", *(REPO / "rules").glob("*.smk")]:
-        for literal in re.findall(r'"([^"\n]*results/[^"\n]*)"', smk.read_text()):
-            used |= set(re.findall(r"\{(\w+)\}", literal))
+    patterns = [v for k, v in vars(plan).items() if k.isupper() and isinstance(v, str) and "results/" in v]
+    for smk in [REPO / "workflow" / "Snakefile", *(REPO / "workflow" / "rules").glob("*.smk")]:
+        patterns += re.findall(r'"([^"\n]*\{[^"\n]*)"', smk.read_text())  # log patterns and literals
+    for literal in patterns:
+        used |= set(re.findall(r"\{(\w+)\}", literal))
     assert used, "no path patterns found"
     assert used <= constrained, used - constrained
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from test_workflow import REPO, SNAKEMAKE, TINY
+from test_workflow import SNAKEFILE, SNAKEMAKE, TINY
 
 from saegeom.io.shards import ShardSet
 from saegeom.io.tables import read_metrics, read_provenance
@@ -32,7 +32,7 @@ def _config(path: Path) -> Path:
 
 
 def _cmd(workdir: Path, cfg: Path, *extra: str) -> list[str]:
-    return [SNAKEMAKE, "results/metrics.parquet", "-s", str(REPO / "Snakefile"), "--directory", str(workdir),
+    return [SNAKEMAKE, "results/metrics.parquet", "-s", SNAKEFILE, "--directory", str(workdir),
             "--configfile", str(cfg), "--cores", "2", *extra]
 
 

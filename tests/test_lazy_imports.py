@@ -11,8 +11,9 @@ import sys
 import pytest
 
 # what the scripts of the rules world, metrics, comparison_figure, calibration and
-# ground_truth_recovery import before they call their one pipeline function
-NON_SAE_MODULES = ["saegeom.pipeline", "saegeom.workflow", "saegeom.io", "saegeom.metrics", "saegeom.compare",
+# ground_truth_recovery import before they call their one rule function
+NON_SAE_MODULES = ["saegeom.rules.synthetic", "saegeom.rules.compare", "saegeom.workflow", "saegeom.workflow.plan",
+                   "saegeom.io", "saegeom.metrics", "saegeom.compare",
                    "saegeom.compare.calibration", "saegeom.viz", "saegeom.synthetic", "saegeom.pairing",
                    "saegeom.sae.load"]
 HEAVY = ["sae_lens", "transformer_lens", "torch"]

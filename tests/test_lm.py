@@ -4,7 +4,6 @@ semantic subspaces, category recovery and the local (offline) pretrained path.""
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 
 import numpy as np
@@ -13,23 +12,24 @@ import pytest
 import torch
 import yaml
 
+from saegeom import rules as R
 from saegeom.features import LATENTS_SCHEMA, TOP_TOKENS_SCHEMA, read_codes, read_latents, read_top_tokens
 from saegeom.features.cache import latent_groups
 from saegeom.io.shards import ShardSet, ShardWriter, split_shards
-from saegeom.lm import pipeline as P
 from saegeom.lm.activations import TokenizerMismatch, check_same_tokens, read_tokens
 from saegeom.lm.corpus import CATEGORIES, make_corpus, read_categories, read_stories, split_corpus
 from saegeom.lm.groups import GroupLabels, category_scores
 from saegeom.lm.models import ModelUnavailable, load_pretrained_lm, load_toy_lm
+from saegeom.lm.runtime import splice_metrics
 from saegeom.lm.splice import spliced_loss
 from saegeom.lm.tokenizer import encode_stories, load_tokenizer, train_tokenizer
-from saegeom.pipeline import train_sae_job
 from saegeom.sae.load import load_sae, read_sae_metrics
 from saegeom.sae.train import build_training_sae
-from saegeom.settings import LM_DEFAULTS
+from saegeom.settings import LM_DEFAULTS, CompareSettings, PairingSettings
 
 REPO = Path(__file__).resolve().parents[1]
-DEFAULT_LM = yaml.safe_load((REPO / "config.yaml").read_text())["lm"]
+SNAKEFILE = str(REPO / "workflow" / "Snakefile")
+DEFAULT_LM = yaml.safe_load((REPO / "config" / "config.yaml").read_text())["lm"]
 
 
 def test_corpus_has_every_category_word_and_is_identical_per_seed():
@@ -61,16 +61,19 @@ def toy_run(tmp_path_factory):
     root = tmp_path_factory.mktemp("lm")
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # small matrices: one thread is as fast and does not fight the other jobs
-    P.corpus(root / "corpus", LM_DEFAULTS["corpus"]["n_stories"], LM_DEFAULTS["corpus"]["heldout_fraction"], 0)
-    P.tokenizer(root / "corpus", root / "tokenizer.json")
+    corpus = LM_DEFAULTS["corpus"]
+    R.lm_corpus(n_stories=corpus["n_stories"], heldout_fraction=corpus["heldout_fraction"], seed=0, out=root / "corpus")
+    R.lm_tokenizer(corpus=root / "corpus", out=root / "tokenizer.json")
     spec = DEFAULT_LM["models"]["toy2"]
     assert spec["n_layers"] == 2
-    lm_metrics = P.train_lm(root / "corpus", root / "tokenizer.json", spec, 1, "cpu", root / "model")
-    P.cache_lm(root / "corpus", "toy2", spec, root / "model", spec["hook"], LM_DEFAULTS["shard_rows"], "cpu",
-               root / "acts")
+    lm_metrics = R.train_lm(corpus=root / "corpus", tokenizer=root / "tokenizer.json", spec=spec, seed=1, device="cpu",
+                            out=root / "model")
+    R.lm_activations(corpus=root / "corpus", lm="toy2", spec=spec, model_dir=root / "model", hook=spec["hook"],
+                     shard_rows=LM_DEFAULTS["shard_rows"], device="cpu", out=root / "acts")
     sae_spec = DEFAULT_LM["saes"]["topk"]
     info = {"spec": spec, "model_dir": root / "model", "hook": spec["hook"]}
-    sae_metrics = train_sae_job(root / "acts", "toys", "toy2", "topk", sae_spec, 0, "cpu", root / "sae", lm=info)
+    sae_metrics = R.train_sae(shards=root / "acts", study="toys", model="toy2", sae="topk", spec=sae_spec, seed=0,
+                              device="cpu", out=root / "sae", lm=info)
     yield dict(root=root, spec=spec, sae_spec=sae_spec, lm=lm_metrics, sae=sae_metrics, info=info)
     torch.set_num_threads(threads)
 
@@ -162,7 +165,7 @@ def test_trained_sae_recovers_ce_loss_better_than_an_untrained_one(toy_run):
     # measured over seeds 0-3: 0.985-0.99 trained vs far below for untrained; (0, 1] with margin
     assert 0.5 < m["ce_loss_recovered"] <= 1.0 and m["kl_div_with_sae"] >= 0
     untrained = build_training_sae(toy_run["sae_spec"], toy_run["spec"]["d_model"], "cpu", seed=0)
-    u = P.splice_metrics(**toy_run["info"], shards=toy_run["root"] / "acts", device="cpu")(untrained)
+    u = splice_metrics(**toy_run["info"], shards=toy_run["root"] / "acts", device="cpu")(untrained)
     assert u["ce_loss_recovered"] < m["ce_loss_recovered"] - 0.2
 
 
@@ -181,8 +184,9 @@ def test_default_sae_recovers_at_least_half_the_categories(toy_run):
 
 def test_feature_cache_follows_the_contract(toy_run):
     root = toy_run["root"]
-    P.features(root / "sae", root / "acts", toy_run["spec"], root / "model", root / "corpus", None, 0.5, 16, 20,
-               "cpu", root / "features")
+    R.features(sae=root / "sae", shards=root / "acts", lm={"spec": toy_run["spec"], "model_dir": root / "model"},
+               corpus=root / "corpus", groups=None, group_share=0.5, k=16, n_top=20, device="cpu",
+               out=root / "features")
     lat, top = read_latents(root / "features"), read_top_tokens(root / "features")
     assert list(lat.columns) == LATENTS_SCHEMA.names and list(top.columns) == TOP_TOKENS_SCHEMA.names
     d_sae = toy_run["sae_spec"]["d_sae"]
@@ -231,7 +235,8 @@ def test_models_with_different_tokenizers_are_refused_by_name(tmp_path):
         check_same_tokens(a, b)
     check_same_tokens(a, _token_shards(tmp_path / "same", "abc"))
     with pytest.raises(TokenizerMismatch, match="different tokenizers"):
-        P.pair_lm_features(a.path, b.path, "no-sae", "no-sae", {}, "cpu", tmp_path / "pairs.parquet")
+        R.pair_features(sae_a="no-sae", sae_b="no-sae", shards_a=a.path, shards_b=b.path, pairing=PairingSettings(),
+                        device="cpu", out=tmp_path / "pairs.parquet")
 
 
 def test_offline_pretrained_model_error_names_the_model_and_the_local_route(monkeypatch):
@@ -260,26 +265,27 @@ def test_local_model_directory_runs_end_to_end(tmp_path, monkeypatch):
     from transformers import AutoModelForCausalLM
 
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    P.corpus(tmp_path / "corpus", 300, 0.5, 0)
-    P.tokenizer(tmp_path / "corpus", tmp_path / "tokenizer.json")
+    R.lm_corpus(n_stories=300, heldout_fraction=0.5, seed=0, out=tmp_path / "corpus")
+    R.lm_tokenizer(corpus=tmp_path / "corpus", out=tmp_path / "tokenizer.json")
     hook = "blocks.0.hook_resid_post"
     sae_spec = {"architecture": "topk", "d_sae": 48, "k": 3, "lr": 0.003, "training_samples": 20000, "batch_size": 256}
     for i, name in enumerate(("a", "b")):
         _save_tiny_hf_model(tmp_path / f"hf_{name}", tmp_path / "tokenizer.json", seed=i)
         spec = {"source": "local", "path": str(tmp_path / f"hf_{name}"), "hook": hook}
-        P.cache_lm(tmp_path / "corpus", name, spec, None, hook, 2048, "cpu", tmp_path / f"acts_{name}")
+        R.lm_activations(corpus=tmp_path / "corpus", lm=name, spec=spec, model_dir=None, hook=hook, shard_rows=2048,
+                         device="cpu", out=tmp_path / f"acts_{name}")
         info = {"spec": spec, "model_dir": None, "hook": hook}
-        m = train_sae_job(tmp_path / f"acts_{name}", "local", name, "topk", sae_spec, 0, "cpu",
-                          tmp_path / f"sae_{name}", lm=info)
+        m = R.train_sae(shards=tmp_path / f"acts_{name}", study="local", model=name, sae="topk", spec=sae_spec,
+                        seed=0, device="cpu", out=tmp_path / f"sae_{name}", lm=info)
         assert {"ce_loss_recovered", "kl_div_with_sae"} <= set(m)
         if name == "a":  # a local SAELens directory used as a pretrained SAE: saved alike, measured alike
-            pm = P.load_pretrained_sae({"path": str(tmp_path / "sae_a")}, tmp_path / "acts_a", spec, None, hook, "cpu",
-                                       tmp_path / "pretrained_a")
+            pm = R.pretrained_sae(source={"path": str(tmp_path / "sae_a")}, acts=tmp_path / "acts_a", lm=info,
+                                  device="cpu", out=tmp_path / "pretrained_a")
             assert pm["ce_loss_with_sae"] == pytest.approx(m["ce_loss_with_sae"], rel=1e-6)  # random model: gap ~ 0
             assert pm["explained_variance"] == pytest.approx(m["explained_variance"], abs=1e-6)
             assert torch.equal(load_sae(tmp_path / "pretrained_a").W_dec, load_sae(tmp_path / "sae_a").W_dec)
-        P.features(tmp_path / f"sae_{name}", tmp_path / f"acts_{name}", spec, None, tmp_path / "corpus", None,
-                   0.5, 8, 10, "cpu", tmp_path / f"features_{name}")
+        R.features(sae=tmp_path / f"sae_{name}", shards=tmp_path / f"acts_{name}", lm=info, corpus=tmp_path / "corpus",
+                   groups=None, group_share=0.5, k=8, n_top=10, device="cpu", out=tmp_path / f"features_{name}")
     # the cached hook equals the Hugging Face model's hidden state after layer 0 (independent reference)
     s = ShardSet(tmp_path / "acts_a")
     t = read_tokens(s)
@@ -291,11 +297,12 @@ def test_local_model_directory_runs_end_to_end(tmp_path, monkeypatch):
     pairing = {"pairings": ["hungarian"], "min_corr": 0.0}
     compare = {"n_baseline": 10, "n_tokens": 64, "metrics": {"decoder": ["linear_cka"], "activations": ["linear_cka"]}}
     ctx = {"source": "lm", "world": "local", "model_a": "a", "sae_a": "topk", "model_b": "b", "sae_b": "topk"}
-    P.pair_lm_features(tmp_path / "acts_a", tmp_path / "acts_b", tmp_path / "sae_a", tmp_path / "sae_b", pairing,
-                       "cpu", tmp_path / "pairs.parquet")
-    P.compare_lm_models(tmp_path / "acts_a", tmp_path / "acts_b", tmp_path / "sae_a", tmp_path / "sae_b",
-                        tmp_path / "pairs.parquet", tmp_path / "features_a", tmp_path / "features_b",
-                        tmp_path / "corpus", None, False, compare, pairing, ctx, "cpu", tmp_path / "cmp.parquet")
+    ends = dict(sae_a=tmp_path / "sae_a", sae_b=tmp_path / "sae_b", shards_a=tmp_path / "acts_a",
+                shards_b=tmp_path / "acts_b", pairing=PairingSettings(**pairing), device="cpu")
+    R.pair_features(**ends, out=tmp_path / "pairs.parquet")
+    R.compare_models(**ends, pairs=tmp_path / "pairs.parquet", features_a=tmp_path / "features_a",
+                     features_b=tmp_path / "features_b", corpus=tmp_path / "corpus", groups=None, concept_filter=False,
+                     compare=CompareSettings(**compare), context=ctx, out=tmp_path / "cmp.parquet")
     df = pd.read_parquet(tmp_path / "cmp.parquet")
     assert set(df.source) == {"lm"} and set(df.comparison) == {"local:a/topk~b/topk"}
     assert {"all", *(f"group:{c}" for c in CATEGORIES)} == set(df.subspace)
@@ -315,35 +322,28 @@ def test_schema_lm_defaults_equal_the_settings():
     assert tuple(schema["$defs"]["lm_model"]["properties"]["source"]["enum"]) == LM_SOURCES
 
 
-def test_workflow_plans_the_lm_jobs_and_names_a_bad_lm_config(tmp_path):
-    import subprocess
-    import sys
+def test_workflow_plans_the_lm_jobs_and_names_a_bad_lm_config():
+    """In process (saegeom.workflow.plan): the default LM block on the tiny config goes through the same
+    pair/compare/features rules as the synthetic worlds; a bad LM config is named when the plan is made."""
+    from saegeom.config_checks import ConfigError
+    from saegeom.workflow.plan import Plan
 
-    snakemake = str(Path(sys.executable).with_name("snakemake"))
+    schema = str(REPO / "workflow" / "schemas" / "config.schema.yaml")
     cfg = yaml.safe_load((REPO / "tests" / "data" / "tiny_config.yaml").read_text())
     cfg["lm"] = DEFAULT_LM
+    plan = Plan.from_config({**cfg, "topology": {"worlds": ["toys"]}}, schema)
+    tables = plan.metrics_tables()
+    assert {"results/compare/toys/topk/toy1~categories.parquet", "results/compare/toys/topk/toy2~categories.parquet",
+            "results/compare/toys/topk/toy1~toy2.parquet"} <= set(tables)
+    assert "results/topology/compare/toys/topk/toy1~toy2.parquet" in tables
+    # the viewer page and the topology comparison of the LM pair are labelled from the LM feature caches
+    assert "results/viewer/toys/topk/toy1~toy2.html" in plan.viewer_pages()
+    page = plan.viewer_inputs("toys", "topk", "toy1", "toy2")
+    assert page["latents_a"] == "results/features/toys/toy1/topk"
+    topo = plan.topology_inputs("toys", "topk", {"_a": "toy1", "_b": "toy2"})
+    assert topo["latents_b"] == "results/features/toys/toy2/topk" and "world" not in topo
+    assert plan.lm_info("toy1")["model_dir"] == "results/lm/toy1/model"
+    bad = {**cfg, "lm": {**DEFAULT_LM, "comparisons": {"toys": {"models": ["toy1", "gpt9"], "saes": ["topk"]}}}}
+    with pytest.raises(ConfigError, match="gpt9"):
+        Plan.from_config(bad, schema)
 
-    def dry(c):
-        (tmp_path / "c.yaml").write_text(yaml.safe_dump(c))
-        return subprocess.run([snakemake, "results/metrics.parquet", "-n", "-s", str(REPO / "Snakefile"),
-                               "--directory", str(tmp_path), "--configfile", str(tmp_path / "c.yaml"), "--cores", "1"],
-                              capture_output=True, text=True, timeout=300)
-
-    r = dry(cfg)
-    assert r.returncode == 0, r.stderr[-2000:]
-    jobs = {"train_lm": 2, "lm_activations": 2, "category_recovery": 2, "lm_features": 2, "lm_compare": 1}
-    for rule, n in jobs.items():
-        assert re.search(rf"^{rule}\s+{n}$", r.stdout, re.M), rule
-    assert re.search(r"^train_sae\s+6$", r.stdout, re.M)  # 4 synthetic + 2 LM through the same rule
-    # the viewer page and the topology comparison of the LM pair are targets too (labels: the LM feature cache)
-    (tmp_path / "c.yaml").write_text(yaml.safe_dump({**cfg, "topology": {"worlds": ["toys"]}}))
-    targets = ["results/viewer/toys/topk/toy1~toy2.html", "results/topology/compare/toys/topk/toy1~toy2.parquet"]
-    r = subprocess.run([snakemake, *targets, "-n", "-s", str(REPO / "Snakefile"), "--directory", str(tmp_path),
-                        "--configfile", str(tmp_path / "c.yaml"), "--cores", "1"], capture_output=True, text=True,
-                       timeout=300)
-    assert r.returncode == 0, r.stderr[-2000:]
-    for rule in ("viewer", "umap_coords", "topology_compare", "lm_features"):
-        assert re.search(rf"^{rule}\s+\d+$", r.stdout, re.M), rule
-    cfg["lm"] = {**DEFAULT_LM, "comparisons": {"toys": {"models": ["toy1", "gpt9"], "saes": ["topk"]}}}
-    r = dry(cfg)
-    assert r.returncode != 0 and "gpt9" in r.stderr + r.stdout

@@ -21,6 +21,7 @@ from saegeom.metrics import mmcs
 from saegeom.sae.load import WEIGHTS_FILE
 from saegeom.synthetic.world import build_world
 from saegeom.topology import cloud_diagrams, ground_truth_cloud, lifetimes, sae_cloud
+from saegeom.topology.analysis import topology_comparison, topology_report
 from saegeom.topology.geometry_score import geometry_score, mean_rlt, relative_living_times
 from saegeom.topology.mapper import component_purity, compute_lens, mapper_graph
 from saegeom.topology.msid import (
@@ -32,10 +33,10 @@ from saegeom.topology.msid import (
     normalized_laplacian,
 )
 from saegeom.topology.persistence import distance_matrix, farthest_point_indices, unit_rows
-from saegeom.topology.pipeline import topology_comparison, topology_report
 from saegeom.topology.report import external_sources, inline_assets
 
 REPO = Path(__file__).resolve().parents[1]
+SNAKEFILE = str(REPO / "workflow" / "Snakefile")
 FIRING = {"kind": "correlated", "mean_active": 3, "decay": 0.99, "correlation": None}
 
 
@@ -167,7 +168,7 @@ def test_report_is_offline_and_escapes_labels(tmp_path):
     dec = world.gt_features("a")
     sae = save_decoder(tmp_path / "sae", dec)
     from saegeom.pairing import write_pairs
-    from saegeom.topology.pipeline import partner_scores
+    from saegeom.topology.analysis import partner_scores
 
     pairs = pd.DataFrame({"a_idx": [0, 1, 1, 5], "b_idx": [3, 4, 2, 0], "score": [0.9, 0.5, 0.7, 0.2],
                           "pairing": ["hungarian", "hungarian", "hungarian", "one_to_one"], "min_score": 0.1})
@@ -283,20 +284,13 @@ def test_topology_settings_match_the_schema():
         S.TopologySettings(mapper={"n_cube": 3})
 
 
-def test_workflow_runs_topology_for_every_cloud_and_feeds_metrics(tmp_path):
-    """Dry run on the tiny config: a report per (world, model, SAE or ground truth), a comparison per
-    model pair and SAE, and `rule metrics` reads the comparisons."""
-    import subprocess
+def test_workflow_runs_topology_for_every_cloud_and_feeds_metrics():
+    """The plan of the tiny config (in process): a report per (world, model, SAE or ground truth), a
+    comparison per model pair and SAE, and `rule metrics` reads the comparisons."""
+    from saegeom.workflow.plan import Plan
 
-    snakemake = str(Path(sys.executable).with_name("snakemake"))
     tiny = yaml.safe_load((REPO / "tests" / "data" / "tiny_config.yaml").read_text())
-    cfg = tmp_path / "c.yaml"
-    cfg.write_text(yaml.safe_dump(tiny))
-    cmd = [snakemake, "-s", str(REPO / "Snakefile"), "--directory", str(tmp_path), "--configfile", str(cfg),
-           "--cores", "1", "-n", "results/metrics.parquet", "results/topology/mapper_summary.parquet"]
-    r = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
-    assert r.returncode == 0, r.stderr[-2000:]
-    lines = r.stdout.splitlines()
-    jobs = {p[0]: int(p[1]) for p in (ln.split() for ln in lines) if len(p) == 2 and p[1].isdigit()}
-    assert jobs["topology"] == 2 * 3 and jobs["topology_compare"] == 3 and jobs["topology_summary"] == 1
-    assert "results/topology/compare/tiny/ground_truth/a~b.parquet" in r.stdout
+    plan = Plan.from_config(tiny, str(REPO / "workflow" / "schemas" / "config.schema.yaml"))
+    assert len(plan.topology_reports()) == 2 * 3 and len(plan.topology_tables()) == 3
+    assert "results/topology/compare/tiny/ground_truth/a~b.parquet" in plan.topology_tables()
+    assert set(plan.topology_tables()) <= set(plan.metrics_tables())

@@ -223,4 +223,48 @@ def check_config(config: dict[str, Any], schema: dict[str, Any]) -> None:
     """Schema, then semantic checks of a config whose defaults are already filled (as the workflow does:
     schema errors → Snakemake's ``validate(set_default=True)`` → :func:`semantic_errors`)."""
     raise_problems(schema_errors(config, schema))
-    raise_problems(semantic_errors(config))
+    raise_problems(semantic_errors(config) + workflow_errors(config))
+
+
+def lm_name_errors(config: dict[str, Any]) -> list[str]:
+    """Names the schema cannot check across blocks: LM comparisons against worlds, models and SAEs."""
+    lm = config.get("lm") or {}
+    comparisons, models = lm.get("comparisons", {}), lm.get("models", {})
+    saes, pretrained = lm.get("saes", {}), lm.get("pretrained_saes", {})
+    out = []
+    clash = sorted(set(comparisons) & set(config.get("worlds", {})))
+    if clash:
+        out.append(f"config lm.comparisons {clash} reuse world names; give them other names")
+    for name, c in comparisons.items():
+        unknown = [m for m in c["models"] if m not in models]
+        if unknown:
+            out.append(f"config lm.comparisons.{name}.models: unknown models {unknown}; lm.models has {sorted(models)}")
+        for s in c["saes"]:
+            if s in pretrained:
+                missing = [m for m in c["models"] if m not in pretrained[s]]
+                if missing:
+                    out.append(f"config lm.pretrained_saes.{s} has no entry for models {missing} of comparison {name}")
+            elif s not in saes:
+                out.append(f"config lm.comparisons.{name}.saes: {s!r} is neither in lm.saes nor in lm.pretrained_saes")
+    both = sorted(set(saes) & set(pretrained))
+    if both:
+        out.append(f"config: SAE names {both} are in both lm.saes and lm.pretrained_saes")
+    return out
+
+
+def topology_errors(config: dict[str, Any]) -> list[str]:
+    """``topology.worlds`` names known studies; ``ground_truth`` is reserved for true-feature clouds."""
+    out = []
+    if "ground_truth" in config.get("saes", {}):
+        out.append("config saes: 'ground_truth' is reserved for true-feature clouds; rename that SAE")
+    chosen = (config.get("topology") or {}).get("worlds")
+    known = [*config.get("worlds", {}), *(config.get("lm") or {}).get("comparisons", {})]
+    unknown = [w for w in chosen or [] if w not in known]
+    if unknown:
+        out.append(f"config topology.worlds: unknown worlds or LM comparisons {unknown}; have {known}")
+    return out
+
+
+def workflow_errors(config: dict[str, Any]) -> list[str]:
+    """Cross-block names of the workflow (LM comparisons, topology) that the schema cannot check."""
+    return lm_name_errors(config) + topology_errors(config)

@@ -1,7 +1,6 @@
-"""Rule `calibration`: false-positive rate and power of every metric × pairing × null."""
+"""Rule ``calibration``: see saegeom.rules.compare.calibration."""
 
-from saegeom.pipeline import calibration_report
-from saegeom.workflow import setup_script
+from saegeom.rules.compare import calibration
+from saegeom.workflow import run_rule
 
-sm = setup_script(snakemake)  # noqa: F821
-calibration_report(list(sm.input), sm.params.shared_fraction, sm.output.table, sm.output.figure)
+run_rule(snakemake, calibration)  # noqa: F821

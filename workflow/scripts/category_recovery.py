@@ -1,9 +1,6 @@
-"""Rule `category_recovery`: per corpus category, the best latent's precision and recall (metrics rows)."""
+"""Rule ``category_recovery``: see saegeom.rules.compare.category_recovery."""
 
-from saegeom.lm.pipeline import category_recovery
-from saegeom.workflow import setup_script
+from saegeom.rules.compare import category_recovery
+from saegeom.workflow import run_rule
 
-sm = setup_script(snakemake)  # noqa: F821
-i, p = sm.input, sm.params
-category_recovery(i.sae, i.acts, p.lm["spec"], p.lm["model_dir"], i.corpus, p.precision, p.fire_fraction, p.context,
-                  p.device, sm.output[0])
+run_rule(snakemake, category_recovery)  # noqa: F821

@@ -1,9 +1,6 @@
-"""Rule `compare_models`: every pairing × subspace × representation × metric × null for two models' SAEs."""
+"""Rule ``compare_models``: see saegeom.rules.compare.compare_models."""
 
-from saegeom.pipeline import compare_world_models
-from saegeom.workflow import setup_script
+from saegeom.rules.compare import compare_models
+from saegeom.workflow import run_rule
 
-sm = setup_script(snakemake)  # noqa: F821
-i, w, p = sm.input, sm.wildcards, sm.params
-compare_world_models(i.world, i.acts, w.model_a, w.model_b, i.sae_a, i.sae_b, i.pairs, p.compare, p.pairing,
-                     p.context, p.device, sm.output[0])
+run_rule(snakemake, compare_models)  # noqa: F821

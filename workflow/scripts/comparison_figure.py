@@ -1,7 +1,6 @@
-"""Rule `comparison_figure`: one heatmap per model-vs-model comparison from results/metrics.parquet."""
+"""Rule ``comparison_figure``: see saegeom.rules.compare.comparison_figure."""
 
-from saegeom.pipeline import comparison_figure
-from saegeom.workflow import setup_script
+from saegeom.rules.compare import comparison_figure
+from saegeom.workflow import run_rule
 
-sm = setup_script(snakemake)  # noqa: F821
-comparison_figure(sm.input[0], sm.output[0])
+run_rule(snakemake, comparison_figure)  # noqa: F821

@@ -1,8 +1,6 @@
-"""Rule `ground_truth_recovery`: how well one SAE recovers its model's true features."""
+"""Rule ``ground_truth_recovery``: see saegeom.rules.compare.ground_truth_recovery."""
 
-from saegeom.pipeline import world_recovery
-from saegeom.workflow import setup_script
+from saegeom.rules.compare import ground_truth_recovery
+from saegeom.workflow import run_rule
 
-sm = setup_script(snakemake)  # noqa: F821
-p = sm.params
-world_recovery(sm.input.world, sm.wildcards.model, sm.input.sae, p.context, p.n_baseline, p.threshold, sm.output[0])
+run_rule(snakemake, ground_truth_recovery)  # noqa: F821

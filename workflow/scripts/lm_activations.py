@@ -1,8 +1,6 @@
-"""Rule `lm_activations`: one hook of one language model over the held-out stories, as a shard set."""
+"""Rule ``lm_activations``: see saegeom.rules.lm.lm_activations."""
 
-from saegeom.lm.pipeline import cache_lm
-from saegeom.workflow import setup_script
+from saegeom.rules.lm import lm_activations
+from saegeom.workflow import run_rule
 
-sm = setup_script(snakemake)  # noqa: F821
-w, p = sm.wildcards, sm.params
-cache_lm(sm.input.corpus, w.lm, p.spec, p.model_dir, w.hook, p.shard_rows, p.device, sm.output[0])
+run_rule(snakemake, lm_activations)  # noqa: F821

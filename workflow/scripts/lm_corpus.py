@@ -1,7 +1,6 @@
-"""Rule `lm_corpus`: the story corpus, its held-out split and its word categories."""
+"""Rule ``lm_corpus``: see saegeom.rules.lm.lm_corpus."""
 
-from saegeom.lm.pipeline import corpus
-from saegeom.workflow import setup_script
+from saegeom.rules.lm import lm_corpus
+from saegeom.workflow import run_rule
 
-sm = setup_script(snakemake)  # noqa: F821
-corpus(sm.output[0], sm.params.n_stories, sm.params.heldout_fraction, sm.params.seed)
+run_rule(snakemake, lm_corpus)  # noqa: F821

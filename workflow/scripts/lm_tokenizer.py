@@ -1,7 +1,6 @@
-"""Rule `lm_tokenizer`: a word-level tokenizer.json trained on the training stories."""
+"""Rule ``lm_tokenizer``: see saegeom.rules.lm.lm_tokenizer."""
 
-from saegeom.lm.pipeline import tokenizer
-from saegeom.workflow import setup_script
+from saegeom.rules.lm import lm_tokenizer
+from saegeom.workflow import run_rule
 
-sm = setup_script(snakemake)  # noqa: F821
-tokenizer(sm.input.corpus, sm.output[0])
+run_rule(snakemake, lm_tokenizer)  # noqa: F821

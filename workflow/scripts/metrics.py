@@ -1,7 +1,6 @@
-"""Rule `metrics`: concatenate every comparison table into results/metrics.parquet."""
+"""Rule ``metrics``: see saegeom.rules.compare.metrics."""
 
-from saegeom.pipeline import collect_metrics
-from saegeom.workflow import setup_script
+from saegeom.rules.compare import metrics
+from saegeom.workflow import run_rule
 
-sm = setup_script(snakemake)  # noqa: F821
-collect_metrics(list(sm.input), sm.output[0])
+run_rule(snakemake, metrics)  # noqa: F821

@@ -1,9 +1,6 @@
-"""Rule `pair_features`: pair the latents of two simulated models' SAEs (every configured pairing)."""
+"""Rule ``pair_features``: see saegeom.rules.compare.pair_features."""
 
-from saegeom.pipeline import pair_world_features
-from saegeom.workflow import setup_script
+from saegeom.rules.compare import pair_features
+from saegeom.workflow import run_rule
 
-sm = setup_script(snakemake)  # noqa: F821
-i, w = sm.input, sm.wildcards
-pair_world_features(i.world, i.acts, w.model_a, w.model_b, i.sae_a, i.sae_b, sm.params.pairing, sm.params.device,
-                    sm.output[0])
+run_rule(snakemake, pair_features)  # noqa: F821

@@ -1,8 +1,6 @@
-"""Rule `pretrained_sae`: a pretrained SAELens SAE saved like a trained one, with its metrics."""
+"""Rule ``pretrained_sae``: see saegeom.rules.sae.pretrained_sae."""
 
-from saegeom.lm.pipeline import load_pretrained_sae
-from saegeom.workflow import setup_script
+from saegeom.rules.sae import pretrained_sae
+from saegeom.workflow import run_rule
 
-sm = setup_script(snakemake)  # noqa: F821
-p = sm.params
-load_pretrained_sae(p.source, sm.input.acts, p.lm["spec"], p.lm["model_dir"], p.lm["hook"], p.device, sm.output[0])
+run_rule(snakemake, pretrained_sae)  # noqa: F821

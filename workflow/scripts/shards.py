@@ -1,7 +1,6 @@
-"""Rule `shards`: stream paired activation shards for every simulated model of a world."""
+"""Rule ``shards``: see saegeom.rules.synthetic.shards."""
 
-from saegeom.pipeline import world_shards
-from saegeom.workflow import setup_script
+from saegeom.rules.synthetic import shards
+from saegeom.workflow import run_rule
 
-sm = setup_script(snakemake)  # noqa: F821
-world_shards(sm.input.world, sm.output[0], sm.params.n_samples, sm.params.shard_rows, sm.params.device)
+run_rule(snakemake, shards)  # noqa: F821

@@ -1,7 +1,6 @@
-"""Rule `topology_summary`: every Mapper graph's summary row in one table."""
+"""Rule ``topology_summary``: see saegeom.rules.topology.topology_summary."""
 
-from saegeom.topology.pipeline import collect_mapper_summaries
-from saegeom.workflow import setup_script
+from saegeom.rules.topology import topology_summary
+from saegeom.workflow import run_rule
 
-sm = setup_script(snakemake)  # noqa: F821
-collect_mapper_summaries(list(sm.input), sm.output[0])
+run_rule(snakemake, topology_summary)  # noqa: F821

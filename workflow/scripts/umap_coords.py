@@ -1,8 +1,6 @@
-"""Rule `umap_coords`: cached 2-D UMAP coordinates of every model's SAE of one world."""
+"""Rule ``umap_coords``: see saegeom.rules.viewer.umap_coords."""
 
-from saegeom.viz.viewer_pipeline import umap_file
-from saegeom.workflow import setup_script
+from saegeom.rules.viewer import umap_coords
+from saegeom.workflow import run_rule
 
-sm = setup_script(snakemake)  # noqa: F821
-umap_file(dict(zip(sm.params.models, sm.input.saes, strict=True)), sm.params.viewer, sm.params.seed, sm.params.name,
-          sm.output[0], pairs=list(sm.input.pairs) or None)
+run_rule(snakemake, umap_coords)  # noqa: F821

@@ -1,9 +1,6 @@
-"""Rule `viewer`: the self-contained linked viewer page of one comparison."""
+"""Rule ``viewer``: see saegeom.rules.viewer.viewer."""
 
-from saegeom.viz.viewer_pipeline import viewer_page
-from saegeom.workflow import setup_script
+from saegeom.rules.viewer import viewer
+from saegeom.workflow import run_rule
 
-sm = setup_script(snakemake)  # noqa: F821
-i, w = sm.input, sm.wildcards
-viewer_page(i.coords, i.latents_a, i.latents_b, i.pairs, i.metrics, w.model_a, w.model_b, sm.params.comparison,
-            sm.params.viewer, sm.output[0])
+run_rule(snakemake, viewer)  # noqa: F821

@@ -1,7 +1,6 @@
-"""Rule `world`: build a synthetic world and save its ground truth."""
+"""Rule ``world``: see saegeom.rules.synthetic.world."""
 
-from saegeom.pipeline import build_world_file
-from saegeom.workflow import setup_script
+from saegeom.rules.synthetic import world
+from saegeom.workflow import run_rule
 
-sm = setup_script(snakemake)  # noqa: F821
-build_world_file(sm.wildcards.world, sm.params.cfg, sm.params.seed, sm.output[0])
+run_rule(snakemake, world)  # noqa: F821

@@ -31,7 +31,7 @@ from saegeom.io.tables import METRICS_SCHEMA, validate_metrics
 from saegeom.metrics.baselines import NullPools
 from saegeom.metrics.registry import get_metric
 from saegeom.pairing.correlation import encode_sparse
-from saegeom.pairing.pipeline import as_shards, available_pairings, pair_saes
+from saegeom.pairing.saes import as_shards, available_pairings, pair_saes
 from saegeom.sae.load import check_input_width, decoder_directions
 from saegeom.settings import LABELLED_FAMILIES, CompareSettings, PairingSettings
 from saegeom.utils import derive_seed

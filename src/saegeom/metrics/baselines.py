@@ -33,7 +33,7 @@ from tqdm.auto import tqdm
 
 from saegeom.metrics._arrays import as_f64
 from saegeom.metrics.registry import MetricSpec, MetricUndefined, get_metric
-from saegeom.settings import NULLS
+from saegeom.vocabulary import NULLS
 
 log = logging.getLogger(__name__)
 Sampler = Callable[[np.random.Generator], tuple[np.ndarray, np.ndarray]]

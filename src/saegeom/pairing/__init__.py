@@ -18,7 +18,7 @@ from saegeom.pairing.match import (
     read_pairs,
     write_pairs,
 )
-from saegeom.pairing.pipeline import pair_saes
+from saegeom.pairing.saes import pair_saes
 
 __all__ = ["PAIRS_SCHEMA", "CoactivationStats", "assign_positive", "assign_positive_sparse", "best_partners",
            "calibrated_min_corr", "coactivation_stats", "decoder_cosine_pairs", "encode_sparse", "pair_features",

@@ -1,35 +1,20 @@
-"""One function per viewer rule (``rules/viz.smk``): read the rule's inputs, call the library, write atomically.
-
-    from saegeom.viz.viewer_pipeline import viewer_page
-    viewer_page("results/umap/blobs/relu.parquet", "results/features/blobs/a/relu/latents.parquet", ...)
-"""
+"""Rules of the linked feature-map viewer: cached UMAP coordinates per (study, SAE), one page per comparison."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 
+from saegeom.features.latents import read_latents
 from saegeom.settings import ViewerSettings
-from saegeom.viz.latents import read_latents
 
 PathLike = str | Path
 
 
-def synthetic_latents_file(world: PathLike, acts: PathLike, model: str, sae: PathLike, gt_threshold: float,
-                           device: str, out: PathLike) -> None:
-    """Rule ``synthetic_latents``: ``latents.parquet`` of one SAE of a synthetic world (labels from ground truth)."""
-    from saegeom.utils import resolve_device
-    from saegeom.viz.latents import synthetic_latents_table, write_latents
-
-    write_latents(synthetic_latents_table(world, Path(acts) / model, model, sae, gt_threshold,
-                                          resolve_device(device)), out)
-
-
-def umap_file(saes: dict[str, PathLike], viewer: dict[str, Any], seed: int, name: str, out: PathLike,
-              pairs: list[PathLike] | None = None) -> None:
-    """Rule ``umap_coords``: 2-D coordinates of every SAE in ``saes`` ({model: SAE folder}), one table;
+def umap_coords(*, saes: list[PathLike], models: list[str], viewer: ViewerSettings, seed: int, name: str,
+                out: PathLike, pairs: list[PathLike] = ()) -> None:
+    """Rule ``umap_coords``: 2-D coordinates of every SAE folder in ``saes`` (of ``models``, same order), one table;
     seeded by (``seed``, ``name``, model).
 
     Independent UMAP per SAE, or (``viewer.aligned``) one AlignedUMAP over the models in the given
@@ -39,10 +24,10 @@ def umap_file(saes: dict[str, PathLike], viewer: dict[str, Any], seed: int, name
     from saegeom.utils import derive_seed
     from saegeom.viz.umap_coords import aligned_coordinates, coords_frame, umap_coordinates, write_coords
 
-    settings = ViewerSettings(**viewer)
-    decoders = {m: decoder_directions(str(p)) for m, p in saes.items()}
+    settings = viewer
+    decoders = {m: decoder_directions(str(p)) for m, p in dict(zip(models, saes, strict=True)).items()}
     if settings.aligned:
-        if pairs is None or len(pairs) != len(saes) - 1:
+        if len(pairs) != len(saes) - 1:
             raise ValueError(f"aligned UMAP of {len(saes)} SAEs needs {len(saes) - 1} pairs tables")
         tables = [read_pairs(p) for p in pairs]
         tables = [t[t.pairing == settings.anchor_pairing] for t in tables]
@@ -54,8 +39,8 @@ def umap_file(saes: dict[str, PathLike], viewer: dict[str, Any], seed: int, name
     write_coords(frames, out)
 
 
-def viewer_page(coords: PathLike, latents_a: PathLike, latents_b: PathLike, pairs: PathLike, metrics: PathLike,
-                model_a: str, model_b: str, comparison: str, viewer: dict[str, Any], out: PathLike) -> None:
+def viewer(*, coords: PathLike, latents_a: PathLike, latents_b: PathLike, pairs: PathLike, metrics: PathLike,
+           model_a: str, model_b: str, comparison: str, viewer: ViewerSettings, out: PathLike) -> None:
     """Rule ``viewer``: the linked viewer page of one comparison (``results/viewer/...html``)."""
     from saegeom.io.tables import read_metrics
     from saegeom.pairing import read_pairs
@@ -66,5 +51,5 @@ def viewer_page(coords: PathLike, latents_a: PathLike, latents_b: PathLike, pair
     rows = rows[rows.comparison == comparison]
     page = build_viewer_html(read_coords(coords, model_a), read_coords(coords, model_b), read_latents(latents_a),
                              read_latents(latents_b), read_pairs(pairs), rows, names=(model_a, model_b),
-                             title=comparison, settings=ViewerSettings(**viewer))
+                             title=comparison, settings=viewer)
     write_viewer(out, page)

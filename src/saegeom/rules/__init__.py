@@ -1,0 +1,39 @@
+"""One keyword-only function per workflow rule, named after the rule: read the rule's input files, call the
+library, write its outputs atomically.
+
+``workflow/scripts/<rule>.py`` calls ``saegeom.workflow.run_rule(snakemake, <rule function>)``, which passes
+the rule's named inputs, params and outputs (a single unnamed output as ``out``) by name, builds typed
+settings from their config blocks and resolves ``device`` once. So a job is reproducible from a notebook::
+
+    from saegeom.rules import pair_features
+    from saegeom.settings import PairingSettings
+    pair_features(sae_a="results/saes/blobs/a/relu", sae_b="results/saes/blobs/b/relu",
+                  shards_a="results/worlds/blobs/acts/a", shards_b="results/worlds/blobs/acts/b",
+                  world="results/worlds/blobs/world.safetensors", model_a="a", model_b="b",
+                  pairing=PairingSettings(), device="cpu", out="pairs.parquet")
+
+Adding an input or a param to a rule: add the keyword here (with a default if other callers omit it) and
+the same name to the rule's ``input:``/``params:`` (or to the plan method that builds them).
+"""
+
+from saegeom.rules.compare import (
+    calibration,
+    category_recovery,
+    compare_models,
+    comparison_figure,
+    features,
+    ground_truth_recovery,
+    metrics,
+    pair_features,
+)
+from saegeom.rules.lm import lm_activations, lm_corpus, lm_tokenizer, train_lm
+from saegeom.rules.sae import pretrained_sae, train_sae
+from saegeom.rules.synthetic import shards, world
+from saegeom.rules.topology import topology, topology_compare, topology_summary
+from saegeom.rules.viewer import umap_coords, viewer
+
+__all__ = [
+    "calibration", "category_recovery", "compare_models", "comparison_figure", "features", "ground_truth_recovery",
+    "lm_activations", "lm_corpus", "lm_tokenizer", "metrics", "pair_features", "pretrained_sae", "shards",
+    "topology", "topology_compare", "topology_summary", "train_lm", "train_sae", "umap_coords", "viewer", "world",
+]

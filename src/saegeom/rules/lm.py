@@ -1,0 +1,55 @@
+"""Rules of the language-model source: corpus → tokenizer → toy LMs → activation caches."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+PathLike = str | Path
+
+
+def lm_corpus(*, n_stories: int, heldout_fraction: float, seed: int, out: PathLike) -> None:
+    """Rule ``lm_corpus``: stories, held-out split and word categories (a directory)."""
+    from saegeom.lm.corpus import write_corpus
+
+    write_corpus(out, n_stories, heldout_fraction, seed)
+
+
+def lm_tokenizer(*, corpus: PathLike, out: PathLike) -> None:
+    """Rule ``lm_tokenizer``: a word-level ``tokenizer.json`` trained on the training stories."""
+    from saegeom.lm.corpus import read_stories
+    from saegeom.lm.tokenizer import train_tokenizer
+
+    train_tokenizer(read_stories(Path(corpus) / "train.txt"), out)
+
+
+def train_lm(*, corpus: PathLike, tokenizer: PathLike, spec: dict[str, Any], seed: int, device: str, out: PathLike,
+             checkpoint_dir: PathLike | None = None, checkpoint: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Rule ``train_lm``: one toy ``HookedTransformer`` on the training stories (metrics.json beside it);
+    ``checkpoint``: the config block (``saegeom.sae.checkpoint.CheckpointPolicy``), state in ``checkpoint_dir``."""
+    import torch
+
+    from saegeom.lm.corpus import read_stories
+    from saegeom.lm.models import toy_config, train_toy_lm
+    from saegeom.lm.tokenizer import encode_stories, load_tokenizer
+    from saegeom.sae.checkpoint import CheckpointPolicy
+
+    tok = load_tokenizer(tokenizer)
+    n_ctx = toy_config(spec, len(tok.get_vocab()), seed).n_ctx
+    torch.manual_seed(seed)
+    train = encode_stories(tok, read_stories(Path(corpus) / "train.txt"), n_ctx)
+    held = encode_stories(tok, read_stories(Path(corpus) / "heldout.txt"), n_ctx)
+    return train_toy_lm(spec, tokenizer, train, held, out, seed, device, checkpoint_dir=checkpoint_dir,
+                        checkpoint=CheckpointPolicy(**(checkpoint or {})))
+
+
+def lm_activations(*, corpus: PathLike, lm: str, spec: dict[str, Any], model_dir: PathLike | None, hook: str,
+                   shard_rows: int, device: str, out: PathLike) -> None:
+    """Rule ``lm_activations``: ``hook`` of model ``lm`` over the held-out stories, as a shard set."""
+    from saegeom.lm.activations import cache_activations
+    from saegeom.lm.corpus import read_stories
+    from saegeom.lm.models import load_lm
+
+    model, tok = load_lm(spec, model_dir, device)
+    cache_activations(model, tok, hook, read_stories(Path(corpus) / "heldout.txt"), out, shard_rows,
+                      meta={"model": lm, "source": spec["source"]})

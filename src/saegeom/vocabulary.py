@@ -1,0 +1,55 @@
+"""The words of saegeom: every name that appears in ``config.yaml``, the JSON schema, the tables and the
+figures (sources, representations, pairings, subspace families, nulls) and the pattern of user-given names.
+
+A leaf module (it imports nothing of saegeom), so the metrics, the settings and the workflow can all use
+it; :mod:`saegeom.settings` re-exports every name.
+"""
+
+from __future__ import annotations
+
+SOURCES = ("synthetic", "lm")
+REPRESENTATIONS = ("decoder", "activations", "ground_truth")
+#: how features of A and B are matched (the ``pairing`` column of every table)
+PAIRINGS = ("many_to_one", "one_to_one", "hungarian", "decoder_cosine", "ground_truth", "none")
+CORRELATION_PAIRINGS = ("many_to_one", "one_to_one", "hungarian")
+#: subspaces defined by the roles of both ends of a pair (synthetic worlds)
+ROLE_SUBSPACES = ("shared", "private_a", "private_b", "mixed")
+#: subspace families whose names carry an id: ``cluster:3``, ``group:animals``
+LABELLED_FAMILIES = ("cluster", "circle", "group", "discovered")
+
+#: each null says what it destroys (README "Reading p-values")
+NULLS: dict[str, str] = {
+    "random_partners": "each B partner replaced by a random other live B latent (same count; frequency-matched "
+                       "by default; same tokens): destroys which B latent is the partner",
+    "repairing": "B partners permuted among the subspace's own pairs: destroys the pairing, keeps both sets",
+    "random_subset": "the subspace replaced by a same-size random subset of all pairs: destroys subspace membership",
+    "mismatched_subspace": "A's subspace against B's partners of another subspace of the same family",
+    "random_directions": "B's rows replaced by Gaussian random directions (for pairing-free measures such as MMCS)",
+    "token_shuffle": "activations only: B's tokens permuted, destroying token alignment between the models; an "
+                     "alignment check, never a similarity null",
+}
+#: the null a figure shows per row: "are these partners more alike than unrelated latents?"
+HEADLINE_NULLS = ("random_partners", "random_directions")
+#: which pairing an overview figure shows when several exist
+PAIRING_PREFERENCE = ("hungarian", "one_to_one", "many_to_one", "ground_truth", "decoder_cosine")
+#: names from config that become path components (worlds, models, SAEs, ...): letters, digits, ``_ . -``,
+#: starting with a letter or digit, never ``..`` (so never a parent directory nor a CLI flag); the schema's
+#: name patterns and the rules' wildcard constraints are this pattern
+NAME_PATTERN = r"[A-Za-z0-9](?:(?!\.\.)[A-Za-z0-9_.-])*"
+#: what a comparison does with a metric or pairing that needs equal model widths when the widths differ
+WIDTH_MISMATCH = ("error", "skip")
+DEFAULT_ON_WIDTH_MISMATCH = "error"
+
+
+def calibration_world_name(fraction: float, seed: int) -> str:
+    """Wildcard-safe name of one calibration world, e.g. ``cal_f025_s1`` (the ``cal_`` prefix is reserved)."""
+    return f"cal_f{round(fraction * 100):03d}_s{seed}"
+
+
+#: nulls each representation may use
+REPRESENTATION_NULLS: dict[str, tuple[str, ...]] = {
+    "decoder": ("random_partners", "repairing", "random_subset", "mismatched_subspace"),
+    # no "repairing": permuting the columns (pairs) of an activation matrix moves none of the measures
+    "activations": ("random_partners", "random_subset", "mismatched_subspace", "token_shuffle"),
+    "ground_truth": ("random_partners", "repairing", "random_subset", "mismatched_subspace"),
+}

@@ -1,0 +1,449 @@
+"""The workflow plan: every path pattern, merged config block, typed setting, provenance context and target
+list of the Snakemake workflow, computed from the config in one place (``workflow/rules/*.smk`` only glue).
+
+A **study** (the ``{study}`` wildcard) is one set of models whose SAEs are compared with each other:
+a synthetic world (``worlds``), a calibration world (``calibration``, named by
+:func:`saegeom.settings.calibration_world_name`) or an LM comparison (``lm.comparisons``). Every study goes
+through the same rules (``pair_features``, ``compare_models``, ``features``, ``topology``, ``viewer``); the
+plan chooses each rule's inputs and settings by the study's :meth:`Plan.source`.
+
+    from saegeom.workflow.plan import Plan
+    plan = Plan(config)                      # config: schema-valid, defaults filled
+    plan.metrics_tables()                    # every table of results/metrics.parquet
+    plan.compare_settings("blobs")           # CompareSettings of a study
+
+Paths that the unified stack moved (before → now):
+
+- ``results/lm/pairs/{comparison}/{sae}/{a}~{b}.parquet`` → ``results/pairs/{study}/{sae}/{a}~{b}.parquet``
+- ``results/lm/compare/{comparison}/{sae}/{a}~{b}.parquet`` → ``results/compare/{study}/{sae}/{a}~{b}.parquet``
+- ``results/lm/compare/{comparison}/{sae}/{model}~categories.parquet`` →
+  ``results/compare/{study}/{sae}/{model}~categories.parquet``
+- ``results/features/{world}/{model}/{sae}/latents.parquet``, a file output of the former rule
+  ``synthetic_latents`` → the directory ``results/features/{study}/{model}/{sae}`` of rule ``features``, holding
+  ``latents.parquet`` (same path as before) and, for LM studies, ``top_tokens.parquet`` and ``codes.safetensors``
+- logs: ``results/logs/lm/pairs/…`` → ``results/logs/pairs/…``, ``results/logs/lm/compare/…`` →
+  ``results/logs/compare/…``, ``results/logs/latents/…`` → ``results/logs/features/…``
+
+Rules merged: ``lm_pair_features`` → ``pair_features``, ``lm_compare`` → ``compare_models``,
+``synthetic_latents`` and ``lm_features`` → ``features``.
+Every other path is unchanged (the wildcard ``{world}`` is now ``{study}``).
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections.abc import Iterable
+from typing import Any
+
+from saegeom.settings import CompareSettings, PairingSettings, calibration_world_name
+
+# ---- path patterns (relative to the working directory) -------------------------------------------------------
+WORLD = "results/worlds/{study}/world.safetensors"
+ACTS = "results/worlds/{study}/acts"
+SAE = "results/saes/{study}/{model}/{sae}"
+CHECKPOINT = "results/checkpoints/{study}/{model}/{sae}"  # not an output: survives a killed job
+FEATURES = "results/features/{study}/{model}/{sae}"
+PAIRS = "results/pairs/{study}/{sae}/{model_a}~{model_b}.parquet"
+COMPARISON = "results/compare/{study}/{sae}/{model_a}~{model_b}.parquet"
+RECOVERY = "results/compare/{study}/{sae}/{model}~ground_truth.parquet"
+CATEGORY_RECOVERY = "results/compare/{study}/{sae}/{model}~categories.parquet"
+METRICS = "results/metrics.parquet"
+CALIBRATION_TABLE = "results/calibration.parquet"
+CALIBRATION_FIGURE = "results/figures/calibration.png"
+COMPARISON_FIGURE = "results/figures/comparisons.png"
+LM_CORPUS = "results/lm/corpus"
+LM_TOKENIZER = "results/lm/tokenizer.json"
+LM_MODEL = "results/lm/{lm}/model"
+LM_CHECKPOINT = "results/checkpoints/lm/{lm}"
+LM_ACTS = "results/lm/{lm}/acts/{hook}"
+TOPOLOGY = "results/topology/{study}/{model}/{sae}"
+TOPOLOGY_COMPARISON = "results/topology/compare/{study}/{sae}/{model_a}~{model_b}.parquet"
+TOPOLOGY_SUMMARY = "results/topology/mapper_summary.parquet"
+UMAP_COORDS = "results/umap/{study}/{sae}.parquet"
+VIEWER = "results/viewer/{study}/{sae}/{model_a}~{model_b}.html"
+LOGS = "results/logs"
+
+#: the SAE name of a calibration world's single SAE
+CALIBRATION_SAE = "calibration"
+#: the "SAE" of a synthetic model's true features in topology paths (reserved: no SAE may be named so)
+GROUND_TRUTH = "ground_truth"
+#: viewer keys that change the UMAP layout (restyling a page must not recompute the coordinates)
+UMAP_KEYS = ("n_neighbors", "min_dist", "metric", "aligned", "anchor_pairing")
+
+
+def canonical(obj: Any) -> Any:
+    """Recursively key-sorted copy: Snakemake compares params by value *and* order, so params built from YAML
+    must not depend on the key order of the file."""
+    if isinstance(obj, dict):
+        return {k: canonical(obj[k]) for k in sorted(obj)}
+    if isinstance(obj, list):
+        return [canonical(v) for v in obj]
+    return obj
+
+
+def log_path(tail: str) -> str:
+    """The log file of a job: ``results/logs/<tail>.log`` (``tail``: a pattern such as ``world/{study}``)."""
+    return f"{LOGS}/{tail}.log"
+
+
+def alternatives(names: Iterable[str]) -> str:
+    """A wildcard regex matching exactly ``names`` (never matching when empty)."""
+    return "|".join(re.escape(n) for n in sorted(set(names))) or "(?!)"
+
+
+def _fields(cls: type, block: dict[str, Any]) -> dict[str, Any]:
+    return canonical({k: block[k] for k in cls.__dataclass_fields__ if k in block})
+
+
+class Plan:
+    """The workflow's view of one config (schema-valid, defaults filled: see :meth:`from_config`)."""
+
+    def __init__(self, config: dict[str, Any]):
+        self.config = config
+        self.lm = config["lm"]
+        cal = config["calibration"]
+        #: {calibration world name: shared fraction} of the calibration sweep
+        self.calibration_worlds: dict[str, float] = {
+            calibration_world_name(f, s): float(f) for f in cal["shared_fractions"] for s in cal["seeds"]
+        }
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any], schema_file: str) -> Plan:
+        """Validate ``config`` in place (schema errors by config path, then schema defaults filled, then
+        :func:`saegeom.config_checks.check_config`) and return its plan; every mistake stops here, before any
+        job."""
+        import yaml
+        from snakemake.utils import validate
+
+        from saegeom.config_checks import check_config, raise_problems, schema_errors
+
+        with open(schema_file) as f:
+            schema = yaml.safe_load(f)
+        raise_problems(schema_errors(config, schema))  # readable messages before Snakemake's own
+        validate(config, str(schema_file), set_default=True)
+        check_config(config, schema)
+        return cls(config)
+
+    # ---- studies ---------------------------------------------------------------------------------------
+    def source(self, study: str) -> str:
+        """``lm`` for an LM comparison, ``synthetic`` for a synthetic or calibration world."""
+        return "lm" if study in self.lm["comparisons"] else "synthetic"
+
+    def is_lm(self, study: str) -> bool:
+        return self.source(study) == "lm"
+
+    def is_calibration(self, study: str) -> bool:
+        return study in self.calibration_worlds
+
+    @property
+    def worlds(self) -> list[str]:
+        """Synthetic worlds of ``worlds`` (calibration worlds not included)."""
+        return list(self.config["worlds"])
+
+    @property
+    def lm_comparisons(self) -> list[str]:
+        return list(self.lm["comparisons"])
+
+    @property
+    def synthetic_studies(self) -> list[str]:
+        """Every study with a world file: synthetic and calibration worlds."""
+        return sorted(self.config["worlds"]) + sorted(self.calibration_worlds)
+
+    def world_cfg(self, study: str) -> dict[str, Any]:
+        """The world block of a synthetic or calibration world."""
+        if self.is_calibration(study):
+            cal = self.config["calibration"]
+            return canonical({**cal["world"], "shared_fraction": self.calibration_worlds[study]})
+        return canonical(self.config["worlds"][study])
+
+    def models(self, study: str) -> list[str]:
+        """Models of a study, sorted by name."""
+        if self.is_lm(study):
+            return sorted(self.lm["comparisons"][study]["models"])
+        return sorted(self.world_cfg(study)["models"])
+
+    def model_pairs(self, study: str) -> list[tuple[str, str]]:
+        """Pairs (a, b) of a study's models, a < b by name."""
+        return list(itertools.combinations(self.models(study), 2))
+
+    def saes(self, study: str) -> list[str]:
+        """Names of the SAEs trained (or loaded) on every model of a study."""
+        if self.is_lm(study):
+            return list(self.lm["comparisons"][study]["saes"])
+        return [CALIBRATION_SAE] if self.is_calibration(study) else list(self.config["saes"])
+
+    def sae_spec(self, study: str, sae: str) -> dict[str, Any]:
+        """The training spec of a trained SAE (``saes``, ``calibration.sae`` or ``lm.saes``)."""
+        if self.is_lm(study):
+            return canonical(self.lm["saes"][sae])
+        if self.is_calibration(study):
+            return canonical(self.config["calibration"]["sae"])
+        return canonical(self.config["saes"][sae])
+
+    def model_names(self) -> list[str]:
+        """Every model name of every study (the ``model_a``/``model_b`` of a comparison table)."""
+        names = set(self.lm["models"]) | set(self.config["calibration"]["world"].get("models", {}))
+        for w in self.config["worlds"].values():
+            names |= set(w["models"])
+        return sorted(names)
+
+    # ---- settings ----------------------------------------------------------------------------------------
+    def compare_block(self, study: str) -> dict[str, Any]:
+        """The ``compare`` block of a study: calibration worlds with ``calibration.compare`` on top, LM
+        comparisons with ``lm.compare`` on top."""
+        c = dict(self.config["compare"])
+        if self.is_calibration(study):
+            c.update(self.config["calibration"]["compare"])
+        elif self.is_lm(study):
+            c.update(self.lm["compare"])
+        return c
+
+    def n_baseline(self, study: str) -> int:
+        return self.config["calibration"]["n_baseline"] if self.is_calibration(study) else self.config["n_baseline"]
+
+    def compare_settings(self, study: str) -> dict[str, Any]:
+        """Keyword arguments of :class:`saegeom.settings.CompareSettings` for a study."""
+        block = {**self.compare_block(study), "n_baseline": self.n_baseline(study)}
+        return _fields(CompareSettings, block)
+
+    def pairing_settings(self, study: str) -> dict[str, Any]:
+        """Keyword arguments of :class:`saegeom.settings.PairingSettings` for a study."""
+        return _fields(PairingSettings, self.compare_block(study))
+
+    def topology_settings(self) -> dict[str, Any]:
+        """Keyword arguments of :class:`saegeom.settings.TopologySettings` (the block minus ``worlds``)."""
+        return canonical({k: v for k, v in self.config["topology"].items() if k != "worlds"})
+
+    def umap_settings(self) -> dict[str, Any]:
+        """The viewer keys that change the UMAP layout."""
+        return canonical({k: self.config["viewer"][k] for k in UMAP_KEYS})
+
+    def viewer_settings(self) -> dict[str, Any]:
+        return canonical(self.config["viewer"])
+
+    # ---- language models ------------------------------------------------------------------------------
+    def toy_lms(self) -> list[str]:
+        return [m for m, s in self.lm["models"].items() if s["source"] == "toy"]
+
+    def lm_spec(self, model: str) -> dict[str, Any]:
+        return canonical(self.lm["models"][model])
+
+    def lm_seed(self, model: str) -> int:
+        from saegeom.utils import derive_seed
+
+        spec = self.lm["models"][model]
+        return spec["seed"] if "seed" in spec else derive_seed(self.config["seed"], "lm", model)
+
+    def lm_model_dir(self, model: str) -> str | None:
+        """The trained model directory of a toy LM (None for pretrained/local models)."""
+        return LM_MODEL.format(lm=model) if self.lm["models"][model]["source"] == "toy" else None
+
+    def lm_acts(self, model: str) -> str:
+        return LM_ACTS.format(lm=model, hook=self.lm["models"][model]["hook"])
+
+    def lm_info(self, model: str) -> dict[str, Any]:
+        """What the LM rules need to run a model: spec, model directory, hook."""
+        return {"spec": self.lm_spec(model), "model_dir": self.lm_model_dir(model),
+                "hook": self.lm["models"][model]["hook"]}
+
+    def pretrained_source(self, sae: str, model: str) -> dict[str, Any]:
+        return canonical(self.lm["pretrained_saes"][sae][model])
+
+    # ---- rule inputs -------------------------------------------------------------------------------
+    def shards(self, study: str, model: str) -> str:
+        """The shard set a model's SAEs read: a simulated model's shards or an LM's activation cache."""
+        return self.lm_acts(model) if self.is_lm(study) else f"{ACTS.format(study=study)}/{model}"
+
+    def model_inputs(self, study: str, model: str) -> dict[str, str]:
+        """The files a job running one model's SAE needs: the shard set's producing output (a world's
+        acts directory, or an LM's activation cache and, toy LMs, its model directory)."""
+        if not self.is_lm(study):
+            return {"acts": ACTS.format(study=study)}
+        d = self.lm_model_dir(model)
+        return {"acts": self.lm_acts(model), **({"lm_model": d} if d else {})}
+
+    def label_inputs(self, study: str, sae: str, model_a: str, model_b: str) -> dict[str, str]:
+        """What the subspace labels of a comparison are read from: the world file, or both LM feature caches
+        and the corpus (its keyword groups)."""
+        if not self.is_lm(study):
+            return {"world": WORLD.format(study=study)}
+        return {"features_a": self.features(study, model_a, sae), "features_b": self.features(study, model_b, sae),
+                "corpus": LM_CORPUS}
+
+    def pair_inputs(self, study: str, sae: str, model_a: str, model_b: str) -> dict[str, str]:
+        """Inputs of ``pair_features``: both SAEs, their shard sets and (synthetic) the world file."""
+        out = {"sae_a": self.sae(study, model_a, sae), "sae_b": self.sae(study, model_b, sae)}
+        for model, end in ((model_a, "a"), (model_b, "b")):
+            out.update({f"{k}_{end}": v for k, v in self.model_inputs(study, model).items()})
+        if not self.is_lm(study):
+            out["world"] = WORLD.format(study=study)
+        return out
+
+    def compare_inputs(self, study: str, sae: str, model_a: str, model_b: str) -> dict[str, str]:
+        """Inputs of ``compare_models``: those of ``pair_features``, the pairs table and the labels' sources."""
+        return {**self.pair_inputs(study, sae, model_a, model_b), "pairs": self.pairs(study, sae, model_a, model_b),
+                **self.label_inputs(study, sae, model_a, model_b)}
+
+    def sae(self, study: str, model: str, sae: str) -> str:
+        return SAE.format(study=study, model=model, sae=sae)
+
+    def features(self, study: str, model: str, sae: str) -> str:
+        return FEATURES.format(study=study, model=model, sae=sae)
+
+    def pairs(self, study: str, sae: str, model_a: str, model_b: str) -> str:
+        return PAIRS.format(study=study, sae=sae, model_a=model_a, model_b=model_b)
+
+    def feature_inputs(self, study: str, model: str, sae: str) -> dict[str, str]:
+        """Inputs of ``features``: the SAE, its shard set, and the world file or the corpus."""
+        extra = {"corpus": LM_CORPUS} if self.is_lm(study) else {"world": WORLD.format(study=study)}
+        return {"sae": self.sae(study, model, sae), **self.model_inputs(study, model), **extra}
+
+    def feature_params(self, study: str) -> dict[str, Any]:
+        """How a study's feature cache labels its latents: ground truth (threshold) or keyword groups."""
+        if self.is_lm(study):
+            f = self.lm["features"]
+            return {"groups": canonical(self.lm["groups"]), "group_share": self.lm["group_share"],
+                    "k": f["k"], "n_top": f["n_top"]}
+        return {"gt_threshold": self.compare_block(study)["gt_threshold"]}
+
+    def compare_params(self, study: str) -> dict[str, Any]:
+        """Source-specific keyword arguments of ``compare_models`` (LM: keyword groups, concept filter)."""
+        if self.is_lm(study):
+            return {"groups": canonical(self.lm["groups"]), "concept_filter": self.lm["concept_filter"]}
+        return {}
+
+    # ---- provenance ----------------------------------------------------------------------------------
+    def hash_of(self, *parts: Any) -> str:
+        from saegeom.utils import config_hash
+
+        return config_hash([self.config["seed"], *parts])
+
+    def _study_hash(self, study: str, sae: str) -> str:
+        """The config hash of a study's comparisons: everything that can change a row of ``sae``."""
+        if self.is_lm(study):
+            lm = self.lm
+            return self.hash_of(
+                lm["corpus"], {m: lm["models"][m] for m in lm["comparisons"][study]["models"]},
+                lm["saes"].get(sae) or lm["pretrained_saes"].get(sae), self.compare_block(study),
+                [lm["groups"], lm["group_share"], lm["concept_filter"], lm["recovery"]])
+        return self.hash_of(self.world_cfg(study), self.sae_spec(study, sae), self.compare_block(study))
+
+    def context(self, study: str, sae: str, model_a: str, model_b: str, config_hash: str | None = None
+                ) -> dict[str, Any]:
+        """Keyword arguments of :class:`saegeom.compare.Context` for a comparison of ``model_a`` against
+        ``model_b`` (a model, ``ground_truth`` or ``categories``) under SAE ``sae``; ``config_hash``
+        defaults to everything that can change the study's comparison rows of ``sae``."""
+        reference = model_b in (GROUND_TRUTH, "categories")
+        return dict(source=self.source(study), world=study, model_a=model_a, sae_a=sae, model_b=model_b,
+                    sae_b=model_b if reference else sae, seed=self.config["seed"],
+                    config_hash=config_hash or self._study_hash(study, sae))
+
+    def topology_context(self, study: str, sae: str, model_a: str, model_b: str) -> dict[str, Any]:
+        """The context of a topology comparison (its hash adds the topology settings)."""
+        topo = self.topology_settings()
+        if self.is_lm(study):
+            h = self.hash_of(self._study_hash(study, sae), topo)
+        else:
+            spec = GROUND_TRUTH if sae == GROUND_TRUTH else self.sae_spec(study, sae)
+            h = self.hash_of(self.world_cfg(study), spec, topo)
+        return self.context(study, sae, model_a, model_b, config_hash=h)
+
+    def comparison_name(self, study: str, sae: str, model_a: str, model_b: str) -> str:
+        """The ``comparison`` column of results/metrics.parquet for a comparison."""
+        from saegeom.compare.rows import Context
+
+        return Context(**self.context(study, sae, model_a, model_b)).comparison
+
+    # ---- targets --------------------------------------------------------------------------------------
+    def comparison_tables(self, studies: Iterable[str], recovery: bool = True) -> list[str]:
+        """Every comparison table of ``studies``: model vs model, and (``recovery``) each model against its
+        reference (synthetic: ground truth; LM: corpus categories)."""
+        out = []
+        for study in studies:
+            reference = CATEGORY_RECOVERY if self.is_lm(study) else RECOVERY
+            for s in self.saes(study):
+                if recovery:
+                    out += [reference.format(study=study, sae=s, model=m) for m in self.models(study)]
+                out += [COMPARISON.format(study=study, sae=s, model_a=a, model_b=b) for a, b in self.model_pairs(study)]
+        return out
+
+    def metrics_tables(self) -> list[str]:
+        """Every table of results/metrics.parquet: synthetic and LM comparisons, then topology."""
+        return self.comparison_tables([*self.worlds, *self.lm_comparisons]) + self.topology_tables()
+
+    def calibration_tables(self) -> list[str]:
+        return self.comparison_tables(self.calibration_worlds, recovery=False)
+
+    def topology_studies(self) -> list[str]:
+        """Studies analysed by topology (``topology.worlds``; null = every synthetic world)."""
+        chosen = self.config["topology"]["worlds"]
+        return self.worlds if chosen is None else list(chosen)
+
+    def topology_saes(self, study: str) -> list[str]:
+        """SAEs of a study's clouds; synthetic worlds add each model's true features (sae = ground_truth)."""
+        return self.saes(study) + ([] if self.is_lm(study) else [GROUND_TRUTH])
+
+    def topology_clouds(self) -> list[tuple[str, str, str]]:
+        """(study, model, sae) of every feature cloud analysed."""
+        return [(w, m, s) for w in self.topology_studies() for m in self.models(w) for s in self.topology_saes(w)]
+
+    def topology_reports(self) -> list[str]:
+        return [TOPOLOGY.format(study=w, model=m, sae=s) for w, m, s in self.topology_clouds()]
+
+    def topology_tables(self) -> list[str]:
+        """Every topology comparison table (rows of results/metrics.parquet)."""
+        return [TOPOLOGY_COMPARISON.format(study=w, sae=s, model_a=a, model_b=b)
+                for w in self.topology_studies() for s in self.topology_saes(w) for a, b in self.model_pairs(w)]
+
+    def viewer_pages(self) -> list[str]:
+        """One viewer page per SAE and model pair of every synthetic world and LM comparison."""
+        return [VIEWER.format(study=w, sae=s, model_a=a, model_b=b)
+                for w in [*self.worlds, *self.lm_comparisons] for s in self.saes(w) for a, b in self.model_pairs(w)]
+
+    def all_targets(self) -> list[str]:
+        """What ``snakemake all`` builds."""
+        return [METRICS, CALIBRATION_TABLE, CALIBRATION_FIGURE, COMPARISON_FIGURE, TOPOLOGY_SUMMARY,
+                *self.viewer_pages()]
+
+    # ---- topology and viewer inputs ------------------------------------------------------------------
+    def topology_sae(self, study: str, model: str, sae: str) -> str | None:
+        """A cloud's SAE folder (None: a synthetic model's true features)."""
+        return None if sae == GROUND_TRUTH else self.sae(study, model, sae)
+
+    def topology_latents(self, study: str, model: str, sae: str) -> str | None:
+        """The feature cache of an LM SAE (labels, groups, frequencies), or None (synthetic SAEs are labelled
+        from the world file)."""
+        return self.features(study, model, sae) if self.is_lm(study) else None
+
+    def topology_pairs(self, study: str, model: str, sae: str) -> list[list[str]]:
+        """[pairs table, side] of every comparison of this SAE (node colour: matched-partner score)."""
+        if sae == GROUND_TRUTH:
+            return []
+        return [[self.pairs(study, sae, a, b), "a" if model == a else "b"]
+                for a, b in self.model_pairs(study) if model in (a, b)]
+
+    def topology_inputs(self, study: str, sae: str, models: dict[str, str]) -> dict[str, Any]:
+        """Inputs of ``topology`` (``models={"": model}``) or ``topology_compare`` (``{"_a": a, "_b": b}``)."""
+        out: dict[str, Any] = {} if self.is_lm(study) else {"world": WORLD.format(study=study)}
+        if set(models) == {""}:
+            out["pairs"] = [p for p, _ in self.topology_pairs(study, models[""], sae)]
+        for suffix, model in models.items():
+            for name, path in (("sae", self.topology_sae(study, model, sae)),
+                               ("latents", self.topology_latents(study, model, sae))):
+                if path:
+                    out[name + suffix] = path
+        return out
+
+    def umap_inputs(self, study: str, sae: str) -> dict[str, list[str]]:
+        """Every model's SAE and (``viewer.aligned``) the pairs tables of consecutive models (anchors)."""
+        m = self.models(study)
+        aligned = self.config["viewer"]["aligned"]
+        anchors = [self.pairs(study, sae, a, b) for a, b in zip(m, m[1:], strict=False)] if aligned else []
+        return {"saes": [self.sae(study, x, sae) for x in m], "pairs": anchors}
+
+    def viewer_inputs(self, study: str, sae: str, model_a: str, model_b: str) -> dict[str, str]:
+        """Coordinates, both feature caches, the pairs and the metrics table of one page."""
+        return {"coords": UMAP_COORDS.format(study=study, sae=sae),
+                "latents_a": self.features(study, model_a, sae), "latents_b": self.features(study, model_b, sae),
+                "pairs": self.pairs(study, sae, model_a, model_b), "metrics": METRICS}
