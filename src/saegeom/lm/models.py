@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from saegeom.io import strict_json
 from saegeom.io.atomic import atomic_path
 from saegeom.io.state import save_state
 from saegeom.lm.tokenizer import TOKENIZER_FILE, load_tokenizer, pad_batch, unigram_entropy
@@ -159,9 +160,9 @@ def train_toy_lm(spec: dict[str, Any], tokenizer_path: str | Path, train_seqs: l
         tmp.mkdir(parents=True)
         save_file({k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()},
                   str(tmp / WEIGHTS_FILE))
-        (tmp / CONFIG_FILE).write_text(json.dumps(arch, indent=1))
+        (tmp / CONFIG_FILE).write_text(strict_json.dumps(arch, indent=1))
         shutil.copy(tokenizer_path, tmp / TOKENIZER_FILE)
-        (tmp / METRICS_FILE).write_text(json.dumps(metrics, indent=1))
+        (tmp / METRICS_FILE).write_text(strict_json.dumps(metrics, indent=1))
     remove_checkpoint(checkpoint_dir)
     return metrics
 

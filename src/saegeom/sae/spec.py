@@ -57,7 +57,7 @@ def architecture_fields() -> dict[str, list[str]]:
     try:
         file.parent.mkdir(parents=True, exist_ok=True)
         tmp = file.with_suffix(f".tmp{os.getpid()}")
-        tmp.write_text(json.dumps(fields))
+        tmp.write_text(json.dumps(fields, allow_nan=False))
         tmp.replace(file)
     except OSError:
         pass  # a read-only home only costs the import next time

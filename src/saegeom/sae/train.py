@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable
 from importlib.metadata import version
@@ -11,6 +10,7 @@ from typing import Any
 
 import torch
 
+from saegeom.io import strict_json
 from saegeom.io.atomic import atomic_path
 from saegeom.io.shards import ShardSet, shard_batches, split_shards
 from saegeom.sae.checkpoint import CheckpointPolicy, make_trainer, remove_checkpoint
@@ -79,6 +79,6 @@ def train_sae(shard_dir: str | Path, spec: dict[str, Any], out_dir: str | Path, 
         metrics.update(extra_metrics(sae))
     with atomic_path(out_dir) as tmp:
         sae.save_inference_model(tmp)
-        (tmp / METRICS_FILE).write_text(json.dumps(metrics, indent=1))
+        (tmp / METRICS_FILE).write_text(strict_json.dumps(metrics, indent=1))
     remove_checkpoint(checkpoint_dir)
     return metrics
