@@ -13,7 +13,7 @@ import torch
 from saegeom.io import strict_json
 from saegeom.io.atomic import atomic_path
 from saegeom.io.shards import ShardSet, shard_batches, split_shards
-from saegeom.sae.checkpoint import CheckpointPolicy, make_trainer, remove_checkpoint
+from saegeom.sae.checkpoint import CheckpointPolicy, TrainingDivergedError, make_trainer, remove_checkpoint  # noqa: F401 (re-exported)
 from saegeom.sae.load import METRICS_FILE
 from saegeom.sae.spec import sae_registry, split_spec
 from saegeom.settings import SAE_TRAINER_DEFAULTS
@@ -37,7 +37,8 @@ def train_sae(shard_dir: str | Path, spec: dict[str, Any], out_dir: str | Path, 
 
     ``extra_metrics``: called with the trained SAE, its dict is added to the metrics (language
     models: CE-loss recovered, ``saegeom.lm.splice``). Writes ``out_dir`` atomically (a failed run
-    leaves nothing). With ``checkpoint_dir``, training state is saved there periodically (``checkpoint``,
+    leaves nothing; a non-finite loss or non-finite weights raise ``TrainingDivergedError`` before anything
+    is written). With ``checkpoint_dir``, training state is saved there periodically (``checkpoint``,
     see ``saegeom.sae.checkpoint``) and a re-run continues from it; the checkpoint is deleted once
     ``out_dir`` is written. Returns the metrics.
     """
@@ -67,6 +68,7 @@ def train_sae(shard_dir: str | Path, spec: dict[str, Any], out_dir: str | Path, 
     t0 = time.perf_counter()
     trainer.fit()
     train_seconds = time.perf_counter() - t0
+    trainer.check_weights()  # the last update may diverge after the last finite loss
 
     from saegeom.sae.evaluate import evaluate_sae
 
