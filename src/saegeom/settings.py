@@ -178,6 +178,11 @@ LM_TOY_DEFAULTS: dict[str, Any] = {
     "n_ctx": 64, "act_fn": "gelu", "normalization_type": "LN", "steps": 600, "batch_size": 32, "lr": 1e-3,
     "weight_decay": 0.01, "warmup_steps": 50, "eval_every": 50,
 }
+#: HookedTransformerConfig fields a toy spec may set, and the toy trainer's options
+TOY_ARCH_KEYS = ("n_layers", "d_model", "n_heads", "d_head", "d_mlp", "n_ctx", "act_fn", "normalization_type",
+                 "positional_embedding_type")
+TOY_TRAIN_KEYS = ("steps", "batch_size", "lr", "weight_decay", "warmup_steps", "seed", "eval_every")
+LM_SPEC_KEYS = ("source", "hook", "name", "path")
 #: top-level keys of the ``lm`` block and their defaults (``models``/``saes``/``comparisons`` empty: no LM work)
 LM_DEFAULTS: dict[str, Any] = {
     "corpus": {"n_stories": 4000, "heldout_fraction": 0.25},
