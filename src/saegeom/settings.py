@@ -48,6 +48,16 @@ PAIRING_PREFERENCE = ("hungarian", "one_to_one", "many_to_one", "ground_truth", 
 #: starting with a letter or digit, never ``..`` (so never a parent directory nor a CLI flag); the schema's
 #: name patterns and the rules' wildcard constraints are this pattern
 NAME_PATTERN = r"[A-Za-z0-9](?:(?!\.\.)[A-Za-z0-9_.-])*"
+#: longest allowed name (names become file-name components; most file systems stop at 255 bytes per component)
+NAME_MAX_LENGTH = 64
+
+
+def valid_name(name: object) -> bool:
+    """Whether ``name`` is a valid config name: ``NAME_PATTERN`` matched in full (``re.fullmatch``, so a trailing
+    newline never passes, unlike ``$``) and at most ``NAME_MAX_LENGTH`` characters."""
+    import re
+
+    return isinstance(name, str) and len(name) <= NAME_MAX_LENGTH and re.fullmatch(NAME_PATTERN, name) is not None
 #: what a comparison does with a metric or pairing that needs equal model widths when the widths differ
 WIDTH_MISMATCH = ("error", "skip")
 DEFAULT_ON_WIDTH_MISMATCH = "error"
@@ -91,6 +101,10 @@ SAE_TRAINER_DEFAULTS: dict[str, Any] = {
     "lr_scheduler": "constant", "dead_feature_window": 1000,
 }
 
+
+#: resource guard (config block ``limits``): largest estimated memory of one stage and disk use of a run, GiB
+#: (a workstation; ``saegeom.config_checks.resource_problems``)
+LIMIT_DEFAULTS: dict[str, float] = {"memory_gb": 64.0, "disk_gb": 500.0}
 
 #: SAE training checkpoints (config block ``checkpoint``; ``saegeom.sae.checkpoint.CheckpointPolicy``)
 CHECKPOINT_DEFAULTS: dict[str, Any] = {"enabled": True, "every_minutes": 10.0, "every_steps": 0}
