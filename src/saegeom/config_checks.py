@@ -47,7 +47,9 @@ class ConfigError(ValueError):
 
 
 def _where(path: Iterable[Any]) -> str:
-    return "config" + "".join(f".{p}" if isinstance(p, str) else f"[{p}]" for p in path)
+    """``config.a.b[0]``; a key that is not plain printable text is shown quoted (``config.worlds['x\\n']``)."""
+    return "config" + "".join(f".{p}" if isinstance(p, str) and p.isprintable() and p.strip() == p and p
+                              else f"[{p!r}]" for p in path)
 
 
 def _describe(sub: dict[str, Any]) -> str:
