@@ -309,7 +309,7 @@ def duplicate_key_problems(paths: Iterable[str | Path]) -> list[str]:
     """Keys given twice in one mapping of a YAML file (YAML loaders keep the last silently), with file and line."""
     import yaml
 
-    out: list[str] = []
+    out: list[tuple[str, int, str]] = []
 
     class StrictLoader(yaml.SafeLoader):
         pass
@@ -324,8 +324,8 @@ def duplicate_key_problems(paths: Iterable[str | Path]) -> list[str]:
             except TypeError:  # an unhashable key: YAML itself will refuse it
                 continue
             if first != line:
-                out.append(f"{loader.name}:{line}: key {key!r} given twice (first on line {first}); "
-                           f"YAML keeps only the last — remove one")
+                out.append((loader.name, line, f"{loader.name}:{line}: key {key!r} given twice (first on line "
+                                                f"{first}); YAML keeps only the last — remove one"))
         return loader.construct_mapping_original(node, deep=deep)
 
     StrictLoader.construct_mapping_original = yaml.SafeLoader.construct_mapping
@@ -334,7 +334,7 @@ def duplicate_key_problems(paths: Iterable[str | Path]) -> list[str]:
         try:
             text = Path(path).read_text()
         except OSError as e:
-            out.append(f"{path}: cannot read the config file ({e})")
+            out.append((str(path), 0, f"{path}: cannot read the config file ({e})"))
             continue
         loader = StrictLoader(text)
         loader.name = str(path)
@@ -344,7 +344,7 @@ def duplicate_key_problems(paths: Iterable[str | Path]) -> list[str]:
             pass  # a syntax error: Snakemake's own loader has reported it
         finally:
             loader.dispose()
-    return out
+    return [msg for *_, msg in sorted(out, key=lambda t: t[:2])]
 
 
 # ---- values: finite numbers, string keys, names ---------------------------------------------------------------
