@@ -106,11 +106,12 @@ def _trainer_class():
                 f"SAE training diverged: {what}. Nothing was written; lower `lr` (now {self.cfg.lr}), add "
                 f"lr_warm_up_steps, or check the activations' scale")
 
-        def check_weights(self) -> None:
-            """Raise :class:`TrainingDivergedError` when any SAE parameter is NaN/Inf."""
+        def check_weights(self, steps_done: int | None = None) -> None:
+            """Raise :class:`TrainingDivergedError` when any SAE parameter is NaN/Inf after ``steps_done`` steps."""
             bad = [n for n, t in self.sae.named_parameters() if not bool(torch.isfinite(t).all())]
             if bad:
-                self._diverged(f"non-finite weights {bad} after step {self.n_training_steps}")
+                done = self.n_training_steps if steps_done is None else steps_done
+                self._diverged(f"non-finite weights {bad} after step {done}")
 
         def _checkpoint_if_needed(self) -> None:  # called after every step, before n_training_steps += 1
             if self.checkpoint_dir is None:
@@ -118,7 +119,7 @@ def _trainer_class():
             done = self.n_training_steps + 1
             if (self.policy.due(done, time.monotonic() - self._last_save)
                     and self.n_training_samples < self.cfg.total_training_samples):
-                self.check_weights()  # never checkpoint a diverged state
+                self.check_weights(done)  # never checkpoint a diverged state
                 save_state(self.checkpoint_dir, self.state(done))
                 self._last_save = time.monotonic()
                 log.info("checkpoint at step %d (%d samples) -> %s", done, self.n_training_samples,

@@ -13,7 +13,7 @@ import torch
 from saegeom.io import strict_json
 from saegeom.io.atomic import atomic_path
 from saegeom.io.shards import ShardSet, shard_batches, split_shards
-from saegeom.sae.checkpoint import CheckpointPolicy, TrainingDivergedError, make_trainer, remove_checkpoint  # noqa: F401 (re-exported)
+from saegeom.sae.checkpoint import CheckpointPolicy, TrainingDivergedError, make_trainer, remove_checkpoint
 from saegeom.sae.load import METRICS_FILE
 from saegeom.sae.spec import sae_registry, split_spec
 from saegeom.settings import SAE_TRAINER_DEFAULTS
@@ -37,10 +37,10 @@ def train_sae(shard_dir: str | Path, spec: dict[str, Any], out_dir: str | Path, 
 
     ``extra_metrics``: called with the trained SAE, its dict is added to the metrics (language
     models: CE-loss recovered, ``saegeom.lm.splice``). Writes ``out_dir`` atomically (a failed run
-    leaves nothing; a non-finite loss or non-finite weights raise ``TrainingDivergedError`` before anything
-    is written). With ``checkpoint_dir``, training state is saved there periodically (``checkpoint``,
-    see ``saegeom.sae.checkpoint``) and a re-run continues from it; the checkpoint is deleted once
-    ``out_dir`` is written. Returns the metrics.
+    leaves nothing; a non-finite loss or non-finite weights raise ``TrainingDivergedError``: no SAE is
+    written and the run's checkpoint is deleted). With ``checkpoint_dir``, training state is saved there
+    periodically (``checkpoint``, see ``saegeom.sae.checkpoint``) and a re-run continues from it; the
+    checkpoint is deleted once ``out_dir`` is written. Returns the metrics.
     """
     from sae_lens.config import LoggingConfig, SAETrainerConfig
 
@@ -66,9 +66,13 @@ def train_sae(shard_dir: str | Path, spec: dict[str, Any], out_dir: str | Path, 
     trainer = make_trainer(trainer_cfg, sae, data, checkpoint_dir=checkpoint_dir,
                            policy=checkpoint or CheckpointPolicy(), fingerprint=fingerprint)
     t0 = time.perf_counter()
-    trainer.fit()
+    try:
+        trainer.fit()
+        trainer.check_weights()  # the last update may diverge after the last finite loss
+    except TrainingDivergedError:
+        remove_checkpoint(checkpoint_dir)  # a diverged run's checkpoint only leads to the same divergence
+        raise
     train_seconds = time.perf_counter() - t0
-    trainer.check_weights()  # the last update may diverge after the last finite loss
 
     from saegeom.sae.evaluate import evaluate_sae
 
