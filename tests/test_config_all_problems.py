@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from saegeom.config_checks import ConfigError, check_config, duplicate_key_problems, resource_estimates
+from saegeom.config_checks import ConfigError, check_config, duplicate_key_problems, fill_defaults, resource_estimates
 
 REPO = Path(__file__).resolve().parents[1]
 SCHEMA = yaml.safe_load((REPO / "workflow" / "schemas" / "config.schema.yaml").read_text())
@@ -105,7 +105,8 @@ def test_raising_a_limit_lets_a_large_config_through():
 
 def test_disk_estimate_matches_the_bytes_of_the_shards():
     """Two models of width 8, n_samples rows each, float32: the estimate is exactly what the shards hold."""
-    shards = [d for w, s, _, d in resource_estimates(TINY) if s == "activation shards" and w == "config worlds.tiny"]
+    est = resource_estimates(fill_defaults(TINY, SCHEMA))
+    shards = [d for w, s, _, d in est if s == "activation shards" and w == "config worlds.tiny"]
     assert shards == [4 * 8 * 2 * TINY["worlds"]["tiny"]["n_samples"]]
 
 

@@ -26,7 +26,6 @@ from pathlib import Path
 from typing import Any
 
 from saegeom.settings import (
-    DEFAULT_METRIC_OPTIONS,
     DEFAULT_ON_WIDTH_MISMATCH,
     LIMIT_DEFAULTS,
     NAME_MAX_LENGTH,
@@ -486,7 +485,7 @@ DRY_RUN_ROWS = 24
 
 def _option_blocks(config: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
     compare = config.get("compare") or {}
-    blocks = [("compare", compare.get("metric_options", DEFAULT_METRIC_OPTIONS))]
+    blocks = [("compare", with_defaults(compare)["metric_options"])]
     for block, sub in (("calibration.compare", (config.get("calibration") or {}).get("compare") or {}),
                        ("lm.compare", (config.get("lm") or {}).get("compare") or {})):
         if "metric_options" in sub:
@@ -563,7 +562,7 @@ GIB = 2 ** 30
 def _world_sizes(world: dict[str, Any]) -> tuple[int, int, dict[str, int]]:
     """(G features, h, {model: width}) of a world block."""
     per = int(world["n_features_per_model"])
-    shared = int(round(float(world.get("shared_fraction", 0.5)) * per))
+    shared = int(round(float(world["shared_fraction"]) * per))
     widths = model_widths(world)
     return shared + len(widths) * (per - shared), int(world["d_world"]), widths
 
@@ -573,7 +572,8 @@ def _sae_width(spec: dict[str, Any], d_in: int) -> int:
 
 
 def resource_estimates(config: dict[str, Any]) -> list[tuple[str, str, float, float]]:
-    """(config path, stage, peak memory in bytes, disk in bytes) of every stage whose size the config fixes.
+    """(config path, stage, peak memory in bytes, disk in bytes) of every stage whose size the config fixes
+    (``config`` with its defaults filled in: :func:`fill_defaults`).
 
     Rough upper estimates from the sizes alone: a world's features (G × h float64) and, with correlated firing,
     its G × G correlation factor; a shard set's rows on disk (n_samples × width float32 per model) and one shard
@@ -589,7 +589,7 @@ def resource_estimates(config: dict[str, Any]) -> list[tuple[str, str, float, fl
         worlds.append(("config calibration.world", cal["world"], {"calibration": cal.get("sae") or {}}, n_cal))
     for where, world, specs, copies in worlds:
         g, h, widths = _world_sizes(world)
-        n, rows = int(world.get("n_samples", 200_000)), int(world.get("shard_rows", 65_536))
+        n, rows = int(world["n_samples"]), int(world["shard_rows"])
         corr = ((world.get("firing") or {}).get("correlation") or {}).get("enabled", False) if isinstance(
             (world.get("firing") or {}).get("correlation"), dict) else False
         corr_bytes = 2 * 8 * g * g if corr else 0
@@ -597,7 +597,7 @@ def resource_estimates(config: dict[str, Any]) -> list[tuple[str, str, float, fl
         out.append((where, "activation shards", 4 * rows * (g + sum(widths.values())) * 2 + corr_bytes,
                     copies * 4 * n * sum(widths.values())))
         for sae, spec in specs.items():
-            batch = int(spec.get("batch_size", SAE_TRAINER_DEFAULTS["batch_size"]))
+            batch = int({**SAE_TRAINER_DEFAULTS, **spec}["batch_size"])
             d_saes = {m: _sae_width(spec, d) for m, d in widths.items()}
             for m, d in widths.items():
                 params = 2 * d_saes[m] * d
@@ -613,7 +613,7 @@ def resource_estimates(config: dict[str, Any]) -> list[tuple[str, str, float, fl
     for name, spec in (lm.get("saes") or {}).items():
         for model, m in (lm.get("models") or {}).items():
             if isinstance(m, dict) and isinstance(m.get("d_model"), int):
-                d, batch = m["d_model"], int(spec.get("batch_size", SAE_TRAINER_DEFAULTS["batch_size"]))
+                d, batch = m["d_model"], int({**SAE_TRAINER_DEFAULTS, **spec}["batch_size"])
                 params = 2 * _sae_width(spec, d) * d
                 out.append((f"config lm.saes.{name}", f"SAE training on {model} ({_sae_width(spec, d)} × {d})",
                             4 * (4 * params + 4 * batch * _sae_width(spec, d)), 4 * params * 4))
