@@ -1,18 +1,41 @@
 """Config checks run when the workflow's DAG is built, so a mistake stops the run in seconds, before any job.
 
-Two layers: :func:`schema_errors` validates against ``workflow/schemas/config.schema.yaml`` and explains each
-violation by its config path with the allowed keys or values; :func:`semantic_errors` checks what a schema
-cannot (metric names and their options, SAE specs against SAELens, equal widths where a metric needs them,
-k-NN ``k`` against the number of points). :func:`check_config` raises one :class:`ConfigError` listing all.
+:func:`check_config` raises ONE :class:`ConfigError` listing every problem, each by its config path:
+
+* :func:`duplicate_key_problems` — a key given twice in a YAML file Snakemake read (YAML keeps the last);
+* :func:`schema_errors` — ``workflow/schemas/config.schema.yaml``, explained with the allowed keys or values;
+* :func:`value_problems` — numbers that are NaN/Inf, keys YAML turned into non-strings (``1:``, ``on:``/``off:``),
+  names that are not plain path components (``settings.valid_name``: fullmatch, at most ``NAME_MAX_LENGTH``);
+* :func:`semantic_errors` — what a schema cannot see: metric names and option values (a dry run of the metric on
+  a few random rows), SAE specs against SAELens (names, value types and options), equal widths where a metric
+  needs them, k-NN ``k`` against the number of points, Mapper lenses, LM comparisons and hooks against the
+  model's hook points, pretrained/local paths, and a resource estimate per stage against ``limits``.
+
+The semantic checks also run on a config that failed the schema (with its defaults filled in): each group of
+checks that cannot run on what is there is skipped, never crashes, so the message is complete.
 """
 
 from __future__ import annotations
 
+import copy
 import inspect
+import logging
+import math
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
-from saegeom.settings import DEFAULT_ON_WIDTH_MISMATCH, SAE_TRAINER_DEFAULTS, CompareSettings, PairingSettings
+from saegeom.settings import (
+    DEFAULT_ON_WIDTH_MISMATCH,
+    LIMIT_DEFAULTS,
+    NAME_MAX_LENGTH,
+    SAE_TRAINER_DEFAULTS,
+    CompareSettings,
+    PairingSettings,
+    valid_name,
+)
+
+log = logging.getLogger(__name__)
 
 #: metrics whose option ``k`` counts neighbours among the items
 KNN_OPTION = "k"
@@ -23,7 +46,9 @@ class ConfigError(ValueError):
 
 
 def _where(path: Iterable[Any]) -> str:
-    return "config" + "".join(f".{p}" if isinstance(p, str) else f"[{p}]" for p in path)
+    """``config.a.b[0]``; a key that is not plain printable text is shown quoted (``config.worlds['x\\n']``)."""
+    return "config" + "".join(f".{p}" if isinstance(p, str) and p.isprintable() and p.strip() == p and p
+                              else f"[{p!r}]" for p in path)
 
 
 def _describe(sub: dict[str, Any]) -> str:
@@ -41,7 +66,7 @@ def _explain(e) -> str:
     where = _where(e.absolute_path)
     if e.validator == "additionalProperties" and e.validator_value is False:
         allowed = sorted(e.schema.get("properties", {}))
-        return f"{where}: unknown key(s) {sorted(set(e.instance) - set(allowed))}; allowed keys: {allowed}"
+        return f"{where}: unknown key(s) {sorted(set(e.instance) - set(allowed), key=str)}; allowed keys: {allowed}"
     if e.validator == "enum":
         return f"{where}: {e.instance!r} is not allowed; allowed values: {e.validator_value}"
     if e.validator == "type":
@@ -181,8 +206,6 @@ def lm_errors(config: dict[str, Any]) -> list[str]:
         return []
     compare = with_defaults({**config.get("compare", {}), **lm.get("compare", {})})
     out = _metric_errors("lm.compare", compare)
-    if out:
-        return out
     models = lm.get("models", {})
     for name, c in lm["comparisons"].items():
         widths = {m: models[m]["d_model"] for m in c["models"] if m in models and "d_model" in models[m]}
@@ -196,20 +219,46 @@ def lm_errors(config: dict[str, Any]) -> list[str]:
     return out
 
 
-def semantic_errors(config: dict[str, Any]) -> list[str]:
-    """Problems a schema cannot see (``config`` already schema-valid, defaults filled)."""
+def _guarded(check, *args) -> list[str]:
+    """``check(*args)``, or nothing when the config is too broken for it (a block missing or of the wrong type
+    after a schema error: that error is already in the message)."""
+    try:
+        return check(*args)
+    except Exception as e:  # noqa: BLE001 (skip what cannot be checked; never crash the check)
+        log.debug("config check %s skipped: %s: %s", getattr(check, "__name__", check), type(e).__name__, e)
+        return []
+
+
+def _compare_problems(config: dict[str, Any]) -> list[str]:
+    compare = with_defaults(config.get("compare", {}))
+    cal_compare = {**compare, **config.get("calibration", {}).get("compare", {})}
+    return _metric_errors("compare", compare) + _metric_errors("calibration.compare", cal_compare)
+
+
+def _world_problems(config: dict[str, Any]) -> list[str]:
+    compare = with_defaults(config.get("compare", {}))
+    out = []
+    for name, world in config.get("worlds", {}).items():
+        out += _guarded(world_errors, f"config worlds.{name}", world, config["saes"], compare, "compare")
+    return out
+
+
+def _calibration_problems(config: dict[str, Any]) -> list[str]:
     compare = with_defaults(config.get("compare", {}))
     cal = config.get("calibration", {})
-    cal_compare = {**compare, **cal.get("compare", {})}
-    out = _metric_errors("compare", compare) + _metric_errors("calibration.compare", cal_compare)
-    if out:
-        return out  # the checks below look metrics up
-    for name, world in config.get("worlds", {}).items():
-        out += world_errors(f"config worlds.{name}", world, config["saes"], compare, "compare")
-    if cal.get("world") and cal.get("sae") and cal.get("shared_fractions"):
-        out += world_errors("config calibration.world", cal["world"], {"calibration": cal["sae"]}, cal_compare,
-                            "calibration.compare")
-    out += lm_errors(config)
+    if not (cal.get("world") and cal.get("sae") and cal.get("shared_fractions")):
+        return []
+    return world_errors("config calibration.world", cal["world"], {"calibration": cal["sae"]},
+                        {**compare, **cal.get("compare", {})}, "calibration.compare")
+
+
+def semantic_errors(config: dict[str, Any]) -> list[str]:
+    """Problems a schema cannot see (defaults filled as the workflow does; see the module docstring). Each
+    group of checks runs on its own, so one broken block never hides the problems of another."""
+    checks = (_compare_problems, _world_problems, _calibration_problems, lm_errors, lm_config_problems,
+              lm_model_problems, sae_value_problems, metric_option_problems, topology_problems,
+              topology_world_problems, resource_problems)
+    out = [p for check in checks for p in _guarded(check, config)]
     return list(dict.fromkeys(out))
 
 
@@ -219,52 +268,388 @@ def raise_problems(problems: list[str]) -> None:
         raise ConfigError("config error — nothing was run:\n  " + "\n  ".join(problems))
 
 
-def check_config(config: dict[str, Any], schema: dict[str, Any]) -> None:
-    """Schema, then semantic checks of a config whose defaults are already filled (as the workflow does:
-    schema errors → Snakemake's ``validate(set_default=True)`` → :func:`semantic_errors`)."""
-    raise_problems(schema_errors(config, schema))
-    raise_problems(semantic_errors(config) + workflow_errors(config))
+def fill_defaults(config: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
+    """A deep copy of ``config`` with the schema's defaults filled in where keys are missing (what Snakemake's
+    ``validate(set_default=True)`` does), also on a config that breaks the schema elsewhere."""
+    import jsonschema
+
+    base = jsonschema.Draft202012Validator
+    validate_properties = base.VALIDATORS["properties"]
+
+    def set_defaults(validator, properties, instance, schema):
+        if isinstance(instance, dict):
+            for prop, sub in properties.items():
+                if isinstance(sub, dict) and "default" in sub:
+                    instance.setdefault(prop, copy.deepcopy(sub["default"]))
+        yield from validate_properties(validator, properties, instance, schema)
+
+    filled = copy.deepcopy(config)
+    filler = jsonschema.validators.extend(base, {"properties": set_defaults})(schema)
+    for _ in filler.iter_errors(filled):
+        pass
+    return filled
 
 
-def lm_name_errors(config: dict[str, Any]) -> list[str]:
-    """Names the schema cannot check across blocks: LM comparisons against worlds, models and SAEs."""
-    lm = config.get("lm") or {}
-    comparisons, models = lm.get("comparisons", {}), lm.get("models", {})
-    saes, pretrained = lm.get("saes", {}), lm.get("pretrained_saes", {})
+def check_config(config: dict[str, Any], schema: dict[str, Any],
+                 config_files: Iterable[str | Path] = ()) -> None:
+    """Every check before any job, in ONE :class:`ConfigError` listing all problems by config path:
+    duplicate keys in ``config_files`` (the YAML files the config was read from, e.g. Snakemake's
+    ``workflow.configfiles``), schema errors, non-finite numbers / non-string keys / bad names, and the
+    semantic checks on the config with its defaults filled in (``config`` itself is not modified)."""
+    problems = duplicate_key_problems(config_files)
+    problems += schema_errors(config, schema)
+    problems += _guarded(value_problems, config)
+    filled = _guarded(lambda: [fill_defaults(config, schema)])
+    problems += semantic_errors(filled[0] if filled else config)
+    raise_problems(list(dict.fromkeys(problems)))
+
+
+# ---- YAML files -----------------------------------------------------------------------------------------------
+def duplicate_key_problems(paths: Iterable[str | Path]) -> list[str]:
+    """Keys given twice in one mapping of a YAML file (YAML loaders keep the last silently), with file and line."""
+    import yaml
+
+    out: list[tuple[str, int, str]] = []
+
+    class StrictLoader(yaml.SafeLoader):
+        pass
+
+    def construct_mapping(loader, node, deep=False):
+        seen: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            key = loader.construct_object(key_node, deep=deep)
+            line = key_node.start_mark.line + 1
+            try:
+                first = seen.setdefault(key, line)
+            except TypeError:  # an unhashable key: YAML itself will refuse it
+                continue
+            if first != line:
+                out.append((loader.name, line, f"{loader.name}:{line}: key {key!r} given twice (first on line "
+                                                f"{first}); YAML keeps only the last — remove one"))
+        return loader.construct_mapping_original(node, deep=deep)
+
+    StrictLoader.construct_mapping_original = yaml.SafeLoader.construct_mapping
+    StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, construct_mapping)
+    for path in paths:
+        try:
+            text = Path(path).read_text()
+        except OSError as e:
+            out.append((str(path), 0, f"{path}: cannot read the config file ({e})"))
+            continue
+        loader = StrictLoader(text)
+        loader.name = str(path)
+        try:
+            loader.get_single_data()
+        except yaml.YAMLError:
+            pass  # a syntax error: Snakemake's own loader has reported it
+        finally:
+            loader.dispose()
+    return [msg for *_, msg in sorted(out, key=lambda t: t[:2])]
+
+
+# ---- values: finite numbers, string keys, names ---------------------------------------------------------------
+#: mappings whose keys become path components or wildcard values, by config path ("*" = every key)
+NAME_MAPPINGS = (("worlds",), ("saes",), ("worlds", "*", "models"), ("calibration", "world", "models"),
+                 ("lm", "models"), ("lm", "saes"), ("lm", "pretrained_saes"), ("lm", "pretrained_saes", "*"),
+                 ("lm", "comparisons"), ("lm", "groups"))
+
+
+def _at(config: Any, path: tuple[str, ...]) -> list[tuple[tuple[Any, ...], Any]]:
+    """(concrete path, node) of every node matching ``path`` ("*" = every key of a mapping)."""
+    nodes: list[tuple[tuple[Any, ...], Any]] = [((), config)]
+    for part in path:
+        nxt = []
+        for where, node in nodes:
+            if not isinstance(node, dict):
+                continue
+            keys = list(node) if part == "*" else [part] if part in node else []
+            nxt += [((*where, k), node[k]) for k in keys]
+        nodes = nxt
+    return nodes
+
+
+def value_problems(config: dict[str, Any]) -> list[str]:
+    """Numbers that are NaN or ±Inf (every numeric key), keys that YAML read as non-strings (``1:``;
+    ``on``/``off``/``yes``/``no`` → booleans), and names that are not valid path components
+    (``settings.valid_name``: letters, digits, ``_ . -``, no ``..``, at most ``NAME_MAX_LENGTH`` characters,
+    matched in full — a trailing newline is not allowed) — including the LM hooks."""
     out = []
-    clash = sorted(set(comparisons) & set(config.get("worlds", {})))
+
+    def walk(node: Any, path: tuple[Any, ...]) -> None:
+        if isinstance(node, dict):
+            for k, v in node.items():
+                if not isinstance(k, str):
+                    hint = (" (YAML reads on/off/yes/no/true/false as booleans)" if isinstance(k, bool)
+                            else " (YAML reads it as a number)" if isinstance(k, int | float) else "")
+                    out.append(f"{_where(path)}: key {k!r} is a {type(k).__name__}, not a name{hint}; quote it "
+                               f"(\"{k}\":)")
+                walk(v, (*path, str(k)))
+        elif isinstance(node, list):
+            for i, v in enumerate(node):
+                walk(v, (*path, i))
+        elif isinstance(node, float) and not math.isfinite(node):
+            out.append(f"{_where(path)}: {node} is not a finite number")
+
+    walk(config, ())
+    for pattern in NAME_MAPPINGS:
+        for where, node in _at(config, pattern):
+            if isinstance(node, dict):
+                out += [_name_problem((*where, k), k) for k in node if isinstance(k, str) and not valid_name(k)]
+    for where, spec in _at(config, ("lm", "models", "*")):
+        if isinstance(spec, dict) and isinstance(spec.get("hook"), str) and not valid_name(spec["hook"]):
+            out.append(_name_problem((*where, "hook"), spec["hook"]))
+    return out
+
+
+def _name_problem(path: tuple[Any, ...], name: str) -> str:
+    why = (f"longer than {NAME_MAX_LENGTH} characters" if len(name) > NAME_MAX_LENGTH
+           else "names use letters, digits, '_', '.', '-' only, start with a letter or digit, contain no '..' "
+                "and no whitespace (a trailing newline included)")
+    shown = name if len(name) <= 80 else name[:40] + "…" + name[-20:]
+    return f"{_where(path)}: name {shown!r} is not allowed: {why}"
+
+
+# ---- LM blocks ------------------------------------------------------------------------------------------------
+def lm_config_problems(config: dict[str, Any]) -> list[str]:
+    """Names of the ``lm`` block that the schema cannot check across blocks: comparisons reusing world names,
+    comparison models/SAEs that do not exist, pretrained SAEs missing a model, names in both SAE blocks."""
+    lm = config.get("lm") or {}
+    comparisons, models = lm.get("comparisons") or {}, lm.get("models") or {}
+    saes, pretrained = lm.get("saes") or {}, lm.get("pretrained_saes") or {}
+    out = []
+    clash = sorted(set(comparisons) & set(config.get("worlds") or {}), key=str)
     if clash:
         out.append(f"config lm.comparisons {clash} reuse world names; give them other names")
     for name, c in comparisons.items():
-        unknown = [m for m in c["models"] if m not in models]
+        unknown = [m for m in c.get("models", []) if m not in models]
         if unknown:
-            out.append(f"config lm.comparisons.{name}.models: unknown models {unknown}; lm.models has {sorted(models)}")
-        for s in c["saes"]:
+            out.append(f"config lm.comparisons.{name}.models: unknown models {unknown}; lm.models has "
+                       f"{sorted(models, key=str)}")
+        for s in c.get("saes", []):
             if s in pretrained:
-                missing = [m for m in c["models"] if m not in pretrained[s]]
+                missing = [m for m in c.get("models", []) if m not in pretrained[s]]
                 if missing:
                     out.append(f"config lm.pretrained_saes.{s} has no entry for models {missing} of comparison {name}")
             elif s not in saes:
                 out.append(f"config lm.comparisons.{name}.saes: {s!r} is neither in lm.saes nor in lm.pretrained_saes")
-    both = sorted(set(saes) & set(pretrained))
+    both = sorted(set(saes) & set(pretrained), key=str)
     if both:
         out.append(f"config: SAE names {both} are in both lm.saes and lm.pretrained_saes")
     return out
 
 
-def topology_errors(config: dict[str, Any]) -> list[str]:
+def lm_model_problems(config: dict[str, Any]) -> list[str]:
+    """Each LM's hook against the model's hook points (``saegeom.lm.hook_points``, no weights loaded),
+    pretrained names, local model directories and local pretrained-SAE folders that do not exist."""
+    lm = config.get("lm") or {}
+    out = []
+    for name, spec in (lm.get("models") or {}).items():
+        if isinstance(spec, dict):
+            from saegeom.lm.hook_points import hook_problems
+
+            out += _guarded(hook_problems, f"config lm.models.{name}", spec)
+    for sae, by_model in (lm.get("pretrained_saes") or {}).items():
+        for model, source in (by_model or {}).items():
+            if isinstance(source, dict) and isinstance(source.get("path"), str):
+                path = Path(source["path"])
+                if not (path / "cfg.json").is_file() or not (path / "sae_weights.safetensors").is_file():
+                    out.append(f"config lm.pretrained_saes.{sae}.{model}.path: {str(path)!r} is not a saved SAELens "
+                               f"SAE folder (cfg.json and sae_weights.safetensors)")
+    return out
+
+
+# ---- SAE spec values ------------------------------------------------------------------------------------------
+def _sae_specs(config: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    specs = [(f"config saes.{n}", s) for n, s in (config.get("saes") or {}).items()]
+    specs += [(f"config lm.saes.{n}", s) for n, s in ((config.get("lm") or {}).get("saes") or {}).items()]
+    cal = config.get("calibration") or {}
+    if isinstance(cal.get("sae"), dict):
+        specs.append(("config calibration.sae", cal["sae"]))
+    return [(w, s) for w, s in specs if isinstance(s, dict)]
+
+
+def sae_value_problems(config: dict[str, Any]) -> list[str]:
+    """SAE spec values against SAELens' own config types (``saegeom.sae.spec.value_problems``)."""
+    from saegeom.sae.spec import value_problems as spec_value_problems
+
+    out = []
+    for where, spec in _sae_specs(config):
+        d_sae = spec.get("d_sae") if isinstance(spec.get("d_sae"), int) else None
+        out += _guarded(spec_value_problems, spec, d_sae, where)
+    return out
+
+
+# ---- metric options -------------------------------------------------------------------------------------------
+#: rows of the random data a metric's options are tried on (more when k needs it)
+DRY_RUN_ROWS = 24
+
+
+def _option_blocks(config: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    compare = config.get("compare") or {}
+    blocks = [("compare", with_defaults(compare)["metric_options"])]
+    for block, sub in (("calibration.compare", (config.get("calibration") or {}).get("compare") or {}),
+                       ("lm.compare", (config.get("lm") or {}).get("compare") or {})):
+        if "metric_options" in sub:
+            blocks.append((block, sub["metric_options"]))
+    return blocks
+
+
+def metric_option_problems(config: dict[str, Any]) -> list[str]:
+    """Option values a metric rejects: ``k`` must be a positive integer, and every metric is tried once with
+    its options on a few random rows (after a run with its defaults succeeded), so a value such as
+    ``rsa: {inner: cosin}`` is named here with the metric's own error instead of after hours of jobs."""
+    import numpy as np
+
+    from saegeom.metrics.registry import load_builtin_metrics
+
+    known = load_builtin_metrics()
+    out = []
+    for block, options in _option_blocks(config):
+        for metric, opts in (options or {}).items():
+            if metric not in known or not isinstance(opts, dict):
+                continue
+            params = inspect.signature(known[metric].fn).parameters
+            if set(opts) - set(params):
+                continue  # unknown option names: reported by _metric_errors
+            k = opts.get(KNN_OPTION)
+            if KNN_OPTION in opts and (not isinstance(k, int) or isinstance(k, bool) or k < 1):
+                out.append(f"config {block}.metric_options.{metric}.k = {k!r} must be a positive integer")
+                continue
+            n = max(DRY_RUN_ROWS, (k or 0) + 4)
+            rng = np.random.default_rng(0)
+            x, y = rng.normal(size=(n, 6)), rng.normal(size=(n, 6))
+            try:
+                known[metric](x, y)
+            except Exception:  # noqa: BLE001 (the metric cannot run on toy data at all: nothing to learn)
+                continue
+            try:
+                known[metric](x, y, **opts)
+            except Exception as e:  # noqa: BLE001
+                out.append(f"config {block}.metric_options.{metric} = {opts}: rejected by {metric}: "
+                           f"{type(e).__name__}: {e}")
+    return out
+
+
+# ---- topology -------------------------------------------------------------------------------------------------
+def topology_world_problems(config: dict[str, Any]) -> list[str]:
     """``topology.worlds`` names known studies; ``ground_truth`` is reserved for true-feature clouds."""
     out = []
-    if "ground_truth" in config.get("saes", {}):
+    if "ground_truth" in (config.get("saes") or {}):
         out.append("config saes: 'ground_truth' is reserved for true-feature clouds; rename that SAE")
     chosen = (config.get("topology") or {}).get("worlds")
-    known = [*config.get("worlds", {}), *(config.get("lm") or {}).get("comparisons", {})]
+    known = [*(config.get("worlds") or {}), *((config.get("lm") or {}).get("comparisons") or {})]
     unknown = [w for w in chosen or [] if w not in known]
     if unknown:
         out.append(f"config topology.worlds: unknown worlds or LM comparisons {unknown}; have {known}")
     return out
 
 
-def workflow_errors(config: dict[str, Any]) -> list[str]:
-    """Cross-block names of the workflow (LM comparisons, topology) that the schema cannot check."""
-    return lm_name_errors(config) + topology_errors(config)
+def topology_problems(config: dict[str, Any]) -> list[str]:
+    """Mapper lens names: ``pca``/``l2norm``/``umap``, ``column:<name>`` or an importable
+    ``module.path:function``."""
+    import importlib.util
+
+    from saegeom.settings import TOPOLOGY_LENSES
+
+    lens = ((config.get("topology") or {}).get("mapper") or {}).get("lens", "pca")
+    where = "config topology.mapper.lens"
+    if not isinstance(lens, str) or lens in TOPOLOGY_LENSES:
+        return []
+    if lens.startswith("column:"):
+        return [] if lens.split(":", 1)[1] else [f"{where}: 'column:' needs a column name"]
+    if ":" in lens:
+        module, _, fn = lens.partition(":")
+        try:
+            found = bool(module) and bool(fn) and importlib.util.find_spec(module) is not None
+        except (ImportError, ValueError):
+            found = False
+        return [] if found else [f"{where}: {lens!r}: module {module!r} cannot be imported (custom lenses are "
+                                 f"'module.path:function')"]
+    return [f"{where}: unknown lens {lens!r}; expected one of {list(TOPOLOGY_LENSES)}, column:<name> or "
+            f"module.path:function"]
+
+
+# ---- resources ------------------------------------------------------------------------------------------------
+GIB = 2 ** 30
+
+
+def _world_sizes(world: dict[str, Any]) -> tuple[int, int, dict[str, int]]:
+    """(G features, h, {model: width}) of a world block."""
+    per = int(world["n_features_per_model"])
+    shared = int(round(float(world["shared_fraction"]) * per))
+    widths = model_widths(world)
+    return shared + len(widths) * (per - shared), int(world["d_world"]), widths
+
+
+def _sae_width(spec: dict[str, Any], d_in: int) -> int:
+    return int(spec["d_sae"]) if "d_sae" in spec else int(round(float(spec.get("expansion_factor", 1)) * d_in))
+
+
+def resource_estimates(config: dict[str, Any]) -> list[tuple[str, str, float, float]]:
+    """(config path, stage, peak memory in bytes, disk in bytes) of every stage whose size the config fixes
+    (``config`` with its defaults filled in: :func:`fill_defaults`).
+
+    Rough upper estimates from the sizes alone: a world's features (G × h float64) and, with correlated firing,
+    its G × G correlation factor; a shard set's rows on disk (n_samples × width float32 per model) and one shard
+    in memory; an SAE's weights with gradients and Adam's two moments (4 × 2 × d_sae × d_in float32) plus a
+    batch of latents, and its folder and checkpoint on disk; a pairing's co-activation statistics
+    (≈ 4 × d_A × d_B float64). LM activation caches depend on the tokenised corpus and are not estimated."""
+    out = []
+    saes = config.get("saes") or {}
+    worlds = [(f"config worlds.{n}", w, saes, 1) for n, w in (config.get("worlds") or {}).items()]
+    cal = config.get("calibration") or {}
+    if isinstance(cal.get("world"), dict) and cal.get("shared_fractions"):
+        n_cal = len(cal["shared_fractions"]) * len(cal.get("seeds", [0]))
+        worlds.append(("config calibration.world", cal["world"], {"calibration": cal.get("sae") or {}}, n_cal))
+    for where, world, specs, copies in worlds:
+        g, h, widths = _world_sizes(world)
+        n, rows = int(world["n_samples"]), int(world["shard_rows"])
+        corr = ((world.get("firing") or {}).get("correlation") or {}).get("enabled", False) if isinstance(
+            (world.get("firing") or {}).get("correlation"), dict) else False
+        corr_bytes = 2 * 8 * g * g if corr else 0
+        out.append((where, "world (features G × h)", 8 * g * h * 2 + corr_bytes, copies * 8 * g * h))
+        out.append((where, "activation shards", 4 * rows * (g + sum(widths.values())) * 2 + corr_bytes,
+                    copies * 4 * n * sum(widths.values())))
+        for sae, spec in specs.items():
+            batch = int({**SAE_TRAINER_DEFAULTS, **spec}["batch_size"])
+            d_saes = {m: _sae_width(spec, d) for m, d in widths.items()}
+            for m, d in widths.items():
+                params = 2 * d_saes[m] * d
+                out.append((f"{where} × saes.{sae}" if sae != "calibration" else "config calibration.sae",
+                            f"SAE training ({d_saes[m]} × {d} on model {m})",
+                            4 * (4 * params + 4 * batch * d_saes[m]), copies * 4 * params * 4))
+            ms = sorted(widths)
+            for i, a in enumerate(ms):
+                for b in ms[i + 1:]:
+                    out.append((f"{where} × saes.{sae}", f"pairing {a}~{b} ({d_saes[a]} × {d_saes[b]} co-activations)",
+                                4 * 8 * d_saes[a] * d_saes[b], 0))
+    lm = config.get("lm") or {}
+    for name, spec in (lm.get("saes") or {}).items():
+        for model, m in (lm.get("models") or {}).items():
+            if isinstance(m, dict) and isinstance(m.get("d_model"), int):
+                d, batch = m["d_model"], int({**SAE_TRAINER_DEFAULTS, **spec}["batch_size"])
+                params = 2 * _sae_width(spec, d) * d
+                out.append((f"config lm.saes.{name}", f"SAE training on {model} ({_sae_width(spec, d)} × {d})",
+                            4 * (4 * params + 4 * batch * _sae_width(spec, d)), 4 * params * 4))
+    return out
+
+
+def resource_problems(config: dict[str, Any]) -> list[str]:
+    """Stages whose estimated peak memory exceeds ``limits.memory_gb``, and a run whose estimated disk use
+    exceeds ``limits.disk_gb`` (:func:`resource_estimates`); each message says how to raise the limit."""
+    limits = {**LIMIT_DEFAULTS, **(config.get("limits") or {})}
+    est = resource_estimates(config)
+    out = []
+    for where, stage, mem, _ in est:
+        if mem > limits["memory_gb"] * GIB:
+            out.append(f"{where}: {stage} needs about {mem / GIB:,.1f} GiB of memory, above limits.memory_gb = "
+                       f"{limits['memory_gb']:g}; make it smaller, or raise the limit if the machine has it "
+                       f"(limits: {{memory_gb: {int(mem / GIB) + 1}}})")
+    disk = sum(d for *_, d in est)
+    if disk > limits["disk_gb"] * GIB:
+        top = sorted(est, key=lambda e: -e[3])[:3]
+        parts = ", ".join(f"{w} {s}: {d / GIB:,.1f} GiB" for w, s, _, d in top)
+        out.append(f"config: the run writes about {disk / GIB:,.1f} GiB, above limits.disk_gb = {limits['disk_gb']:g} "
+                   f"(largest: {parts}); make it smaller, or raise the limit if the disk has room "
+                   f"(limits: {{disk_gb: {int(disk / GIB) + 1}}})")
+    return out

@@ -23,6 +23,7 @@ from saegeom.vocabulary import (  # noqa: F401 - the vocabulary is re-exported h
     DEFAULT_ON_WIDTH_MISMATCH,
     HEADLINE_NULLS,
     LABELLED_FAMILIES,
+    NAME_MAX_LENGTH,
     NAME_PATTERN,
     NULLS,
     PAIRING_PREFERENCE,
@@ -33,6 +34,7 @@ from saegeom.vocabulary import (  # noqa: F401 - the vocabulary is re-exported h
     SOURCES,
     WIDTH_MISMATCH,
     calibration_world_name,
+    valid_name,
 )
 
 # ---- defaults ------------------------------------------------------------------------------
@@ -60,6 +62,10 @@ SAE_TRAINER_DEFAULTS: dict[str, Any] = {
     "lr_scheduler": "constant", "dead_feature_window": 1000,
 }
 
+
+#: resource guard (config block ``limits``): largest estimated memory of one stage and disk use of a run, GiB
+#: (a workstation; ``saegeom.config_checks.resource_problems``)
+LIMIT_DEFAULTS: dict[str, float] = {"memory_gb": 64.0, "disk_gb": 500.0}
 
 #: SAE training checkpoints (config block ``checkpoint``; ``saegeom.sae.checkpoint.CheckpointPolicy``)
 CHECKPOINT_DEFAULTS: dict[str, Any] = {"enabled": True, "every_minutes": 10.0, "every_steps": 0}
@@ -147,6 +153,11 @@ LM_TOY_DEFAULTS: dict[str, Any] = {
     "n_ctx": 64, "act_fn": "gelu", "normalization_type": "LN", "steps": 600, "batch_size": 32, "lr": 1e-3,
     "weight_decay": 0.01, "warmup_steps": 50, "eval_every": 50,
 }
+#: HookedTransformerConfig fields a toy spec may set, and the toy trainer's options
+TOY_ARCH_KEYS = ("n_layers", "d_model", "n_heads", "d_head", "d_mlp", "n_ctx", "act_fn", "normalization_type",
+                 "positional_embedding_type")
+TOY_TRAIN_KEYS = ("steps", "batch_size", "lr", "weight_decay", "warmup_steps", "seed", "eval_every")
+LM_SPEC_KEYS = ("source", "hook", "name", "path")
 #: top-level keys of the ``lm`` block and their defaults (``models``/``saes``/``comparisons`` empty: no LM work)
 LM_DEFAULTS: dict[str, Any] = {
     "corpus": {"n_stories": 4000, "heldout_fraction": 0.25},

@@ -36,6 +36,18 @@ PAIRING_PREFERENCE = ("hungarian", "one_to_one", "many_to_one", "ground_truth", 
 #: starting with a letter or digit, never ``..`` (so never a parent directory nor a CLI flag); the schema's
 #: name patterns and the rules' wildcard constraints are this pattern
 NAME_PATTERN = r"[A-Za-z0-9](?:(?!\.\.)[A-Za-z0-9_.-])*"
+#: longest allowed name (names become file-name components; most file systems stop at 255 bytes per component)
+NAME_MAX_LENGTH = 64
+
+
+def valid_name(name: object) -> bool:
+    """Whether ``name`` is a valid config name: ``NAME_PATTERN`` matched in full (``re.fullmatch``, so a trailing
+    newline never passes, unlike ``$``) and at most ``NAME_MAX_LENGTH`` characters."""
+    import re
+
+    return isinstance(name, str) and len(name) <= NAME_MAX_LENGTH and re.fullmatch(NAME_PATTERN, name) is not None
+
+
 #: what a comparison does with a metric or pairing that needs equal model widths when the widths differ
 WIDTH_MISMATCH = ("error", "skip")
 DEFAULT_ON_WIDTH_MISMATCH = "error"

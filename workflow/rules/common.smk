@@ -6,7 +6,11 @@ from saegeom.workflow import plan as P
 
 # Every config mistake stops here, before any job (saegeom.config_checks.check_config).
 # (workflow.source_path: a local copy also when the workflow runs as a module deployed with snakedeploy)
-plan = P.Plan.from_config(config, workflow.source_path("../schemas/config.schema.yaml"))
+plan = P.Plan.from_config(
+    config,
+    workflow.source_path("../schemas/config.schema.yaml"),
+    config_files=workflow.configfiles,
+)
 logfile = P.log_path
 ENV = "../envs/saegeom.yaml"  # for `--sdm conda`; the default route is the venv of `make setup`
 

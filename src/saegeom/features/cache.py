@@ -173,6 +173,6 @@ def build_feature_cache(sae, shards: ShardSet, tokenizer, out_dir: str | Path, *
         write_table(pd.DataFrame(top_rows, columns=TOP_TOKENS_SCHEMA.names), tmp / TOP_TOKENS_FILE, TOP_TOKENS_SCHEMA)
         save_tensors(tmp / CODES_FILE, {"indices": indices, "values": values},
                      {"k": k, "d_sae": d_sae, "shards": str(shards.path), "n_rows": n_rows,
-                      "groups": json.dumps(sorted(groups or {}))})
+                      "groups": json.dumps(sorted(groups or {}), allow_nan=False)})
     return latents
 

@@ -22,6 +22,8 @@ from typing import Any
 
 import numpy as np
 
+from saegeom.io import strict_json
+from saegeom.io.atomic import atomic_path
 from saegeom.io.tensors import CorruptFileError, load_tensors, reading, save_tensors
 
 INDEX = "index.json"
@@ -81,15 +83,54 @@ class ShardWriter:
             self._buf, self._buffered = [], 0
         index = {"d": self.d, "shard_rows": self.shard_rows, "n_rows": self._n_rows,
                  "shards": self._shards, "meta": self.meta}
-        tmp = self.out_dir / (INDEX + ".tmp")
-        tmp.write_text(json.dumps(index, indent=1))
-        tmp.replace(self.out_dir / INDEX)
+        with atomic_path(self.out_dir / INDEX) as tmp:
+            tmp.write_text(strict_json.dumps(index, indent=1))
         return ShardSet(self.out_dir)
 
 
 class BadShardError(ValueError):
     """A shard holds data no consumer should see (NaN/Inf, wrong width, wrong row count); the message
     names the shard file and, for values, the first bad global row."""
+
+
+def _count(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool) and v >= 0
+
+
+def index_problems(index: dict[str, Any]) -> list[str]:
+    """What is inconsistent in a shard index (empty when it can be trusted): ``d``/``shard_rows`` positive
+    integers, every entry ``{"file", "n_rows"}`` with a plain file name inside the folder (no ``/``, no
+    ``..``), every shard but the last exactly ``shard_rows`` rows and the last at most that, the entries
+    summing to ``n_rows``. Checked without opening a shard (reads check each shard against its entry)."""
+    out = []
+    for key in ("d", "shard_rows"):
+        if not _count(index[key]) or index[key] == 0:
+            out.append(f"{key} = {index[key]!r} is not a positive integer")
+    if not _count(index["n_rows"]):
+        out.append(f"n_rows = {index['n_rows']!r} is not a non-negative integer")
+    shards = index["shards"]
+    if not isinstance(shards, list):
+        return [*out, "shards is not a list"]
+    rows = []
+    for i, entry in enumerate(shards):
+        if not isinstance(entry, dict) or not isinstance(entry.get("file"), str) or not _count(entry.get("n_rows")):
+            out.append(f"shards[{i}] = {entry!r} is not {{'file': name, 'n_rows': count}}")
+            continue
+        name = entry["file"]
+        if name in ("", ".", "..") or "/" in name or "\\" in name or name.startswith("~") or "\0" in name:
+            out.append(f"shards[{i}].file = {name!r} is not a file name inside the shard folder")
+        rows.append(entry["n_rows"])
+    if out:
+        return out
+    size = index["shard_rows"]
+    wrong = [i for i, n in enumerate(rows[:-1]) if n != size]
+    if wrong:
+        out.append(f"shards {wrong} do not hold shard_rows = {size} rows (only the last shard may be shorter)")
+    if rows and not 0 < rows[-1] <= size:
+        out.append(f"the last shard holds {rows[-1]} rows, not 1..shard_rows = {size}")
+    if sum(rows) != index["n_rows"]:
+        out.append(f"n_rows = {index['n_rows']} but the shards hold {sum(rows)} rows")
+    return out
 
 
 class ShardSet:
@@ -114,6 +155,10 @@ class ShardSet:
         self.n_rows: int = self.index["n_rows"]
         self.shard_rows: int = self.index["shard_rows"]
         self.meta: dict[str, Any] = self.index.get("meta", {})
+        problems = index_problems(self.index)
+        if problems:
+            raise BadShardError(f"{index_file}: " + "; ".join(problems) + " (the index does not describe its "
+                                "shards; delete the folder and re-run the rule that writes it)")
 
     @property
     def n_shards(self) -> int:
@@ -134,6 +179,9 @@ class ShardSet:
             shape = None if x is None else x.shape
             raise BadShardError(f"{file}: {TENSOR!r} has shape {shape}, but {self.path / INDEX} says "
                                 f"({entry['n_rows']}, {self.d})")
+        short = {k: len(v) for k, v in arrays.items() if k != TENSOR and (np.ndim(v) == 0 or len(v) != len(x))}
+        if short:
+            raise BadShardError(f"{file}: per-row arrays {short} do not have one entry per row ({len(x)} rows)")
         finite = np.isfinite(x).all(axis=1)
         if not finite.all():
             local = int(np.flatnonzero(~finite)[0])

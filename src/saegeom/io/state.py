@@ -55,7 +55,7 @@ def save_state(path: str | Path, state: Any) -> None:
     structure = _encode(state, tensors)
     with atomic_path(path) as tmp:
         tmp.mkdir()
-        save_file(tensors, str(tmp / STATE_FILE), metadata={META_KEY: json.dumps(structure)})
+        save_file(tensors, str(tmp / STATE_FILE), metadata={META_KEY: json.dumps(structure, allow_nan=False)})
 
 
 def load_state(path: str | Path, device: str = "cpu") -> Any:

@@ -112,7 +112,8 @@ def write_table(df: pd.DataFrame, path: str | Path, schema: pa.Schema) -> None:
     """Write ``df`` with ``schema`` atomically (temp file, then rename), provenance in the file metadata
     (``read_provenance``)."""
     table = pa.Table.from_pandas(df, schema=schema, preserve_index=False)
-    meta = {**(table.schema.metadata or {}), PROVENANCE_KEY: json.dumps(provenance(), sort_keys=True).encode()}
+    stamp = json.dumps(provenance(), sort_keys=True, allow_nan=False).encode()
+    meta = {**(table.schema.metadata or {}), PROVENANCE_KEY: stamp}
     with atomic_path(path) as tmp:
         pq.write_table(table.replace_schema_metadata(meta), tmp)
 

@@ -12,6 +12,7 @@ import numpy as np
 from safetensors import SafetensorError, safe_open
 from safetensors.numpy import load_file, save_file
 
+from saegeom.io import strict_json
 from saegeom.io.atomic import atomic_path
 
 META_KEY = "saegeom"
@@ -42,7 +43,7 @@ def save_tensors(path: str | Path, tensors: dict[str, np.ndarray], metadata: dic
     """Atomically write numpy arrays plus a JSON-serialisable ``metadata`` dict."""
     arrays = {k: np.ascontiguousarray(v) for k, v in tensors.items()}
     with atomic_path(path) as tmp:
-        save_file(arrays, str(tmp), metadata={META_KEY: json.dumps(metadata)})
+        save_file(arrays, str(tmp), metadata={META_KEY: strict_json.dumps(metadata)})
 
 
 def load_tensors(path: str | Path) -> tuple[dict[str, np.ndarray], dict[str, Any]]:

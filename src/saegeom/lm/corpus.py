@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from saegeom.io import strict_json
 from saegeom.io.atomic import atomic_path
 
 #: The word categories: the known semantic groups of the corpus.
@@ -111,7 +112,7 @@ def write_corpus(out_dir: str | Path, n_stories: int, heldout_fraction: float, s
         tmp.mkdir(parents=True)
         (tmp / "train.txt").write_text("\n".join(train) + "\n")
         (tmp / "heldout.txt").write_text("\n".join(held) + "\n")
-        (tmp / "categories.json").write_text(json.dumps(meta, indent=1))
+        (tmp / "categories.json").write_text(strict_json.dumps(meta, indent=1))
     return meta
 
 

@@ -25,20 +25,17 @@ from typing import Any
 import numpy as np
 import torch
 
+from saegeom.io import strict_json
 from saegeom.io.atomic import atomic_path
 from saegeom.io.state import save_state
 from saegeom.lm.tokenizer import TOKENIZER_FILE, load_tokenizer, pad_batch, unigram_entropy
 from saegeom.sae.checkpoint import CheckpointPolicy, remove_checkpoint, resumable_state
-from saegeom.settings import LM_SOURCES, LM_TOY_DEFAULTS
+from saegeom.settings import LM_SOURCES, LM_TOY_DEFAULTS, TOY_ARCH_KEYS, TOY_TRAIN_KEYS
+from saegeom.settings import LM_SPEC_KEYS as SPEC_KEYS
 from saegeom.utils import config_hash
 
 log = logging.getLogger(__name__)
 
-#: HookedTransformerConfig fields a toy spec may set, and the toy trainer's options
-TOY_ARCH_KEYS = ("n_layers", "d_model", "n_heads", "d_head", "d_mlp", "n_ctx", "act_fn", "normalization_type",
-                 "positional_embedding_type")
-TOY_TRAIN_KEYS = ("steps", "batch_size", "lr", "weight_decay", "warmup_steps", "seed", "eval_every")
-SPEC_KEYS = ("source", "hook", "name", "path")
 CONFIG_FILE, WEIGHTS_FILE, METRICS_FILE = "config.json", "model.safetensors", "metrics.json"
 
 
@@ -159,9 +156,9 @@ def train_toy_lm(spec: dict[str, Any], tokenizer_path: str | Path, train_seqs: l
         tmp.mkdir(parents=True)
         save_file({k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()},
                   str(tmp / WEIGHTS_FILE))
-        (tmp / CONFIG_FILE).write_text(json.dumps(arch, indent=1))
+        (tmp / CONFIG_FILE).write_text(strict_json.dumps(arch, indent=1))
         shutil.copy(tokenizer_path, tmp / TOKENIZER_FILE)
-        (tmp / METRICS_FILE).write_text(json.dumps(metrics, indent=1))
+        (tmp / METRICS_FILE).write_text(strict_json.dumps(metrics, indent=1))
     remove_checkpoint(checkpoint_dir)
     return metrics
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -41,24 +40,16 @@ def pretrained_sae(*, source: dict[str, Any], acts: PathLike, lm: dict[str, Any]
     """Rule ``pretrained_sae``: a SAELens SAE (``release``/``sae_id`` or a local ``path``) saved like a
     trained one, with ``metrics.json`` measured on the held-out shard of ``acts`` (and CE-loss recovered).
     ``lm``: ``{"spec", "model_dir", "hook"}`` of the model the SAE reads."""
-    from sae_lens import SAE
-
+    from saegeom.io import strict_json
     from saegeom.io.atomic import atomic_path
-    from saegeom.lm.models import ModelUnavailable
     from saegeom.lm.runtime import splice_metrics
     from saegeom.sae.evaluate import evaluate_sae
-    from saegeom.sae.load import METRICS_FILE
+    from saegeom.sae.load import METRICS_FILE, load_sae_source
 
-    if "path" in source:
-        sae = SAE.load_from_disk(str(source["path"]), device=device)
-    else:
-        try:
-            sae = SAE.from_pretrained(source["release"], source["sae_id"], device=device)
-        except (OSError, ConnectionError) as e:
-            raise ModelUnavailable(
-                f"could not load pretrained SAE {source['release']}/{source['sae_id']} ({type(e).__name__}). "
-                f"Offline, save it elsewhere with SAE.from_pretrained(...).save_model(DIR), copy DIR here and "
-                f"give `path: DIR` instead of release/sae_id") from e
+    spec = lm["spec"]
+    # verified folder, finite weights, recorded model/hook against the configured ones
+    sae = load_sae_source(source, device, model_name=spec.get("name") if spec["source"] == "pretrained" else None,
+                          hook=lm["hook"])
     s = ShardSet(acts)
     hook = lm["hook"]
     if int(sae.cfg.d_in) != s.d:
@@ -68,5 +59,5 @@ def pretrained_sae(*, source: dict[str, Any], acts: PathLike, lm: dict[str, Any]
     metrics.update(d_in=s.d, d_sae=int(sae.cfg.d_sae), pretrained=source, device=device)
     with atomic_path(out) as tmp:
         sae.save_inference_model(tmp) if hasattr(sae, "save_inference_model") else sae.save_model(tmp)
-        (Path(tmp) / METRICS_FILE).write_text(json.dumps(metrics, indent=1))
+        (Path(tmp) / METRICS_FILE).write_text(strict_json.dumps(metrics, indent=1))
     return metrics

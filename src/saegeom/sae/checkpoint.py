@@ -75,6 +75,11 @@ class CountingIterator:
         return batch
 
 
+class TrainingDivergedError(FloatingPointError):
+    """SAE training produced a non-finite loss or non-finite weights; the message names the step, the loss
+    terms and what to change. Raised before anything is written (no SAE folder, no checkpoint)."""
+
+
 def _trainer_class():
     from sae_lens.training.sae_trainer import SAETrainer
 
@@ -88,12 +93,33 @@ def _trainer_class():
             self._last_save = time.monotonic()
             self.resumed_from_step: int | None = None
 
+        def step(self, batch):
+            """SAELens' step, then the loss must be finite: a diverged run stops at the step it diverged."""
+            out = super().step(batch)
+            if not bool(torch.isfinite(out.loss).all()):
+                terms = {k: float(v.detach()) for k, v in out.losses.items() if hasattr(v, "item")}
+                self._diverged(f"loss {float(out.loss.detach())} at step {self.n_training_steps + 1} (terms {terms})")
+            return out
+
+        def _diverged(self, what: str) -> None:
+            raise TrainingDivergedError(
+                f"SAE training diverged: {what}. Nothing was written; lower `lr` (now {self.cfg.lr}), add "
+                f"lr_warm_up_steps, or check the activations' scale")
+
+        def check_weights(self, steps_done: int | None = None) -> None:
+            """Raise :class:`TrainingDivergedError` when any SAE parameter is NaN/Inf after ``steps_done`` steps."""
+            bad = [n for n, t in self.sae.named_parameters() if not bool(torch.isfinite(t).all())]
+            if bad:
+                done = self.n_training_steps if steps_done is None else steps_done
+                self._diverged(f"non-finite weights {bad} after step {done}")
+
         def _checkpoint_if_needed(self) -> None:  # called after every step, before n_training_steps += 1
             if self.checkpoint_dir is None:
                 return
             done = self.n_training_steps + 1
             if (self.policy.due(done, time.monotonic() - self._last_save)
                     and self.n_training_samples < self.cfg.total_training_samples):
+                self.check_weights(done)  # never checkpoint a diverged state
                 save_state(self.checkpoint_dir, self.state(done))
                 self._last_save = time.monotonic()
                 log.info("checkpoint at step %d (%d samples) -> %s", done, self.n_training_samples,

@@ -57,7 +57,7 @@ def architecture_fields() -> dict[str, list[str]]:
     try:
         file.parent.mkdir(parents=True, exist_ok=True)
         tmp = file.with_suffix(f".tmp{os.getpid()}")
-        tmp.write_text(json.dumps(fields))
+        tmp.write_text(json.dumps(fields, allow_nan=False))
         tmp.replace(file)
     except OSError:
         pass  # a read-only home only costs the import next time
@@ -91,3 +91,108 @@ def split_spec(spec: dict[str, Any], d_in: int, where: str = "SAE spec") -> tupl
     if "k" in sae_kw and sae_kw["k"] > sae_kw["d_sae"]:
         raise ValueError(f"{where}: k ({sae_kw['k']}) must be at most d_sae ({sae_kw['d_sae']})")
     return arch, sae_kw, trainer_kw
+
+
+def _describe_type(hint: Any) -> dict[str, Any]:
+    """JSON description of a SAELens config field annotation: the base types a value may have and, for
+    ``Literal`` options, the allowed values."""
+    import typing
+
+    types: set[str] = set()
+    choices: list[Any] = []
+    for arg in typing.get_args(hint) if typing.get_origin(hint) in (typing.Union, getattr(__import__("types"),
+                                                                     "UnionType", None)) else (hint,):
+        origin = typing.get_origin(arg)
+        if origin is typing.Literal:
+            choices += list(typing.get_args(arg))
+            types |= {type(c).__name__ for c in typing.get_args(arg)}
+        elif arg is type(None):
+            types.add("NoneType")
+        elif origin in (list, tuple) or arg in (list, tuple):
+            types.add("list")
+        elif isinstance(arg, type):
+            types.add(arg.__name__)
+        else:
+            types.add("any")
+    return {"types": sorted(types), **({"choices": choices} if choices else {})}
+
+
+def _sae_lens_value_rules() -> dict[str, Any]:
+    """What SAELens accepts as values (imports SAELens): per architecture {field: type description}, the
+    ``dtype`` names of ``sae_lens.util.DTYPE_MAP`` and the learning-rate schedulers of
+    ``sae_lens.training.optim`` (the names its scheduler factory compares against)."""
+    import inspect
+    import re
+    import typing
+
+    from sae_lens.training import optim
+    from sae_lens.util import DTYPE_MAP
+
+    fields = {}
+    for arch, (_, cfg) in sae_registry().items():
+        hints = typing.get_type_hints(cfg)
+        fields[arch] = {f.name: _describe_type(hints.get(f.name, Any)) for f in dataclasses.fields(cfg)}
+    schedulers = re.findall(r'scheduler_name == "([a-z_]+)"', inspect.getsource(optim._get_main_lr_scheduler))
+    return {"fields": fields, "dtypes": sorted(DTYPE_MAP), "lr_schedulers": schedulers}
+
+
+@cache
+def value_rules() -> dict[str, Any]:
+    """:func:`_sae_lens_value_rules`, cached as JSON per SAELens version (so the DAG check does not import it)."""
+    file = _cache_file().with_name(f"sae_lens-{version('sae-lens')}-values.json")
+    try:
+        return json.loads(file.read_text())
+    except (OSError, ValueError):
+        pass
+    rules = _sae_lens_value_rules()
+    try:
+        file.parent.mkdir(parents=True, exist_ok=True)
+        tmp = file.with_suffix(f".tmp{os.getpid()}")
+        tmp.write_text(json.dumps(rules, allow_nan=False, default=str))
+        tmp.replace(file)
+    except OSError:
+        pass
+    return rules
+
+
+_PY_TYPES = {"int": (int,), "float": (int, float), "str": (str,), "bool": (bool,), "list": (list, tuple),
+             "NoneType": (type(None),)}
+
+
+def value_problems(spec: dict[str, Any], d_sae: int | None, where: str) -> list[str]:
+    """Values of an SAE spec that SAELens would reject or misread: a value of the wrong type or outside a
+    ``Literal`` field's options, a ``dtype`` SAELens does not know, an ``lr_scheduler`` its factory does not
+    build, and (``matryoshka_widths``) widths that are not positive and strictly increasing up to ``d_sae``
+    (SAELens' rules for them; it would otherwise append ``d_sae`` with only a warning)."""
+    rules = value_rules()
+    arch = spec.get("architecture", "standard")
+    fields = rules["fields"].get(arch, {})
+    out = []
+    for key, val in spec.items():
+        rule = fields.get(key)
+        if rule is None or key in RESERVED_FIELDS:
+            continue
+        if "choices" in rule and val not in rule["choices"] and not (val is None and "NoneType" in rule["types"]):
+            out.append(f"{where}.{key}: {val!r} is not allowed; SAELens accepts {rule['choices']}")
+            continue
+        allowed = tuple(t for name in rule["types"] for t in _PY_TYPES.get(name, (object,)))
+        if isinstance(val, bool) and "bool" not in rule["types"] and "any" not in rule["types"]:
+            allowed = ()
+        if allowed and not isinstance(val, allowed):
+            out.append(f"{where}.{key}: {val!r} ({type(val).__name__}) is not a {' or '.join(rule['types'])}, "
+                       f"the type of SAELens' {arch!r} field {key}")
+    if "dtype" in spec and spec["dtype"] not in rules["dtypes"]:
+        out.append(f"{where}.dtype: {spec['dtype']!r} is not allowed; SAELens accepts {rules['dtypes']}")
+    if "lr_scheduler" in spec and spec["lr_scheduler"] not in rules["lr_schedulers"]:
+        out.append(f"{where}.lr_scheduler: {spec['lr_scheduler']!r} is not allowed; SAELens accepts "
+                   f"{rules['lr_schedulers']}")
+    widths = spec.get("matryoshka_widths")
+    if widths is not None and "matryoshka_widths" in fields:
+        ok = isinstance(widths, list) and widths and all(isinstance(w, int) and not isinstance(w, bool) and w > 0
+                                                         for w in widths)
+        if not ok:
+            out.append(f"{where}.matryoshka_widths: {widths!r} must be a non-empty list of positive integers")
+        elif (any(b <= a for a, b in zip(widths, widths[1:], strict=False))
+              or (d_sae is not None and widths[-1] > d_sae)):
+            out.append(f"{where}.matryoshka_widths: {widths} must increase strictly up to d_sae ({d_sae})")
+    return out

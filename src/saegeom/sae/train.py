@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable
 from importlib.metadata import version
@@ -11,9 +10,10 @@ from typing import Any
 
 import torch
 
+from saegeom.io import strict_json
 from saegeom.io.atomic import atomic_path
 from saegeom.io.shards import ShardSet, shard_batches, split_shards
-from saegeom.sae.checkpoint import CheckpointPolicy, make_trainer, remove_checkpoint
+from saegeom.sae.checkpoint import CheckpointPolicy, TrainingDivergedError, make_trainer, remove_checkpoint
 from saegeom.sae.load import METRICS_FILE
 from saegeom.sae.spec import sae_registry, split_spec
 from saegeom.settings import SAE_TRAINER_DEFAULTS
@@ -37,9 +37,10 @@ def train_sae(shard_dir: str | Path, spec: dict[str, Any], out_dir: str | Path, 
 
     ``extra_metrics``: called with the trained SAE, its dict is added to the metrics (language
     models: CE-loss recovered, ``saegeom.lm.splice``). Writes ``out_dir`` atomically (a failed run
-    leaves nothing). With ``checkpoint_dir``, training state is saved there periodically (``checkpoint``,
-    see ``saegeom.sae.checkpoint``) and a re-run continues from it; the checkpoint is deleted once
-    ``out_dir`` is written. Returns the metrics.
+    leaves nothing; a non-finite loss or non-finite weights raise ``TrainingDivergedError``: no SAE is
+    written and the run's checkpoint is deleted). With ``checkpoint_dir``, training state is saved there
+    periodically (``checkpoint``, see ``saegeom.sae.checkpoint``) and a re-run continues from it; the
+    checkpoint is deleted once ``out_dir`` is written. Returns the metrics.
     """
     from sae_lens.config import LoggingConfig, SAETrainerConfig
 
@@ -65,7 +66,12 @@ def train_sae(shard_dir: str | Path, spec: dict[str, Any], out_dir: str | Path, 
     trainer = make_trainer(trainer_cfg, sae, data, checkpoint_dir=checkpoint_dir,
                            policy=checkpoint or CheckpointPolicy(), fingerprint=fingerprint)
     t0 = time.perf_counter()
-    trainer.fit()
+    try:
+        trainer.fit()
+        trainer.check_weights()  # the last update may diverge after the last finite loss
+    except TrainingDivergedError:
+        remove_checkpoint(checkpoint_dir)  # a diverged run's checkpoint only leads to the same divergence
+        raise
     train_seconds = time.perf_counter() - t0
 
     from saegeom.sae.evaluate import evaluate_sae
@@ -79,6 +85,6 @@ def train_sae(shard_dir: str | Path, spec: dict[str, Any], out_dir: str | Path, 
         metrics.update(extra_metrics(sae))
     with atomic_path(out_dir) as tmp:
         sae.save_inference_model(tmp)
-        (tmp / METRICS_FILE).write_text(json.dumps(metrics, indent=1))
+        (tmp / METRICS_FILE).write_text(strict_json.dumps(metrics, indent=1))
     remove_checkpoint(checkpoint_dir)
     return metrics

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from saegeom.io import strict_json
 from saegeom.io.atomic import atomic_path
 from saegeom.io.tables import write_metrics, write_table
 from saegeom.settings import TopologySettings
@@ -121,7 +121,7 @@ def topology_report(sae: PathLike | None, out_dir: PathLike, *, world: PathLike 
         tmp.mkdir(parents=True)
         write_mapper_html(graph, cloud.points, lens, tmp / "mapper.html", title=title,
                           tooltips=tooltips(cloud.table["label"]), colors=colors)
-        (tmp / "mapper.json").write_text(json.dumps(graph_json(graph, cloud.table["id"].to_numpy(),
+        (tmp / "mapper.json").write_text(strict_json.dumps(graph_json(graph, cloud.table["id"].to_numpy(),
                                                                {**names, **summary}), default=_json_default))
         write_table(pd.DataFrame([summary]), tmp / "mapper_summary.parquet", MAPPER_SUMMARY_SCHEMA)
         write_table(frame, tmp / "diagrams.parquet", DIAGRAM_SCHEMA)

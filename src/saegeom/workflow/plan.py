@@ -109,20 +109,19 @@ class Plan:
         }
 
     @classmethod
-    def from_config(cls, config: dict[str, Any], schema_file: str) -> Plan:
-        """Validate ``config`` in place (schema errors by config path, then schema defaults filled, then
-        :func:`saegeom.config_checks.check_config`) and return its plan; every mistake stops here, before any
-        job."""
+    def from_config(cls, config: dict[str, Any], schema_file: str, config_files: Iterable[str] = ()) -> Plan:
+        """Validate ``config`` (:func:`saegeom.config_checks.check_config`: one message listing every problem
+        by config path, duplicate keys of ``config_files`` included), fill the schema's defaults in place and
+        return its plan; every mistake stops here, before any job."""
         import yaml
         from snakemake.utils import validate
 
-        from saegeom.config_checks import check_config, raise_problems, schema_errors
+        from saegeom.config_checks import check_config
 
         with open(schema_file) as f:
             schema = yaml.safe_load(f)
-        raise_problems(schema_errors(config, schema))  # readable messages before Snakemake's own
+        check_config(config, schema, config_files=config_files)
         validate(config, str(schema_file), set_default=True)
-        check_config(config, schema)
         return cls(config)
 
     # ---- studies ---------------------------------------------------------------------------------------

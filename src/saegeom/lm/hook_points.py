@@ -1,0 +1,146 @@
+"""Hook points of a language model from its config alone (no weights), so a hook the model does not have is
+named before any job.
+
+Toy models: the ``HookedTransformer`` their spec describes is built on the meta device (no memory) and its
+``hook_dict`` read. Pretrained models are known by TransformerLens' list of official names; their hooks are
+checked against the hook names of a standard transformer block (their layer count needs the hub). Local models:
+the layer count is read from the directory's Hugging Face ``config.json``. What TransformerLens says is cached as
+JSON per TransformerLens version (``~/.cache/saegeom``), so the workflow's config check imports it only once.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from functools import cache
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+
+from saegeom.utils import config_hash
+
+BLOCK = re.compile(r"blocks\.(\d+)\.(.+)")
+#: Hugging Face config keys that hold the number of layers
+HF_LAYER_KEYS = ("num_hidden_layers", "n_layer", "num_layers", "n_layers")
+
+
+def _cache_file() -> Path:
+    root = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return root / "saegeom" / f"transformer_lens-{version('transformer-lens')}-hooks.json"
+
+
+def _read_cache() -> dict[str, Any]:
+    try:
+        return json.loads(_cache_file().read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def _write_cache(key: str, value: Any) -> Any:
+    data = {**_read_cache(), key: value}
+    file = _cache_file()
+    try:
+        file.parent.mkdir(parents=True, exist_ok=True)
+        tmp = file.with_suffix(f".tmp{os.getpid()}")
+        tmp.write_text(json.dumps(data, allow_nan=False))
+        tmp.replace(file)
+    except OSError:
+        pass  # a read-only home only costs the import next time
+    return value
+
+
+def toy_hook_names(spec: dict[str, Any]) -> list[str]:
+    """Every hook point of the toy model ``spec`` describes (built on the meta device); raises ``ValueError``
+    when TransformerLens cannot build it."""
+    from saegeom.settings import LM_SPEC_KEYS, TOY_TRAIN_KEYS
+
+    arch = {k: v for k, v in spec.items() if k not in (*TOY_TRAIN_KEYS, *LM_SPEC_KEYS)}
+    key = "toy:" + config_hash(arch)
+    cached = _read_cache().get(key)
+    if cached is not None:
+        return cached
+    import warnings
+
+    from transformer_lens import HookedTransformer
+
+    from saegeom.lm.models import toy_config
+
+    cfg = toy_config(arch, d_vocab=8, seed=0)
+    cfg.device = "meta"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        names = sorted(HookedTransformer(cfg).hook_dict)
+    return _write_cache(key, names)
+
+
+@cache
+def standard_block_hooks() -> tuple[list[str], list[str]]:
+    """(hook names outside blocks, hook-name suffixes inside ``blocks.<i>.``) of a standard LayerNorm
+    transformer, the shape of every pretrained model TransformerLens loads (some add more)."""
+    names = toy_hook_names({"n_layers": 1, "d_model": 8, "n_heads": 2, "d_mlp": 16})
+    return ([n for n in names if not BLOCK.fullmatch(n)],
+            sorted({BLOCK.fullmatch(n).group(2) for n in names if BLOCK.fullmatch(n)}))
+
+
+def official_model_names() -> dict[str, str]:
+    """{name or alias: official name} of TransformerLens' pretrained models (no network)."""
+    cached = _read_cache().get("official")
+    if cached is not None:
+        return cached
+    from transformer_lens import loading_from_pretrained as loading
+
+    names = {n: n for n in loading.OFFICIAL_MODEL_NAMES}
+    for official, aliases in loading.MODEL_ALIASES.items():
+        names.update({a: official for a in aliases})
+    return _write_cache("official", names)
+
+
+def local_n_layers(path: str | Path) -> int | None:
+    """Number of layers a local Hugging Face model directory's ``config.json`` states (None when it states none)."""
+    cfg = json.loads((Path(path) / "config.json").read_text())
+    for key in HF_LAYER_KEYS:
+        if isinstance(cfg.get(key), int):
+            return cfg[key]
+    return None
+
+
+def hook_problems(where: str, spec: dict[str, Any]) -> list[str]:
+    """Why ``spec``'s ``hook`` is not a hook point of its model (empty when it is, or cannot be known), plus a
+    pretrained name TransformerLens does not know and a local path that is not a model directory."""
+    hook, source = spec.get("hook"), spec.get("source")
+    if not isinstance(hook, str):
+        return []
+    if source == "toy":
+        try:
+            names = toy_hook_names(spec)
+        except (ValueError, TypeError, AssertionError) as e:
+            return [f"{where}: TransformerLens cannot build this toy model: {e}"]
+        if hook not in names:
+            return [f"{where}.hook: {hook!r} is not a hook point of this model; it has e.g. "
+                    f"{[n for n in names if n.endswith(('resid_post', 'mlp_out'))]} (all: HookedTransformer.hook_dict)"]
+        return []
+    out = []
+    n_layers = None
+    if source == "pretrained" and isinstance(spec.get("name"), str):
+        if spec["name"] not in official_model_names():
+            out.append(f"{where}.name: {spec['name']!r} is not a TransformerLens model name (see "
+                       f"transformer_lens.loading_from_pretrained.OFFICIAL_MODEL_NAMES)")
+    elif source == "local" and isinstance(spec.get("path"), str):
+        path = Path(spec["path"])
+        if not (path / "config.json").is_file():
+            return [f"{where}.path: {str(path)!r} is not a Hugging Face model directory (no config.json there)"]
+        try:
+            n_layers = local_n_layers(path)
+        except (OSError, ValueError) as e:
+            return [f"{where}.path: cannot read {path / 'config.json'}: {e}"]
+    outside, suffixes = standard_block_hooks()
+    m = BLOCK.fullmatch(hook)
+    if m is None and hook not in outside:
+        out.append(f"{where}.hook: {hook!r} is not a TransformerLens hook point (blocks.<i>.<{'|'.join(suffixes)}> "
+                   f"or {outside})")
+    elif m is not None and m.group(2) not in suffixes:
+        out.append(f"{where}.hook: {hook!r}: blocks have no hook {m.group(2)!r}; they have {suffixes}")
+    elif m is not None and n_layers is not None and int(m.group(1)) >= n_layers:
+        out.append(f"{where}.hook: {hook!r}: the model has {n_layers} layers (blocks.0 .. blocks.{n_layers - 1})")
+    return out
