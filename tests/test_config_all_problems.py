@@ -159,7 +159,7 @@ def test_matryoshka_widths_pass_the_checks():
 
 
 def test_shipped_configs_still_pass():
-    for f in ("config.yaml", "tests/data/tiny_config.yaml"):
+    for f in ("config/config.yaml", "tests/data/tiny_config.yaml"):
         check_config(yaml.safe_load((REPO / f).read_text()), SCHEMA, config_files=[REPO / f])
 
 
