@@ -27,19 +27,30 @@ CORRELATION_PAIRINGS = ("many_to_one", "one_to_one", "hungarian")
 #: subspaces defined by the roles of both ends of a pair (synthetic worlds)
 ROLE_SUBSPACES = ("shared", "private_a", "private_b", "mixed")
 #: subspace families whose names carry an id: ``cluster:3``, ``group:animals``
-LABELLED_FAMILIES = ("cluster", "circle", "group", "discovered")
+LABELLED_FAMILIES = ("cluster", "circle", "group", "discovered", "random")
 
 #: each null says what it destroys (README "Reading p-values")
 NULLS: dict[str, str] = {
-    "random_partners": "each B partner replaced by a random other live B latent (same count; frequency-matched "
-                       "by default; same tokens): destroys which B latent is the partner",
+    "random_partners": "B's partners replaced by as many distinct live B latents drawn uniformly among all of them, "
+                       "the partners included (same tokens; by default stratified by firing-frequency decile: as "
+                       "many per decile as the partners have): destroys which B latents are the partners",
     "repairing": "B partners permuted among the subspace's own pairs: destroys the pairing, keeps both sets",
     "random_subset": "the subspace replaced by a same-size random subset of all pairs: destroys subspace membership",
-    "mismatched_subspace": "A's subspace against B's partners of another subspace of the same family",
-    "random_directions": "B's rows replaced by Gaussian random directions (for pairing-free measures such as MMCS)",
+    "mismatched_subspace": "A's subspace against B's partners of another subspace of the same family (as many "
+                           "distinct null values as sibling subspaces: NaN p when too few to reach 0.05)",
+    "random_directions": "B's rows replaced by Gaussian rows with B's second moment (random directions spread like "
+                         "B's, for pairing-free measures such as MMCS)",
     "token_shuffle": "activations only: B's tokens permuted, destroying token alignment between the models; an "
                      "alignment check, never a similarity null",
 }
+#: a p-value is reported only when its null could reach this level: NaN (with a note) when the smallest
+#: attainable p, 1 / (1 + defined draws) or 1 / (1 + configurations) for a null over few of them, is above it
+REACHABLE_ALPHA = 0.05
+#: a metric is undefined on fewer distinct items (rows of X or of Y) than this
+MIN_DISTINCT_ITEMS = 3
+#: tolerance relative to the items' scale (Frobenius norm of the uncentred matrix): rows closer than it count
+#: as one, and a side whose centred norm falls below it is constant (rank 0 up to rounding)
+RANK_RTOL = 1e-9
 #: the null a figure shows per row: "are these partners more alike than unrelated latents?"
 HEADLINE_NULLS = ("random_partners", "random_directions")
 #: which pairing an overview figure shows when several exist
@@ -142,7 +153,10 @@ class CompareSettings:
     key); ``min_pairs``: subspaces with fewer pairs get a NaN row with a note; ``min_valid_fraction``:
     a p-value needs at least this share of defined null draws, else it is NaN with a note;
     ``n_tokens``: held-out tokens of the ``activations`` representation; ``match_frequency``:
-    ``random_partners`` draws replacements from the partner's firing-frequency decile.
+    ``random_partners`` draws replacements stratified by firing-frequency decile (as many per decile as
+    the partners have, the partners among the candidates); ``random_subspaces``: that many extra
+    subspaces ``random:<i>``, each ``random_subspace_size`` pairs drawn at random from ``all`` (null
+    cases for the calibration report: in a world that shares nothing every such subspace is a true null).
     """
 
     metrics: dict[str, list[str]] = field(default_factory=lambda: _copy(DEFAULT_METRICS))
@@ -153,10 +167,15 @@ class CompareSettings:
     min_valid_fraction: float = 0.5
     n_tokens: int = 1024
     match_frequency: bool = True
+    random_subspaces: int = 0
+    random_subspace_size: int = 8
 
     def __post_init__(self) -> None:
         from saegeom.metrics.registry import get_metric
 
+        if self.random_subspaces < 0 or self.random_subspace_size < 1:
+            raise ValueError(f"random_subspaces must be >= 0 and random_subspace_size >= 1, got "
+                             f"{self.random_subspaces} and {self.random_subspace_size}")
         _check_names("representations", self.metrics, REPRESENTATIONS)
         _check_names("representations", self.baselines, REPRESENTATIONS)
         for names in self.metrics.values():
