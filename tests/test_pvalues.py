@@ -7,7 +7,7 @@ import pytest
 from saegeom.compare import Context, row_with_null
 from saegeom.metrics import permutation_test
 from saegeom.metrics.baselines import NullPools, make_sampler, p_value
-from saegeom.metrics.registry import MetricUndefined, register_metric
+from saegeom.metrics.registry import register_metric
 
 
 def test_undefined_draws_leave_the_denominator():

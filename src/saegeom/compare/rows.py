@@ -64,9 +64,9 @@ def degenerate_items(x: np.ndarray, y: np.ndarray, min_distinct: int = MIN_DISTI
 
     A side is degenerate when it has fewer than ``min_distinct`` distinct rows (rows equal to
     within ``rtol`` × the side's scale count as one), or when centring leaves nothing above
-    rounding: the centred side's norm is below ``rtol`` × the uncentred side's (Frobenius norms) (a tolerance relative to the data's scale, not exact zero: centring
-    k identical rows leaves ~1e-17, not 0). Measured on such items, CKA or PWCCA report 1 and
-    Procrustes 0 out of rounding noise.
+    rounding: the centred side's norm is below ``rtol`` × the uncentred side's (Frobenius norms; a
+    tolerance relative to the data's scale, not exact zero: centring k identical rows leaves ~1e-17).
+    Measured on such items, CKA or PWCCA report 1 and Procrustes 0 out of rounding noise.
     """
     for side, m in (("X", x), ("Y", y)):
         m = np.asarray(m, np.float64)
