@@ -46,12 +46,13 @@ def make_row(ctx: Context, *, subspace: str, representation: str, pairing: str, 
     """One row. ``n_items``: rows of X and Y the metric saw (pairs for decoder, tokens for
     activations); ``n_pairs``: pairs in the subspace, ``n_distinct_pairs`` the distinct ones among them
     (default ``n_pairs``); ``n_baseline_distinct``: distinct defined null values (0: no null);
-    ``n_tokens``: tokens used (NaN if none)."""
+    ``n_tokens``: tokens used (NaN if none). ``trusted`` starts empty (``calibration.join_trust`` sets it)."""
     return dict(comparison=ctx.comparison, source=ctx.source, world=ctx.world, model_a=ctx.model_a,
                 sae_a=ctx.sae_a, model_b=ctx.model_b, sae_b=ctx.sae_b, subspace=subspace,
                 representation=representation, pairing=pairing, metric=metric, value=float(value),
                 baseline=baseline, baseline_mean=float(baseline_mean), baseline_std=float(baseline_std),
-                p_value=float(p_value), n_baseline=int(n_baseline), n_baseline_valid=int(n_baseline_valid),
+                p_value=float(p_value), trusted=None, n_baseline=int(n_baseline),
+                n_baseline_valid=int(n_baseline_valid),
                 n_baseline_distinct=int(n_baseline_distinct), n_items=int(n_items), n_pairs=int(n_pairs),
                 n_distinct_pairs=int(n_pairs if n_distinct_pairs is None else n_distinct_pairs),
                 n_tokens=float(n_tokens), seed=int(ctx.seed),
