@@ -110,6 +110,8 @@ def compare_block(world):
     c = dict(config["compare"])
     if is_calibration(world):
         c.update(config["calibration"]["compare"])
+        if CALIBRATION_WORLDS[world] > 0:  # random subsets are null cases only where nothing is shared
+            c["random_subspaces"] = 0
     return c
 
 
