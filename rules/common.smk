@@ -111,7 +111,7 @@ def compare_block(world):
     if is_calibration(world):
         c.update(config["calibration"]["compare"])
         if CALIBRATION_WORLDS[world] > 0:  # random subsets are null cases only where nothing is shared
-            c["random_subspaces"] = 0
+            c["random_subspaces"] = {}
     return c
 
 

@@ -89,7 +89,8 @@ def test_random_subspaces_of_a_world_sharing_nothing_give_100_tested_calibrated_
         z = (rng.random((n, d)) < rate) * rng.standard_exponential((n, d))
         ShardWriter(tmp_path / name, d, 800).add(z).close()
     settings = CompareSettings(metrics={"activations": ["linear_cka"]}, baselines={"activations": ["random_partners"]},
-                               n_baseline=99, n_tokens=200, random_subspaces=120, random_subspace_size=8)
+                               n_baseline=99, n_tokens=200, random_subspaces={"activations": 120},
+                               random_subspace_size=8)
     ctx = Context(source="synthetic", world="cal_f000_s0", model_a="a", model_b="b")
     df = compare_saes(tmp_path / "a", tmp_path / "b", _ReluSAE(d, 0), _ReluSAE(d, 1), settings=settings,
                       pairing=PairingSettings(pairings=["hungarian"], min_corr=0), context=ctx)

@@ -225,9 +225,14 @@ def pairing_rows(ctx: Context, pairing: str, pairs: pd.DataFrame, dec_a: np.ndar
     """Every row of one pairing: subspaces × representations × metrics × nulls."""
     ia, ib = pairs["a_idx"].to_numpy(np.int64), pairs["b_idx"].to_numpy(np.int64)
     subspaces = labels.masks(ia, ib)
-    subspaces |= random_subspaces(subspaces.get("all", np.ones(len(ia), bool)), settings.random_subspaces,
-                                  settings.random_subspace_size, derive_seed(ctx.seed, ctx.comparison, pairing,
-                                                                             "random_subspaces"))
+    n_random = settings.random_subspaces
+    randoms = random_subspaces(subspaces.get("all", np.ones(len(ia), bool)), max(n_random.values(), default=0),
+                               settings.random_subspace_size, derive_seed(ctx.seed, ctx.comparison, pairing,
+                                                                          "random_subspaces"))
+
+    def subspaces_of(rep: str) -> dict[str, np.ndarray]:  # random:<i> for i < that representation's count
+        return subspaces | {k: m for k, m in randoms.items() if int(k.split(":")[1]) < n_random.get(rep, 0)}
+
     rows: list[dict[str, Any]] = []
     freq = held.freq_b if held is not None else np.ones(len(dec_b))
     live_b = np.flatnonzero(freq > 0)
@@ -236,19 +241,20 @@ def pairing_rows(ctx: Context, pairing: str, pairs: pd.DataFrame, dec_a: np.ndar
     pair_ids = np.unique(np.stack([ia, ib], axis=1), axis=0, return_inverse=True)[1].ravel() if len(ia) else ia
     if "decoder" in settings.metrics:
         skip = frozenset({("all", "mmcs")}) if pairing == "decoder_cosine" else frozenset()
-        rows += representation_rows(ctx, "decoder", pairing, dec_a[ia], dec_b[ib], 0, subspaces, settings,
+        rows += representation_rows(ctx, "decoder", pairing, dec_a[ia], dec_b[ib], 0, subspaces_of("decoder"),
+                                    settings,
                                     b_pool=dec_b[live_b], b_pool_bins=bins, y_pool_idx=pos, skip=skip,
                                     pair_ids=pair_ids)
     if "activations" in settings.metrics and held is not None:
         act = representation_rows(ctx, "activations", pairing, held.codes_a[:, ia], held.codes_b[:, ib], 1,
-                                  subspaces, settings, b_pool=held.codes_b[:, live_b], b_pool_bins=bins,
-                                  y_pool_idx=pos, n_tokens=held.codes_a.shape[0], pair_ids=pair_ids)
+                                  subspaces_of("activations"), settings, b_pool=held.codes_b[:, live_b],
+                                  b_pool_bins=bins, y_pool_idx=pos, n_tokens=held.codes_a.shape[0], pair_ids=pair_ids)
         if held.reuses_pairing_tokens:
             act = [withhold_p_value(r, REUSED_TOKENS_NOTE) for r in act]
         rows += act
     gt = labels.ground_truth(ia, ib) if "ground_truth" in settings.metrics else None
     if gt is not None:
-        gt_subspaces = {s: m[gt.valid] for s, m in subspaces.items()}
+        gt_subspaces = {s: m[gt.valid] for s, m in subspaces_of("ground_truth").items()}
         rows += representation_rows(ctx, "ground_truth", pairing, gt.x, gt.y, 0, gt_subspaces, settings,
                                     b_pool=gt.pool_y, y_pool_idx=gt.y_pool_idx, pair_ids=pair_ids[gt.valid])
     return rows
