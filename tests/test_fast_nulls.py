@@ -34,7 +34,8 @@ def test_fast_equals_plain(metric, null):
     assert np.isfinite(slow.samples).all()
     tol = 1e-7 if metric == "soft_matching" else 1e-9  # LP solver vs assignment: same optimum, solver rounding
     np.testing.assert_allclose(quick.samples, slow.samples, rtol=tol, atol=1e-11)
-    assert quick.value == pytest.approx(slow.value, rel=1e-12) and quick.p_value == slow.p_value
+    assert quick.value == pytest.approx(slow.value, rel=1e-12)
+    np.testing.assert_equal(quick.p_value, slow.p_value)  # NaN (e.g. a null that moves nothing) equals NaN
 
 
 @pytest.mark.parametrize("metric", ["pwcca", "soft_matching", "linear_cka", "svcca"])
@@ -85,7 +86,7 @@ def test_subsampled_rsa_note_and_error_bound(monkeypatch):
     monkeypatch.setattr(fn, "RSA_SUBSAMPLE_ITEMS", 150)
     for s in range(3):
         x, y, _ = _paired(n=600, d=8, seed=s)
-        r = permutation_test("rsa", x, y, n_baseline=10, baseline="repairing", seed=s, pools=NullPools(axis=0))
+        r = permutation_test("rsa", x, y, n_baseline=19, baseline="repairing", seed=s, pools=NullPools(axis=0))
         assert "subsample of 150 of 600 items" in r.note
         assert abs(r.value - rsa(x, y)) < 0.05
-        assert r.p_value == pytest.approx(1 / 11)
+        assert r.p_value == pytest.approx(1 / 20)

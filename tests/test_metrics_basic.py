@@ -37,9 +37,14 @@ def test_widths_must_match():
 
 def test_p_value_definition():
     null = np.array([0.1, 0.2, 0.3, 0.4])
-    assert p_value(0.35, null, higher_is_similar=True)[0] == pytest.approx((1 + 1) / 5)
-    assert p_value(0.35, null, higher_is_similar=False)[0] == pytest.approx((1 + 3) / 5)
-    assert p_value(1.0, null, True)[0] == pytest.approx(1 / 5)
+    assert p_value(0.35, null, higher_is_similar=True, reachable_alpha=None)[0] == pytest.approx((1 + 1) / 5)
+    assert p_value(0.35, null, higher_is_similar=False, reachable_alpha=None)[0] == pytest.approx((1 + 3) / 5)
+    assert p_value(1.0, null, True, reachable_alpha=None)[0] == pytest.approx(1 / 5)
+    # 4 draws cannot reach 0.05 (smallest attainable p 1/5): by default no p-value, and the note says why
+    p, note = p_value(1.0, null, True)
+    assert np.isnan(p) and "smallest attainable p, 0.2" in note
+    # a tie up to float noise is a tie (at least as extreme), not a smaller value
+    assert p_value(0.4 + 1e-15, null, True, reachable_alpha=None)[0] == pytest.approx(2 / 5)
 
 
 def test_random_directions_baseline_separates_recovered_from_random():

@@ -260,10 +260,12 @@ def test_comparison_rows_are_valid_metrics_rows(tmp_path):
     assert set(df[df.subspace == "all"].baseline) == {"random_directions"}
     assert {"cluster:0", "cluster:1", "cluster:2"} <= set(df.subspace)
     assert set(df[df.subspace == "cluster:0"].baseline) == {"random_subset", "random_directions"}
-    assert df.p_value.dropna().between(1 / 6, 1).all() and df.value.notna().all()
-    # a rotated copy has the same shape: every diagram distance of `all` is ~0 and beats random directions
+    assert df.value.notna().all()
+    # 5 draws cannot reach p < 0.05 (smallest attainable 1/6): no p-value, and the note says why
+    assert df.p_value.isna().all() and df.note.str.contains("smallest attainable p").all()
+    # a rotated copy has the same shape: every diagram distance of `all` is ~0
     whole = df[(df.subspace == "all") & df.metric.str.startswith(("bottleneck", "wasserstein"))]
-    assert (whole.value < 1e-6).all() and (whole.p_value == 1 / 6).all()
+    assert (whole.value < 1e-6).all()
 
 
 def test_topology_settings_match_the_schema():

@@ -23,11 +23,14 @@ from saegeom.vocabulary import (  # noqa: F401 - the vocabulary is re-exported h
     DEFAULT_ON_WIDTH_MISMATCH,
     HEADLINE_NULLS,
     LABELLED_FAMILIES,
+    MIN_DISTINCT_ITEMS,
     NAME_MAX_LENGTH,
     NAME_PATTERN,
     NULLS,
     PAIRING_PREFERENCE,
     PAIRINGS,
+    RANK_RTOL,
+    REACHABLE_ALPHA,
     REPRESENTATION_NULLS,
     REPRESENTATIONS,
     ROLE_SUBSPACES,
@@ -117,7 +120,11 @@ class CompareSettings:
     key); ``min_pairs``: subspaces with fewer pairs get a NaN row with a note; ``min_valid_fraction``:
     a p-value needs at least this share of defined null draws, else it is NaN with a note;
     ``n_tokens``: held-out tokens of the ``activations`` representation; ``match_frequency``:
-    ``random_partners`` draws replacements from the partner's firing-frequency decile.
+    ``random_partners`` draws replacements stratified by firing-frequency decile (as many per decile as
+    the partners have, the partners among the candidates); ``random_subspaces``: per representation, that
+    many extra subspaces ``random:<i>``, each ``random_subspace_size`` pairs drawn at random from ``all``
+    (the same draws for every representation; null cases for the calibration report: in a world that
+    shares nothing every such subspace is a true null).
     """
 
     metrics: dict[str, list[str]] = field(default_factory=lambda: _copy(DEFAULT_METRICS))
@@ -128,10 +135,16 @@ class CompareSettings:
     min_valid_fraction: float = 0.5
     n_tokens: int = 1024
     match_frequency: bool = True
+    random_subspaces: dict[str, int] = field(default_factory=dict)
+    random_subspace_size: int = 8
 
     def __post_init__(self) -> None:
         from saegeom.metrics.registry import get_metric
 
+        _check_names("representations", self.random_subspaces, REPRESENTATIONS)
+        if any(n < 0 for n in self.random_subspaces.values()) or self.random_subspace_size < 1:
+            raise ValueError(f"random_subspaces must be >= 0 and random_subspace_size >= 1, got "
+                             f"{self.random_subspaces} and {self.random_subspace_size}")
         _check_names("representations", self.metrics, REPRESENTATIONS)
         _check_names("representations", self.baselines, REPRESENTATIONS)
         for names in self.metrics.values():

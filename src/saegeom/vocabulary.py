@@ -15,19 +15,30 @@ CORRELATION_PAIRINGS = ("many_to_one", "one_to_one", "hungarian")
 #: subspaces defined by the roles of both ends of a pair (synthetic worlds)
 ROLE_SUBSPACES = ("shared", "private_a", "private_b", "mixed")
 #: subspace families whose names carry an id: ``cluster:3``, ``group:animals``
-LABELLED_FAMILIES = ("cluster", "circle", "group", "discovered")
+LABELLED_FAMILIES = ("cluster", "circle", "group", "discovered", "random")
 
 #: each null says what it destroys (README "Reading p-values")
 NULLS: dict[str, str] = {
-    "random_partners": "each B partner replaced by a random other live B latent (same count; frequency-matched "
-                       "by default; same tokens): destroys which B latent is the partner",
+    "random_partners": "B's partners replaced by as many distinct live B latents drawn uniformly among all of them, "
+                       "the partners included (same tokens; by default stratified by firing-frequency decile: as "
+                       "many per decile as the partners have): destroys which B latents are the partners",
     "repairing": "B partners permuted among the subspace's own pairs: destroys the pairing, keeps both sets",
     "random_subset": "the subspace replaced by a same-size random subset of all pairs: destroys subspace membership",
-    "mismatched_subspace": "A's subspace against B's partners of another subspace of the same family",
-    "random_directions": "B's rows replaced by Gaussian random directions (for pairing-free measures such as MMCS)",
+    "mismatched_subspace": "A's subspace against B's partners of another subspace of the same family (as many "
+                           "distinct null values as sibling subspaces: NaN p when too few to reach 0.05)",
+    "random_directions": "B's rows replaced by Gaussian rows with B's second moment (random directions spread like "
+                         "B's, for pairing-free measures such as MMCS)",
     "token_shuffle": "activations only: B's tokens permuted, destroying token alignment between the models; an "
                      "alignment check, never a similarity null",
 }
+#: a p-value is reported only when its null could reach this level: NaN (with a note) when the smallest
+#: attainable p, 1 / (1 + defined draws) or 1 / (1 + configurations) for a null over few of them, is above it
+REACHABLE_ALPHA = 0.05
+#: a metric is undefined on fewer distinct items (rows of X or of Y) than this
+MIN_DISTINCT_ITEMS = 3
+#: tolerance relative to the items' scale (Frobenius norm of the uncentred matrix): rows closer than it count
+#: as one, and a side whose centred norm falls below it is constant (rank 0 up to rounding)
+RANK_RTOL = 1e-9
 #: the null a figure shows per row: "are these partners more alike than unrelated latents?"
 HEADLINE_NULLS = ("random_partners", "random_directions")
 #: which pairing an overview figure shows when several exist

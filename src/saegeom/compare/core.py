@@ -88,13 +88,21 @@ class AllPairs:
 class HeldOut:
     """Both SAEs on the same held-out tokens: ``codes_a`` (n_tokens, d_A), ``codes_b`` (n_tokens, d_B)
     dense, and firing frequencies ``freq_a`` (d_A,), ``freq_b`` (d_B,) over a larger held-out sample
-    of ``n_frequency`` tokens."""
+    of ``n_frequency`` tokens. ``reuses_pairing_tokens``: the shard set has one shard, so these are the
+    tokens that paired the latents (activation p-values are then NaN with :data:`REUSED_TOKENS_NOTE`)."""
 
     codes_a: np.ndarray
     codes_b: np.ndarray
     freq_a: np.ndarray
     freq_b: np.ndarray
     n_frequency: int
+    reuses_pairing_tokens: bool = False
+
+
+#: note of activation rows whose held-out tokens are the pairing tokens (their p-values are NaN: the
+#: pairing chose partners that agree on exactly these tokens, which no null redraws)
+REUSED_TOKENS_NOTE = ("held-out tokens are the pairing tokens (one shard): no p-value; write at least two shards "
+                      "so that one is held out")
 
 
 def held_out_codes(acts_a: ShardSet | str | Path, acts_b: ShardSet | str | Path, sae_a, sae_b, n_tokens: int,
@@ -111,7 +119,8 @@ def held_out_codes(acts_a: ShardSet | str | Path, acts_b: ShardSet | str | Path,
     xa, xb = (np.concatenate([blk[i] for blk in blocks]) for i in (0, 1))
     za, zb = encode_sparse(sae_a, xa, device), encode_sparse(sae_b, xb, device)
     freq_a, freq_b = (np.asarray((z != 0).mean(axis=0)).ravel() for z in (za, zb))
-    return HeldOut(za[:n_tokens].toarray(), zb[:n_tokens].toarray(), freq_a, freq_b, len(xa))
+    return HeldOut(za[:n_tokens].toarray(), zb[:n_tokens].toarray(), freq_a, freq_b, len(xa),
+                   reuses_pairing_tokens=train_ids == eval_ids)
 
 
 def frequency_bins(freq: np.ndarray, n_bins: int = N_FREQUENCY_BINS) -> np.ndarray:
@@ -147,21 +156,28 @@ def representation_rows(ctx: Context, rep: str, pairing: str, x_all: np.ndarray,
                         subspaces: dict[str, np.ndarray], settings: CompareSettings, *,
                         b_pool: np.ndarray | None = None, b_pool_bins: np.ndarray | None = None,
                         y_pool_idx: np.ndarray | None = None, n_tokens: float = float("nan"),
-                        skip: frozenset[tuple[str, str]] = frozenset()) -> list[dict[str, Any]]:
+                        skip: frozenset[tuple[str, str]] = frozenset(),
+                        pair_ids: np.ndarray | None = None) -> list[dict[str, Any]]:
     """Rows of one representation for one pairing.
 
     ``x_all``/``y_all`` hold every pair along ``axis`` (0: rows are pairs, 1: columns are pairs);
-    ``subspaces``: boolean masks over pairs; ``b_pool``: every live B item along ``axis`` (the
+    ``subspaces``: boolean masks over pairs, ``all`` the pairs every subspace is drawn from (the
+    ``random_subset`` null draws among them; default every pair); ``b_pool``: every live B item along ``axis`` (the
     ``random_partners`` null), ``b_pool_bins`` its frequency bins and ``y_pool_idx`` (n_pairs,) each
-    partner's position in it (−1 if absent); ``skip``: (subspace, metric) reported elsewhere.
+    partner's position in it (−1 if absent); ``skip``: (subspace, metric) reported elsewhere;
+    ``pair_ids``: (n_pairs,) an id per distinct (A latent, B latent) pair (``n_distinct_pairs``;
+    default: every pair distinct).
     """
     rows = []
+    universe = subspaces.get("all", np.ones(x_all.shape[axis], bool))  # what random_subset draws from
+    ux, uy = _take(x_all, universe, axis), _take(y_all, universe, axis)
     for sub, mask in subspaces.items():
         x, y = _take(x_all, mask, axis), _take(y_all, mask, axis)
         idx = None if y_pool_idx is None else y_pool_idx[mask]
         bins = b_pool_bins if settings.match_frequency and idx is not None else None
-        pools = NullPools(axis=axis, pairs_x=x_all, pairs_y=y_all, b_pool=b_pool, b_pool_bins=bins,
-                          y_pool_idx=None if idx is None else idx[idx >= 0],
+        n_distinct = int(mask.sum()) if pair_ids is None else len(np.unique(pair_ids[mask]))
+        pools = NullPools(axis=axis, pairs_x=ux, pairs_y=uy, b_pool=b_pool, b_pool_bins=bins,
+                          y_pool_idx=idx,
                           y_bins=None if bins is None else np.where(idx >= 0, bins[np.maximum(idx, 0)], -1),
                           others=[_take(y_all, m, axis) for s, m in subspaces.items()
                                   if s != sub and _family(s) == _family(sub) and m.any()])
@@ -174,7 +190,7 @@ def representation_rows(ctx: Context, rep: str, pairing: str, x_all: np.ndarray,
                 rows.append(row_with_null(
                     ctx, x, y, metric=metric, subspace=sub, representation=rep, pairing=pairing,
                     n_baseline=settings.n_baseline, baseline=null, n_pairs=int(mask.sum()),
-                    min_pairs=settings.min_pairs, n_tokens=n_tokens, pools=pools,
+                    min_pairs=settings.min_pairs, n_tokens=n_tokens, pools=pools, n_distinct_pairs=n_distinct,
                     min_valid_fraction=settings.min_valid_fraction,
                     seed=derive_seed(ctx.seed, ctx.comparison, pairing, rep, sub, metric, null),
                     **settings.metric_options.get(metric, {})))
@@ -189,30 +205,66 @@ def _pool_positions(live: np.ndarray, latents: np.ndarray) -> np.ndarray:
     return np.where(live[pos] == latents, pos, -1)
 
 
+def random_subspaces(universe: np.ndarray, n: int, size: int, seed: int) -> dict[str, np.ndarray]:
+    """``random:<i>`` for i < n: masks of ``size`` pairs drawn without replacement among ``universe``
+    (a boolean mask over pairs); none when the universe has fewer than ``size`` pairs."""
+    where = np.flatnonzero(universe)
+    if n == 0 or len(where) < size:
+        return {}
+    rng = np.random.default_rng(seed)
+    out = {}
+    for i in range(n):
+        m = np.zeros(len(universe), bool)
+        m[rng.choice(where, size, replace=False)] = True
+        out[f"random:{i}"] = m
+    return out
+
+
 def pairing_rows(ctx: Context, pairing: str, pairs: pd.DataFrame, dec_a: np.ndarray, dec_b: np.ndarray,
                  held: HeldOut | None, labels: PairLabels, settings: CompareSettings) -> list[dict[str, Any]]:
     """Every row of one pairing: subspaces × representations × metrics × nulls."""
     ia, ib = pairs["a_idx"].to_numpy(np.int64), pairs["b_idx"].to_numpy(np.int64)
     subspaces = labels.masks(ia, ib)
+    n_random = settings.random_subspaces
+    randoms = random_subspaces(subspaces.get("all", np.ones(len(ia), bool)), max(n_random.values(), default=0),
+                               settings.random_subspace_size, derive_seed(ctx.seed, ctx.comparison, pairing,
+                                                                          "random_subspaces"))
+
+    def subspaces_of(rep: str) -> dict[str, np.ndarray]:  # random:<i> for i < that representation's count
+        return subspaces | {k: m for k, m in randoms.items() if int(k.split(":")[1]) < n_random.get(rep, 0)}
+
     rows: list[dict[str, Any]] = []
     freq = held.freq_b if held is not None else np.ones(len(dec_b))
     live_b = np.flatnonzero(freq > 0)
     bins = frequency_bins(freq[live_b])
     pos = _pool_positions(live_b, ib)
+    pair_ids = np.unique(np.stack([ia, ib], axis=1), axis=0, return_inverse=True)[1].ravel() if len(ia) else ia
     if "decoder" in settings.metrics:
         skip = frozenset({("all", "mmcs")}) if pairing == "decoder_cosine" else frozenset()
-        rows += representation_rows(ctx, "decoder", pairing, dec_a[ia], dec_b[ib], 0, subspaces, settings,
-                                    b_pool=dec_b[live_b], b_pool_bins=bins, y_pool_idx=pos, skip=skip)
+        rows += representation_rows(ctx, "decoder", pairing, dec_a[ia], dec_b[ib], 0, subspaces_of("decoder"),
+                                    settings,
+                                    b_pool=dec_b[live_b], b_pool_bins=bins, y_pool_idx=pos, skip=skip,
+                                    pair_ids=pair_ids)
     if "activations" in settings.metrics and held is not None:
-        rows += representation_rows(ctx, "activations", pairing, held.codes_a[:, ia], held.codes_b[:, ib], 1,
-                                    subspaces, settings, b_pool=held.codes_b[:, live_b], b_pool_bins=bins,
-                                    y_pool_idx=pos, n_tokens=held.codes_a.shape[0])
+        act = representation_rows(ctx, "activations", pairing, held.codes_a[:, ia], held.codes_b[:, ib], 1,
+                                  subspaces_of("activations"), settings, b_pool=held.codes_b[:, live_b],
+                                  b_pool_bins=bins, y_pool_idx=pos, n_tokens=held.codes_a.shape[0], pair_ids=pair_ids)
+        if held.reuses_pairing_tokens:
+            act = [withhold_p_value(r, REUSED_TOKENS_NOTE) for r in act]
+        rows += act
     gt = labels.ground_truth(ia, ib) if "ground_truth" in settings.metrics else None
     if gt is not None:
-        gt_subspaces = {s: m[gt.valid] for s, m in subspaces.items()}
+        gt_subspaces = {s: m[gt.valid] for s, m in subspaces_of("ground_truth").items()}
         rows += representation_rows(ctx, "ground_truth", pairing, gt.x, gt.y, 0, gt_subspaces, settings,
-                                    b_pool=gt.pool_y, y_pool_idx=gt.y_pool_idx)
+                                    b_pool=gt.pool_y, y_pool_idx=gt.y_pool_idx, pair_ids=pair_ids[gt.valid])
     return rows
+
+
+def withhold_p_value(row: dict[str, Any], note: str) -> dict[str, Any]:
+    """The row with its p-value NaN and ``note`` prepended (the value and the null's summary stay)."""
+    if pd.isna(row["p_value"]) and row["note"]:
+        return row | {"note": f"{note}; {row['note']}"}
+    return row | {"p_value": float("nan"), "note": "; ".join(filter(None, [note, row["note"]]))}
 
 
 def whole_dictionary_rows(ctx: Context, dec_a: np.ndarray, dec_b: np.ndarray,

@@ -37,10 +37,14 @@ METRICS_SCHEMA = pa.schema([
     ("baseline_mean", pa.float64()),   # over the defined null draws
     ("baseline_std", pa.float64()),
     ("p_value", pa.float64()),         # NaN when too few null draws were defined (note says how many)
+    ("trusted", pa.bool_()),           # the calibration report's verdict on this row's null (metric x representation
+                                       # x pairing x null): null when not calibrated or no p-value
     ("n_baseline", pa.int64()),        # null draws made
     ("n_baseline_valid", pa.int64()),  # null draws on which the metric was defined (the p-value's denominator)
+    ("n_baseline_distinct", pa.int64()),  # distinct values among them; p >= 1/(1 + this), NaN if that is > 0.05
     ("n_items", pa.int64()),           # rows of X and Y the metric saw: pairs (decoder), tokens (activations)
     ("n_pairs", pa.int64()),           # pairs in the subspace
+    ("n_distinct_pairs", pa.int64()),  # distinct (A latent, B latent) pairs among them (a pairing may repeat one)
     ("n_tokens", pa.float64()),        # tokens behind the values; NaN where no tokens were used
     ("seed", pa.int64()),
     ("config_hash", pa.string()),

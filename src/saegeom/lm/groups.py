@@ -2,10 +2,15 @@
 
 **Subspaces** (``group:<name>``): a latent belongs to a keyword group when at least ``group_share``
 of its top-activating tokens are the group's words (``saegeom.features.cache.latent_groups``; the
-groups come from config, by default the corpus categories). A pair is in ``group:<g>`` when **both**
-ends belong to g — labelled by both ends as the synthetic subspaces are, so pair selection does not
-leak a private latent into a group. With the non-concept filter on, pairs with an end whose top
-tokens are punctuation/whitespace/special tokens are left out of every subspace, ``all`` included.
+groups come from config, by default the corpus categories). A pair is in ``group:<g>`` when its
+**A end** belongs to g, whatever its B partner's top tokens are. Membership is decided on one side
+only so that it does not depend on the similarity being tested: requiring both ends to fall in g
+keeps only the pairs whose two latents already agree on which tokens they fire on, so even word
+groups with no meaning would look "more similar than a random subset of pairs" (the ``random_subset``
+null draws pairs without that selection). The group's question is thus "do A's latents for these
+words have partners in B that behave like them?". With the non-concept filter on, pairs with an end
+whose top tokens are punctuation/whitespace/special tokens are left out of every subspace, ``all``
+included (a filter applied to ``all`` alike, so the nulls draw from the same filtered pairs).
 
 **Category recovery** (the LM analogue of ground-truth recovery): for each category, over the
 SAE's held-out tokens, every latent's precision (share of its firings on the category's words) and
@@ -44,8 +49,8 @@ class GroupLabels:
         keep = np.ones(len(a_idx), bool)
         if self.concept_filter:
             keep = self.concept_a[a_idx] & self.concept_b[b_idx]
-        ga, gb = self.group_a[a_idx], self.group_b[b_idx]
-        return {"all": keep} | {f"group:{g}": keep & (ga == g) & (gb == g) for g in self.groups}
+        ga = self.group_a[a_idx]  # the A end decides (module doc)
+        return {"all": keep} | {f"group:{g}": keep & (ga == g) for g in self.groups}
 
     def ground_truth(self, a_idx: np.ndarray, b_idx: np.ndarray) -> None:
         return None

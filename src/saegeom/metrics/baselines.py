@@ -6,19 +6,30 @@ Pairs lie along ``axis`` of the matrices: 0 when rows are pairs (decoder directi
 1 when columns are pairs (activations: rows are tokens). Built-in kinds
 (:func:`make_sampler`):
 
-  ``random_partners``     each B partner replaced by a random *other* live B latent from
-                          ``pools.b_pool`` (same count, same tokens), drawn within the partner's
-                          firing-frequency bin when bins are given — "are these partners more alike
-                          than unrelated latents of B?" (the headline null);
+  ``random_partners``     B's partners replaced by as many distinct live B latents from
+                          ``pools.b_pool`` (same tokens), drawn uniformly among *every* live B latent,
+                          the subspace's own partners included (so the observed set is a possible
+                          draw), stratified by firing-frequency bin when bins are given: a draw has
+                          exactly as many latents in each bin as the partners have, and is uniform over
+                          all such sets (exchangeable with the observed partners under the null). A
+                          partner repeated in the subspace is replaced by one latent repeated alike —
+                          "are these partners more alike than unrelated latents of B?" (the headline null);
   ``repairing``           B's partners permuted among the subspace's own pairs;
   ``random_subset``       (X, Y) replaced by a same-size random subset of all pairs;
   ``mismatched_subspace`` X against B's partners of another subspace of the same family;
-  ``random_directions``   Y's rows replaced by Gaussian directions (pairing-free measures);
+  ``random_directions``   Y's rows replaced by Gaussian rows with Y's second moment YᵀY/n (pairing-free
+                          measures): random directions spread like Y's, not isotropic in the full width;
   ``token_shuffle``       activations only: B's tokens (rows) permuted — an alignment check.
 
 p-values (:func:`p_value`) count only *defined* null draws: a draw on which the
 metric is undefined (``MetricUndefined``) leaves the denominator, and with fewer
 than ``min_valid_fraction`` of the draws defined the p-value is NaN with a note.
+Draws tied with the observed value up to float noise count as at least as extreme. A null
+over few configurations (``mismatched_subspace``: K sibling subspaces) gives the permutation
+p over the K + 1 configurations, never below 1 / (1 + K); any p whose smallest attainable value
+exceeds ``saegeom.settings.REACHABLE_ALPHA`` (too few draws or configurations to reach a 0.05
+claim) is NaN with a note. The number of distinct null values is reported alongside
+(``BaselineResult.n_distinct``; a null that only permutes the partners has one).
 """
 
 from __future__ import annotations
@@ -33,7 +44,7 @@ from tqdm.auto import tqdm
 
 from saegeom.metrics._arrays import as_f64
 from saegeom.metrics.registry import MetricSpec, MetricUndefined, get_metric
-from saegeom.vocabulary import NULLS
+from saegeom.vocabulary import NULLS, REACHABLE_ALPHA
 
 log = logging.getLogger(__name__)
 Sampler = Callable[[np.random.Generator], tuple[np.ndarray, np.ndarray]]
@@ -46,8 +57,9 @@ class NullPools:
     ``pairs_x``/``pairs_y``: every pair of the pairing (for ``random_subset``);
     ``b_pool``: every live B latent (decoder rows or code columns, along ``axis``);
     ``b_pool_bins``: (n_pool,) frequency bin of each pool latent; ``y_pool_idx``: (n,) pool
-    position of each of this subspace's partners (excluded from its draws) and ``y_bins`` their
-    bins; ``others``: B partners of other subspaces of the same family.
+    position of each of this subspace's partners (−1 for a partner outside the pool, e.g. dead on
+    the frequency sample) and ``y_bins`` their bins (a partner outside the pool counts in the
+    lowest bin); ``others``: B partners of other subspaces of the same family.
     """
 
     axis: int = 0
@@ -71,23 +83,55 @@ class BaselineResult:
     baseline: str
     samples: np.ndarray  # (n_baseline,) null values, NaN where undefined
     note: str = ""
+    n_distinct: int = 0  # distinct defined null values (to float noise)
 
 
-def p_value(value: float, null: np.ndarray, higher_is_similar: bool,
-            min_valid_fraction: float = 0.0) -> tuple[float, str]:
-    """(p, note): p = (1 + #defined draws at least as extreme) / (1 + #defined draws).
+def distinct_values(null: np.ndarray, rel_tol: float = 1e-9) -> int:
+    """Number of distinct finite values of ``null``, values within ``rel_tol`` × their scale
+    counted as one (float noise of the same configuration is not a new value)."""
+    finite = np.sort(np.asarray(null, np.float64)[np.isfinite(null)])
+    if not len(finite):
+        return 0
+    scale = max(float(np.abs(finite).max()), 1e-300)
+    return int(1 + (np.diff(finite) > rel_tol * scale).sum())
 
-    Undefined (non-finite) draws leave the denominator. When fewer than
-    ``min_valid_fraction`` × len(null) draws (and always when none) are defined, p is NaN
+
+def p_value(value: float, null: np.ndarray, higher_is_similar: bool, min_valid_fraction: float = 0.0,
+            reachable_alpha: float | None = REACHABLE_ALPHA, n_configurations: int | None = None,
+            rel_tol: float = 1e-9) -> tuple[float, str]:
+    """(p, note) of ``value`` against null draws.
+
+    p = (1 + #defined draws at least as extreme) / (1 + #defined draws); a draw within ``rel_tol``
+    × the values' scale of ``value`` counts as at least as extreme (float noise of the same
+    configuration is a tie, not a smaller value). Undefined (non-finite) draws leave the denominator.
+    When fewer than ``min_valid_fraction`` × len(null) draws (and always when none) are defined, p is NaN
     and the note says how many were.
+
+    ``n_configurations``: the null draws (with replacement) among this many configurations only
+    (``mismatched_subspace``: the sibling subspaces); the observed one is one more, so with f the
+    share of draws at least as extreme, p = (1 + K f) / (1 + K) — the exact permutation p over the
+    K + 1 configurations when the draws cover them — never below 1 / (1 + K).
+
+    When the smallest attainable p (1 / (1 + #defined draws), or 1 / (1 + K)) exceeds
+    ``reachable_alpha`` (None: no such check), p is NaN with a note: the draws cannot support a
+    claim at that level.
     """
     null = np.asarray(null, dtype=np.float64)
     finite = null[np.isfinite(null)]
     need = max(1, math.ceil(min_valid_fraction * len(null)))
     if len(finite) < need or not np.isfinite(value):
         return float("nan"), f"only {len(finite)} of {len(null)} null draws defined (need {need})"
-    extreme = finite >= value if higher_is_similar else finite <= value
-    return float((1 + extreme.sum()) / (1 + len(finite))), ""
+    support = len(finite) if n_configurations is None else n_configurations
+    floor = 1.0 / (1 + support)
+    if reachable_alpha is not None and floor > reachable_alpha:
+        what = (f"{len(finite)} defined null draws" if n_configurations is None
+                else f"a null over {n_configurations} other configurations")
+        return float("nan"), f"{what}: the smallest attainable p, {floor:.3g}, exceeds {reachable_alpha}"
+    tol = rel_tol * max(abs(float(value)), float(np.abs(finite).max()), 1e-300)
+    extreme = finite >= value - tol if higher_is_similar else finite <= value + tol
+    if n_configurations is None:
+        return float((1 + extreme.sum()) / (1 + len(finite))), ""
+    return float((1 + n_configurations * extreme.mean()) / (1 + n_configurations)), ""
 
 
 def _take(a: np.ndarray, idx: np.ndarray, axis: int) -> np.ndarray:
@@ -95,45 +139,43 @@ def _take(a: np.ndarray, idx: np.ndarray, axis: int) -> np.ndarray:
 
 
 def _random_partners(pools: NullPools, n: int) -> Callable[[np.random.Generator], np.ndarray]:
-    """Index sampler into ``pools.b_pool``: n distinct latents, none of this subspace's partners.
+    """Index sampler into ``pools.b_pool`` for the ``random_partners`` null (module doc).
 
-    When the pool has fewer than n other latents (subspace ``all`` of a one-to-one pairing, whose
-    partners are most live latents): with rows as pairs (``axis`` 0, decoder, ground truth) the draw
-    comes from the whole pool, which still breaks the pairing; with columns as pairs (``axis`` 1, activations)
-    such a draw would be a column permutation of nearly the same latents, which moves none of the
-    measures, so the null is undefined there (``MetricUndefined``)."""
+    The k distinct partners of the subspace are replaced by k distinct pool latents drawn uniformly,
+    the partners themselves included; with bins, uniformly within each bin, as many as the partners
+    have there (a stratified draw without replacement: every set with the partners' bin counts is
+    equally likely, the observed one included, so no bin is ever short of candidates). Repeated
+    partners map to one drawn latent repeated alike."""
     if pools.b_pool is None:
         raise ValueError("null 'random_partners' needs pools.b_pool (every live B latent)")
     n_pool = pools.b_pool.shape[pools.axis]
-    allowed = np.ones(n_pool, bool)
-    if pools.y_pool_idx is not None:
-        allowed[np.asarray(pools.y_pool_idx, np.int64)] = False
-    if allowed.sum() >= n:
-        candidates = np.flatnonzero(allowed)
-    elif pools.axis == 0:
-        # rows are pairs: independent draws from the whole pool (with replacement when it is smaller
-        # than the subspace, e.g. several latents sharing one true feature) still break the pairing
-        candidates = np.arange(n_pool)
-        if n_pool < n:
-            return lambda rng: rng.choice(candidates, n, replace=True)
-    else:
-        raise MetricUndefined(f"random_partners needs {n} live B latents that are not partners in this subspace, "
-                              f"B has {int(allowed.sum())}: the subspace holds (nearly) all of B's live latents")
+    idx = np.arange(n, dtype=np.int64) if pools.y_pool_idx is None else np.asarray(pools.y_pool_idx, np.int64)
+    if len(idx) != n:
+        raise ValueError(f"pools.y_pool_idx has {len(idx)} entries for {n} pairs")
+    # distinct partners (a partner outside the pool is its own item) and where each pair's partner sits
+    keys = np.where(idx >= 0, idx, -1 - np.arange(n))
+    uniq, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
+    k = len(uniq)
     if pools.b_pool_bins is None or pools.y_bins is None:
-        return lambda rng: rng.choice(candidates, n, replace=False)
-    bins = np.asarray(pools.b_pool_bins)
-    y_bins = np.asarray(pools.y_bins)
-    plan = []  # (positions in the subspace, candidates of that bin)
+        bins, y_bins = np.zeros(n_pool, np.int64), np.zeros(k, np.int64)
+    else:
+        bins = np.asarray(pools.b_pool_bins, np.int64)
+        y_bins = np.asarray(pools.y_bins, np.int64)[first]
+        y_bins = np.where(uniq >= 0, y_bins, bins.min() if len(bins) else 0)
+    plan = []  # (positions among the distinct partners, candidates of that bin)
     for b in np.unique(y_bins):
         where = np.flatnonzero(y_bins == b)
-        cand = candidates[bins[candidates] == b]
-        plan.append((where, cand if len(cand) >= len(where) else candidates))
+        cand = np.flatnonzero(bins == b)
+        if len(cand) < len(where):  # only partners outside the pool can make a bin short
+            raise MetricUndefined(f"random_partners needs {len(where)} live B latents in frequency bin {b}, "
+                                  f"B has {len(cand)}")
+        plan.append((where, cand))
 
     def draw(rng: np.random.Generator) -> np.ndarray:
-        out = np.empty(n, np.int64)
+        out = np.empty(k, np.int64)
         for where, cand in plan:
             out[where] = rng.choice(cand, len(where), replace=False)
-        return out
+        return out[inverse]
 
     return draw
 
@@ -163,6 +205,19 @@ def index_sampler(kind: str, x: np.ndarray, y: np.ndarray, pools: NullPools | No
     return None
 
 
+def _second_moment_root(y: np.ndarray, axis: int) -> np.ndarray:
+    """R with RᵀR = YᵀY / n over Y's items along ``axis`` (so Gaussian rows G R have Y's second moment)."""
+    items = y if axis == 0 else y.T
+    _, s, vt = np.linalg.svd(items, full_matrices=False)
+    return (s[:, None] * vt) / np.sqrt(max(len(items), 1))
+
+
+def _directions_like(rng: np.random.Generator, shape: tuple[int, ...], root: np.ndarray, axis: int) -> np.ndarray:
+    n_items = shape[axis]
+    g = rng.standard_normal((n_items, root.shape[0])) @ root
+    return g if axis == 0 else g.T
+
+
 def make_sampler(kind: str, x: np.ndarray, y: np.ndarray, pools: NullPools | None = None) -> Sampler:
     """The null sampler of one built-in kind for the observed pair (x, y); see module doc."""
     pools = pools or NullPools()
@@ -172,7 +227,8 @@ def make_sampler(kind: str, x: np.ndarray, y: np.ndarray, pools: NullPools | Non
     if s is not None:
         return lambda rng: (x, _take(s.source, s.draw(rng), s.axis))
     if kind == "random_directions":
-        return lambda rng: (x, rng.standard_normal(y.shape))
+        root = _second_moment_root(y, pools.axis)
+        return lambda rng: (x, _directions_like(rng, y.shape, root, pools.axis))
     if kind == "random_subset":
         if pools.pairs_x is None or pools.pairs_y is None:
             raise ValueError("null 'random_subset' needs pools.pairs_x / pairs_y (every pair)")
@@ -242,10 +298,11 @@ def permutation_test(metric: str | MetricSpec, x, y, n_baseline: int = 1000, bas
     n_valid = int(np.isfinite(null).sum())
     if n_valid < n_baseline:
         log.info("%s / %s: %d of %d null draws undefined", spec.name, baseline, n_baseline - n_valid, n_baseline)
-    p, note = p_value(value, null, spec.higher_is_similar, min_valid_fraction)
+    configs = len(pools.others) if baseline == "mismatched_subspace" and sampler is None and pools else None
+    p, note = p_value(value, null, spec.higher_is_similar, min_valid_fraction, n_configurations=configs)
     if evaluator is not None and evaluator.note:
         note = "; ".join(filter(None, [evaluator.note, note]))
     finite = null[np.isfinite(null)]
     return BaselineResult(value, float(finite.mean()) if len(finite) else float("nan"),
                           float(finite.std(ddof=1)) if len(finite) > 1 else float("nan"),
-                          p, n_baseline, n_valid, baseline, null, note)
+                          p, n_baseline, n_valid, baseline, null, note, distinct_values(null))

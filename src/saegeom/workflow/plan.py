@@ -194,6 +194,8 @@ class Plan:
         c = dict(self.config["compare"])
         if self.is_calibration(study):
             c.update(self.config["calibration"]["compare"])
+            if self.calibration_worlds[study] > 0:  # random subsets are null cases only where nothing is shared
+                c["random_subspaces"] = {}
         elif self.is_lm(study):
             c.update(self.lm["compare"])
         return c
