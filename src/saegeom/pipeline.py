@@ -12,6 +12,7 @@ from typing import Any
 
 import pandas as pd
 
+from saegeom.compare.multiple_testing import add_q_values
 from saegeom.io.atomic import atomic_path
 from saegeom.io.tables import METRIC_ROW_KEY, concat_metrics, read_metrics, write_metrics, write_table
 from saegeom.settings import CompareSettings, PairingSettings
@@ -124,7 +125,7 @@ def collect_metrics(tables: list[PathLike], out: PathLike) -> None:
     """Rule ``metrics``: every comparison table in one ``results/metrics.parquet``, rows in a stable order."""
     df = concat_metrics(list(tables))
     df = df.sort_values(list(METRIC_ROW_KEY), kind="stable", ignore_index=True)
-    write_metrics(df, out)
+    write_metrics(add_q_values(df), out)
 
 
 def comparison_figure(metrics: PathLike, out: PathLike) -> None:

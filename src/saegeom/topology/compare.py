@@ -12,8 +12,18 @@ Nulls (``saegeom.settings.TOPOLOGY_NULLS``), p-values by ``saegeom.metrics.basel
   ``random_subset``      A's and B's subspace replaced by same-size random subsets of their
                          whole clouds — "is this subspace's shape more alike across the models
                          than that of any same-size set of features?" (not drawn for ``all``);
-  ``random_directions``  B's cloud replaced by as many Gaussian directions in B's width —
-                         "is B's shape closer to A's than structureless directions are?".
+  ``random_directions``  B's cloud replaced by as many points drawn from the Gaussian with B's own
+                         mean and covariance, scaled to unit norm like the cloud (:func:`gaussian_like`):
+                         the draws live in B's span, with B's dimension and principal variances, and
+                         keep nothing else — "is B's shape closer to A's than that of a structureless
+                         cloud with B's first two moments?". (Isotropic directions in B's full width
+                         would have B's ambient dimension, not its own: a structureless B in an
+                         8-dimensional subspace of 16 would then look "like" any other 8-dimensional
+                         cloud.)
+
+A p-value is reported only when the defined draws can reach ``REPORTED_ALPHA`` (0.05): with N
+draws the smallest p is 1 / (1 + N), so N < 19 gives NaN with a note. ``p_value_gpd`` is the
+generalised-Pareto tail estimate of the same p (``saegeom.compare.multiple_testing.gpd_tail_p``).
 
 ``n_items`` of a row is the number of points of A and B together (after subsampling),
 ``n_pairs`` is 0.
@@ -28,6 +38,7 @@ from typing import Any
 import numpy as np
 from tqdm.auto import tqdm
 
+from saegeom.compare.multiple_testing import gpd_tail_p, unreachable_note
 from saegeom.compare.rows import Context, make_row
 from saegeom.metrics.baselines import p_value
 from saegeom.settings import TopologySettings
@@ -79,8 +90,21 @@ def shape_distances(a: CloudShape, b: CloudShape, metrics: list[str]) -> dict[st
     return out
 
 
-def _random_directions(b: np.ndarray) -> Callable[[np.random.Generator], np.ndarray]:
-    return lambda rng: unit_rows(rng.standard_normal(b.shape))
+def gaussian_like(points: np.ndarray, rtol: float = 1e-10) -> Callable[[np.random.Generator], np.ndarray]:
+    """Sampler ``rng -> (n, d)``: n draws from N(mean, covariance) of ``points`` (n, d), as unit rows.
+
+    The covariance is used through its principal axes (SVD of the centred points; axes with singular
+    value ≤ ``rtol`` × the largest are dropped), so a draw lies in the cloud's affine span and has its
+    rank and per-axis variances; unit-normalising puts it on the sphere like every cloud here.
+    A cloud of identical points gives identical draws.
+    """
+    x = np.asarray(points, dtype=np.float64)
+    n = len(x)
+    mean = x.mean(0)
+    _, sv, vt = np.linalg.svd(x - mean, full_matrices=False)
+    keep = sv > rtol * sv[0] if len(sv) and sv[0] > 0 else np.zeros(len(sv), bool)
+    axes = (sv[keep, None] / np.sqrt(max(n - 1, 1))) * vt[keep]  # (r, d): rows = scaled principal axes
+    return lambda rng: unit_rows(mean + rng.standard_normal((n, len(axes))) @ axes)
 
 
 def topology_rows(a: FeatureCloud, b: FeatureCloud, ctx: Context, settings: TopologySettings,
@@ -107,22 +131,27 @@ def topology_rows(a: FeatureCloud, b: FeatureCloud, ctx: Context, settings: Topo
         for null in baselines:
             rng = np.random.default_rng(derive_seed(seed, null))
             draws = np.full((s.n_baseline, len(s.metrics)), np.nan)
+            directions = gaussian_like(b.points[mb]) if null == "random_directions" else None
             for i in range(s.n_baseline):
                 if null == "random_subset":
                     xa = a.points[rng.choice(len(a), na, replace=False)]
                     xb = b.points[rng.choice(len(b), nb, replace=False)]
                     sa, sb = CloudShape(xa, s, seed), CloudShape(xb, s, seed)
                 else:
-                    sa, sb = shape_a, CloudShape(_random_directions(b.points[mb])(rng), s, seed)
+                    sa, sb = shape_a, CloudShape(directions(rng), s, seed)
                 d = shape_distances(sa, sb, s.metrics)
                 draws[i] = [d[m] for m in s.metrics]
             for j, m in enumerate(s.metrics):
                 null_m = draws[:, j]
                 p, note = p_value(value[m], null_m, higher_is_similar=False)
                 fin = null_m[np.isfinite(null_m)]
+                p_tail = gpd_tail_p(value[m], null_m, higher_is_similar=False)[0]
+                if np.isfinite(p) and (short := unreachable_note(len(fin))):
+                    p, p_tail, note = np.nan, np.nan, "; ".join(filter(None, [note, short]))
                 rows.append(make_row(ctx, **common, metric=m, value=value[m], baseline=null,
                                      baseline_mean=float(fin.mean()) if len(fin) else np.nan,
                                      baseline_std=float(fin.std(ddof=1)) if len(fin) > 1 else np.nan,
-                                     p_value=p, n_baseline=s.n_baseline, n_baseline_valid=len(fin), n_items=n_items,
+                                     p_value=p, p_value_gpd=p_tail, n_baseline=s.n_baseline,
+                                     n_baseline_valid=len(fin), n_items=n_items,
                                      note=note))
     return rows
