@@ -201,7 +201,7 @@ TOPOLOGY_DEFAULT_MAPPER: dict[str, Any] = {
     "lens": "pca", "n_components": 2, "n_cubes": 8, "overlap": 0.3, "clusterer": "dbscan", "min_samples": 3,
     "eps_quantile": 0.5, "linkage": "single",
 }
-TOPOLOGY_DEFAULT_MSID: dict[str, Any] = {"k": 5, "lanczos_steps": 10, "n_vectors": 100}
+TOPOLOGY_DEFAULT_MSID: dict[str, Any] = {"k": 5, "lanczos_steps": 10, "n_vectors": 100, "exact_max_points": 512}
 TOPOLOGY_DEFAULT_GEOMETRY_SCORE: dict[str, Any] = {"n_landmarks": 32, "gamma": 0.1, "i_max": 100, "n_repeats": 10}
 
 
@@ -214,7 +214,9 @@ class TopologySettings:
     first ``alpha_dim`` principal components; ``max_dim``: highest homology dimension; ``min_points``:
     subspaces with fewer points get NaN rows; ``min_frequency``: with a feature cache, latents firing at
     most this often are dropped; ``gt_threshold``: a latent's true feature needs decoder cosine ≥ this;
-    ``n_baseline``: null draws per topology row (each costs persistence computations); ``metrics`` /
+    ``n_baseline``: null draws per topology row (each costs persistence computations; fewer than 19 give
+    NaN p-values, since p ≤ 0.05 is then out of reach); ``wasserstein_ground``: ``linf`` | ``l2``, the norm
+    on the diagram plane of the Wasserstein distances (``saegeom.topology.diagram_distances``); ``metrics`` /
     ``baselines``: subsets of ``TOPOLOGY_METRICS`` / ``TOPOLOGY_NULLS``; ``mapper``, ``msid``,
     ``geometry_score``: options of those steps (README "Topology").
     """
@@ -228,6 +230,7 @@ class TopologySettings:
     min_frequency: float = 0.0
     gt_threshold: float = 0.7
     n_baseline: int = 20
+    wasserstein_ground: str = "linf"
     metrics: list[str] = field(default_factory=lambda: list(TOPOLOGY_METRICS))
     baselines: list[str] = field(default_factory=lambda: list(TOPOLOGY_NULLS))
     mapper: dict[str, Any] = field(default_factory=lambda: dict(TOPOLOGY_DEFAULT_MAPPER))
@@ -243,6 +246,8 @@ class TopologySettings:
         self.mapper = {**TOPOLOGY_DEFAULT_MAPPER, **self.mapper}
         self.msid = {**TOPOLOGY_DEFAULT_MSID, **self.msid}
         self.geometry_score = {**TOPOLOGY_DEFAULT_GEOMETRY_SCORE, **self.geometry_score}
+        if self.wasserstein_ground not in ("linf", "l2"):
+            raise ValueError(f"topology: wasserstein_ground must be linf or l2, got {self.wasserstein_ground!r}")
         if self.complex not in ("rips", "alpha") or self.distance not in ("cosine", "euclidean"):
             raise ValueError(f"topology: complex must be rips|alpha and distance cosine|euclidean, "
                              f"got {self.complex!r}, {self.distance!r}")
