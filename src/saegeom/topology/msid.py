@@ -37,7 +37,9 @@ def knn_graph(points: np.ndarray, k: int = 5) -> sp.csr_matrix:
     k = min(k, n - 1)
     if k < 1:
         return sp.csr_matrix((n, n))
-    _, idx = NearestNeighbors(n_neighbors=k).fit(points).kneighbors()
+    # exact ball-tree search: on clouds of a few hundred points sklearn's brute-force path spends most of
+    # its time starting its thread pool, once per cloud and null draw
+    _, idx = NearestNeighbors(n_neighbors=k, algorithm="ball_tree").fit(points).kneighbors()
     rows = np.repeat(np.arange(n), k)
     a = sp.csr_matrix((np.ones(n * k), (rows, idx.ravel())), shape=(n, n))
     a = a + a.T
