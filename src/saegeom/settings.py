@@ -194,7 +194,7 @@ LM_DEFAULTS: dict[str, Any] = {
 #: all are distances (lower = more alike)
 TOPOLOGY_METRICS = ("bottleneck_h0", "bottleneck_h1", "wasserstein_h0", "wasserstein_h1", "msid", "geometry_score")
 #: nulls of the topology rows: ``random_subset`` (same-size random subsets of both whole clouds; subspaces
-#: only) and ``random_directions`` (B's cloud replaced by as many Gaussian directions of B's width)
+#: only) and ``random_directions`` (B's cloud replaced by as many isotropic Gaussian directions in B's own span)
 TOPOLOGY_NULLS = ("random_subset", "random_directions")
 TOPOLOGY_LENSES = ("pca", "l2norm", "umap")
 TOPOLOGY_DEFAULT_MAPPER: dict[str, Any] = {
