@@ -99,6 +99,20 @@ def _ad_critical(xi: float) -> float:
     return float(np.interp(k, _AD_K[::-1], _AD_CRIT_05[::-1]))
 
 
+def _gpd_pwm(exc: np.ndarray) -> tuple[float, float]:
+    """(shape c as in ``scipy.stats.genpareto``, scale) of a GPD with location 0 by probability-weighted
+    moments (Hosking & Wallis 1987, Technometrics 29(3):339, plotting positions (i − 0.35)/n);
+    (NaN, NaN) where the moments admit no GPD."""
+    x = np.sort(exc)
+    n = len(x)
+    a0 = float(x.mean())
+    a1 = float(np.mean((1 - (np.arange(1, n + 1) - 0.35) / n) * x))
+    den = a0 - 2 * a1
+    if den <= 0 or a0 <= 0:
+        return float("nan"), float("nan")
+    return 2.0 - a0 / den, 2 * a0 * a1 / den
+
+
 def gpd_tail_p(value: float, null: np.ndarray, higher_is_similar: bool = True, *, min_exceedances: int = 20,
                max_exceedances: int = 250, step: int = 10, empirical_enough: int = 10,
                light_tail: str = "exponential") -> tuple[float, str]:
@@ -107,19 +121,24 @@ def gpd_tail_p(value: float, null: np.ndarray, higher_is_similar: bool = True, *
     Knijnenburg et al. (2009): with M = #defined draws at least as extreme as ``value`` (direction by
     ``higher_is_similar``) and N = #defined draws, the empirical p ``(1 + M) / (1 + N)`` is kept when
     M ≥ ``empirical_enough``. Otherwise the largest N_exc draws (N_exc = min(``max_exceedances``,
-    N // 4), then smaller by ``step`` down to ``min_exceedances``) are fitted by a GPD (maximum
-    likelihood, location 0) above the threshold t halfway between the N_exc-th and (N_exc+1)-th
-    largest draw; the first fit that passes the Anderson–Darling test at 0.05 (Choulakian & Stephens
-    2001 critical values) gives ``p = N_exc / N · (1 - F_GPD(value - t))``. ``light_tail``: when the
-    fitted shape is negative (a tail with a finite end point), ``"exponential"`` (default) replaces
-    the fit by the exponential tail (shape 0, maximum-likelihood scale) — a choice made here, not in
-    the paper: a bounded fit puts the probability of a value past the largest draws at or near 0
-    (on N(0, 1) nulls it underestimated the 4σ tail 10⁻² to 10⁻⁷-fold in 5 % of seeds), the
-    exponential tail errs on the large, conservative side (measured: 0.4× to 6× the exact 4σ tail
-    from 10,000 draws over 150 seeds, median 3×); ``"gpd"`` keeps the free fit. When none passes, the tail
-    is shorter than ``min_exceedances``, or the fitted p is 0 (``value`` beyond the fitted tail's end
-    point), the empirical p is returned. ``how`` is ``"empirical"``, ``"gpd"`` or ``"nan"`` (no defined
-    draws or value). Non-finite draws are left out, as in ``p_value``.
+    N // 4), then smaller by ``step`` down to ``min_exceedances``) are fitted by a GPD (location 0)
+    above the threshold t halfway between the N_exc-th and (N_exc+1)-th largest draw; the first fit
+    that passes the Anderson–Darling test at 0.05 (Choulakian & Stephens 2001 critical values) gives
+    ``p = N_exc / N · (1 − F_GPD(value − t))``.
+
+    Two choices made here, not in the paper: the fit uses probability-weighted moments
+    (:func:`_gpd_pwm`) instead of maximum likelihood — closed form, about a hundred times faster (a
+    row may need 24 fits) and no less accurate at these tail sizes (Hosking & Wallis 1987); and with
+    ``light_tail="exponential"`` (default) a fitted shape below 0 (a tail with a finite end point) is
+    replaced by the exponential tail (shape 0, maximum-likelihood scale). A bounded fit puts the
+    probability of a value past the largest draws at or near 0 (on N(0, 1) nulls it underestimated
+    the 4σ tail 10²- to 10⁷-fold in 5 % of seeds); the exponential tail errs on the large,
+    conservative side (measured: 0.4× to 8× the exact 4σ tail from 10,000 draws over 150 seeds,
+    median 3×). ``light_tail="gpd"`` keeps the free fit.
+
+    When no tail size passes, the tail is shorter than ``min_exceedances``, or the fitted p is 0, the
+    empirical p is returned. ``how`` is ``"empirical"``, ``"gpd"`` or ``"nan"`` (no defined draws or
+    value). Non-finite draws are left out, as in ``p_value``.
     """
     null = np.asarray(null, dtype=np.float64)
     null = null[np.isfinite(null)]
@@ -139,10 +158,7 @@ def gpd_tail_p(value: float, null: np.ndarray, higher_is_similar: bool = True, *
         exc = draws[:n_exc] - t
         if np.ptp(exc) <= 1e-12 * max(1.0, abs(t)) or len(np.unique(exc)) < min_exceedances // 2:
             continue  # ties: a continuous tail model does not apply
-        try:
-            c, _, scale = stats.genpareto.fit(exc, floc=0)
-        except (ValueError, RuntimeError, FloatingPointError):
-            continue
+        c, scale = _gpd_pwm(exc)
         if c < 0 and light_tail == "exponential":
             c, scale = 0.0, float(exc.mean())  # maximum-likelihood exponential tail (see docstring)
         if not (np.isfinite(c) and np.isfinite(scale) and scale > 0):
