@@ -134,7 +134,8 @@ def gpd_tail_p(value: float, null: np.ndarray, higher_is_similar: bool = True, *
     probability of a value past the largest draws at or near 0 (on N(0, 1) nulls it underestimated
     the 4σ tail 10²- to 10⁷-fold in 5 % of seeds); the exponential tail errs on the large,
     conservative side (measured: 0.4× to 8× the exact 4σ tail from 10,000 draws over 150 seeds,
-    median 3×). ``light_tail="gpd"`` keeps the free fit.
+    median 3×). ``light_tail="gpd"`` keeps the free fit. The Anderson–Darling critical values were
+    tabulated for maximum-likelihood estimates, so with PWM estimates the check is approximate.
 
     When no tail size passes, the tail is shorter than ``min_exceedances``, or the fitted p is 0, the
     empirical p is returned. ``how`` is ``"empirical"``, ``"gpd"`` or ``"nan"`` (no defined draws or
