@@ -26,6 +26,9 @@ def test_roundtrip(tmp_path):
     (dict(p_value=0.0), "p_value"),
     (dict(baseline="shuffle"), "baseline"),
     (dict(p_value=0.01, n_baseline=100, n_baseline_valid=0), "without defined null draws"),
+    (dict(p_value=0.5, baseline_mean=0.1, n_baseline=9, n_baseline_valid=9, q_value=1.5), "q_value"),
+    (dict(q_value=0.2), "q_value"),  # a q without a p
+    (dict(p_value_gpd=0.2), "p_value_gpd"),
 ])
 def test_bad_rows_rejected_and_nothing_written(tmp_path, bad, msg):
     with pytest.raises(TableSchemaError, match=msg):
@@ -41,3 +44,20 @@ def test_missing_column_named(tmp_path):
 def test_duplicate_keys_rejected(tmp_path):
     with pytest.raises(TableSchemaError, match="unique"):
         write_metrics(pd.concat([_rows(), _rows(value=0.7)]), tmp_path / "m.parquet")
+
+
+def test_collect_metrics_fills_q_values_per_family(tmp_path):
+    from saegeom.pipeline import collect_metrics
+
+    def table(model_b, ps):
+        ctx = Context(source="synthetic", world="w", model_a="a", sae_a="relu", model_b=model_b, sae_b="relu")
+        return pd.DataFrame([make_row(ctx, subspace=f"cluster:{i}", representation="decoder", pairing="hungarian",
+                                      metric="mmcs", value=0.5, baseline="random_partners", baseline_mean=0.1,
+                                      p_value=p, n_baseline=99, n_baseline_valid=99) for i, p in enumerate(ps)])
+
+    write_metrics(table("b", [0.01, 0.04, 0.03, 0.005]), tmp_path / "b.parquet")
+    write_metrics(table("c", [0.01]), tmp_path / "c.parquet")
+    collect_metrics([tmp_path / "b.parquet", tmp_path / "c.parquet"], tmp_path / "all.parquet")
+    df = read_metrics(tmp_path / "all.parquet").set_index(["model_b", "subspace"]).q_value
+    # family b by hand: p·m/rank over sorted 0.005, 0.01, 0.03, 0.04 = 0.02, 0.02, 0.04, 0.04; family c alone
+    assert df["b"].tolist() == pytest.approx([0.02, 0.04, 0.04, 0.02]) and df[("c", "cluster:0")] == pytest.approx(0.01)

@@ -187,14 +187,14 @@ LM_DEFAULTS: dict[str, Any] = {
 #: all are distances (lower = more alike)
 TOPOLOGY_METRICS = ("bottleneck_h0", "bottleneck_h1", "wasserstein_h0", "wasserstein_h1", "msid", "geometry_score")
 #: nulls of the topology rows: ``random_subset`` (same-size random subsets of both whole clouds; subspaces
-#: only) and ``random_directions`` (B's cloud replaced by as many Gaussian directions of B's width)
+#: only) and ``random_directions`` (B's cloud replaced by as many isotropic Gaussian directions in B's own span)
 TOPOLOGY_NULLS = ("random_subset", "random_directions")
 TOPOLOGY_LENSES = ("pca", "l2norm", "umap")
 TOPOLOGY_DEFAULT_MAPPER: dict[str, Any] = {
     "lens": "pca", "n_components": 2, "n_cubes": 8, "overlap": 0.3, "clusterer": "dbscan", "min_samples": 3,
     "eps_quantile": 0.5, "linkage": "single",
 }
-TOPOLOGY_DEFAULT_MSID: dict[str, Any] = {"k": 5, "lanczos_steps": 10, "n_vectors": 100}
+TOPOLOGY_DEFAULT_MSID: dict[str, Any] = {"k": 5, "lanczos_steps": 10, "n_vectors": 100, "exact_max_points": 512}
 TOPOLOGY_DEFAULT_GEOMETRY_SCORE: dict[str, Any] = {"n_landmarks": 32, "gamma": 0.1, "i_max": 100, "n_repeats": 10}
 
 
@@ -207,7 +207,9 @@ class TopologySettings:
     first ``alpha_dim`` principal components; ``max_dim``: highest homology dimension; ``min_points``:
     subspaces with fewer points get NaN rows; ``min_frequency``: with a feature cache, latents firing at
     most this often are dropped; ``gt_threshold``: a latent's true feature needs decoder cosine ≥ this;
-    ``n_baseline``: null draws per topology row (each costs persistence computations); ``metrics`` /
+    ``n_baseline``: null draws per topology row (each costs persistence computations; fewer than 19 give
+    NaN p-values, since p ≤ 0.05 is then out of reach); ``wasserstein_ground``: ``linf`` | ``l2``, the norm
+    on the diagram plane of the Wasserstein distances (``saegeom.topology.diagram_distances``); ``metrics`` /
     ``baselines``: subsets of ``TOPOLOGY_METRICS`` / ``TOPOLOGY_NULLS``; ``mapper``, ``msid``,
     ``geometry_score``: options of those steps (README "Topology").
     """
@@ -221,6 +223,7 @@ class TopologySettings:
     min_frequency: float = 0.0
     gt_threshold: float = 0.7
     n_baseline: int = 20
+    wasserstein_ground: str = "linf"
     metrics: list[str] = field(default_factory=lambda: list(TOPOLOGY_METRICS))
     baselines: list[str] = field(default_factory=lambda: list(TOPOLOGY_NULLS))
     mapper: dict[str, Any] = field(default_factory=lambda: dict(TOPOLOGY_DEFAULT_MAPPER))
@@ -236,6 +239,8 @@ class TopologySettings:
         self.mapper = {**TOPOLOGY_DEFAULT_MAPPER, **self.mapper}
         self.msid = {**TOPOLOGY_DEFAULT_MSID, **self.msid}
         self.geometry_score = {**TOPOLOGY_DEFAULT_GEOMETRY_SCORE, **self.geometry_score}
+        if self.wasserstein_ground not in ("linf", "l2"):
+            raise ValueError(f"topology: wasserstein_ground must be linf or l2, got {self.wasserstein_ground!r}")
         if self.complex not in ("rips", "alpha") or self.distance not in ("cosine", "euclidean"):
             raise ValueError(f"topology: complex must be rips|alpha and distance cosine|euclidean, "
                              f"got {self.complex!r}, {self.distance!r}")

@@ -84,11 +84,10 @@ def _clopper_pearson(hits: int, n: int, level: float = 0.95) -> tuple[float, flo
     return float(low), float(high)
 
 
-def summarise(df: pd.DataFrame, shared_fraction: dict[str, float], alphas=ALPHAS) -> pd.DataFrame:
-    """Calibration rows (``CALIBRATION_SCHEMA``) from comparison rows of the calibration worlds."""
-    df = df[df.model_b != "ground_truth"]
-    fractions = pd.Series(shared_fraction, dtype=float)
-    null, shared = _cases(df, fractions)
+def null_case_rows(null: pd.DataFrame, alphas=ALPHAS) -> list[dict]:
+    """Calibration rows (dicts in ``CALIBRATION_SCHEMA`` columns) of null cases — metrics-table rows that
+    share nothing by construction — per ``TRUST_KEY`` combination: ``fpr`` over the tested cases at each
+    α, ``ks_statistic``/``ks_p``, ``p_ecdf`` on ``ECDF_GRID`` and the ``trusted`` verdict (module doc)."""
     out = []
     key = list(TRUST_KEY)
     for k, g in null.groupby(key, sort=True):
@@ -112,6 +111,16 @@ def summarise(df: pd.DataFrame, shared_fraction: dict[str, float], alphas=ALPHAS
         ok = n >= MIN_TESTED_CASES and high <= 2 * TRUST_ALPHA
         out.append(dict(common, statistic="trusted", alpha=TRUST_ALPHA, value=float(ok), ci_low=low, ci_high=high,
                         n_tested=n))
+    return out
+
+
+def summarise(df: pd.DataFrame, shared_fraction: dict[str, float], alphas=ALPHAS) -> pd.DataFrame:
+    """Calibration rows (``CALIBRATION_SCHEMA``) from comparison rows of the calibration worlds."""
+    df = df[df.model_b != "ground_truth"]
+    fractions = pd.Series(shared_fraction, dtype=float)
+    null, shared = _cases(df, fractions)
+    out = null_case_rows(null, alphas)
+    key = list(TRUST_KEY)
     for k, g in shared.groupby(key, sort=True):
         tested = g.p_value.dropna()
         for a in alphas:

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from saegeom import __version__
+from saegeom.compare.multiple_testing import gpd_tail_p
 from saegeom.metrics.baselines import NullPools, permutation_test
 from saegeom.metrics.registry import MetricUndefined, get_metric
 from saegeom.settings import MIN_DISTINCT_ITEMS, RANK_RTOL
@@ -40,19 +41,22 @@ class Context:
 
 def make_row(ctx: Context, *, subspace: str, representation: str, pairing: str, metric: str,
              value: float = float("nan"), baseline: str = "", baseline_mean: float = float("nan"),
-             baseline_std: float = float("nan"), p_value: float = float("nan"), n_baseline: int = 0,
+             baseline_std: float = float("nan"), p_value: float = float("nan"),
+             p_value_gpd: float = float("nan"), q_value: float = float("nan"), n_baseline: int = 0,
              n_baseline_valid: int = 0, n_baseline_distinct: int = 0, n_items: int = 0, n_pairs: int = 0,
              n_distinct_pairs: int | None = None, n_tokens: float = float("nan"), note: str = "") -> dict[str, Any]:
     """One row. ``n_items``: rows of X and Y the metric saw (pairs for decoder, tokens for
     activations); ``n_pairs``: pairs in the subspace, ``n_distinct_pairs`` the distinct ones among them
     (default ``n_pairs``); ``n_baseline_distinct``: distinct defined null values (0: no null);
-    ``n_tokens``: tokens used (NaN if none). ``trusted`` starts empty (``calibration.join_trust`` sets it)."""
+    ``n_tokens``: tokens used (NaN if none). ``p_value_gpd``: tail estimate of the p-value
+    (``saegeom.compare.multiple_testing``). ``q_value`` and ``trusted`` start empty: they are filled when the
+    whole table is collected (``add_q_values``, ``calibration.join_trust``)."""
     return dict(comparison=ctx.comparison, source=ctx.source, world=ctx.world, model_a=ctx.model_a,
                 sae_a=ctx.sae_a, model_b=ctx.model_b, sae_b=ctx.sae_b, subspace=subspace,
                 representation=representation, pairing=pairing, metric=metric, value=float(value),
                 baseline=baseline, baseline_mean=float(baseline_mean), baseline_std=float(baseline_std),
-                p_value=float(p_value), trusted=None, n_baseline=int(n_baseline),
-                n_baseline_valid=int(n_baseline_valid),
+                p_value=float(p_value), p_value_gpd=float(p_value_gpd), q_value=float(q_value), trusted=None,
+                n_baseline=int(n_baseline), n_baseline_valid=int(n_baseline_valid),
                 n_baseline_distinct=int(n_baseline_distinct), n_items=int(n_items), n_pairs=int(n_pairs),
                 n_distinct_pairs=int(n_pairs if n_distinct_pairs is None else n_distinct_pairs),
                 n_tokens=float(n_tokens), seed=int(ctx.seed),
@@ -114,6 +118,8 @@ def row_with_null(ctx: Context, x: np.ndarray, y: np.ndarray, *, metric: str, su
         return make_row(ctx, **common, note=str(e))
     if not np.isfinite(r.value):
         return make_row(ctx, **common, note=f"{metric} gave a non-finite value on these items")
+    p_tail = (gpd_tail_p(r.value, r.samples, get_metric(metric).higher_is_similar)[0]
+              if np.isfinite(r.p_value) else float("nan"))
     return make_row(ctx, **common, value=r.value, baseline_mean=r.baseline_mean, baseline_std=r.baseline_std,
-                    p_value=r.p_value, n_baseline=r.n_baseline, n_baseline_valid=r.n_valid,
+                    p_value=r.p_value, p_value_gpd=p_tail, n_baseline=r.n_baseline, n_baseline_valid=r.n_valid,
                     n_baseline_distinct=r.n_distinct, note=r.note)

@@ -37,6 +37,8 @@ METRICS_SCHEMA = pa.schema([
     ("baseline_mean", pa.float64()),   # over the defined null draws
     ("baseline_std", pa.float64()),
     ("p_value", pa.float64()),         # NaN when too few null draws were defined (note says how many)
+    ("p_value_gpd", pa.float64()),     # generalised-Pareto tail estimate of p_value (= p_value when not fitted)
+    ("q_value", pa.float64()),         # Benjamini-Hochberg q within comparison x representation x baseline
     ("trusted", pa.bool_()),           # the calibration report's verdict on this row's null (metric x representation
                                        # x pairing x null): null when not calibrated or no p-value
     ("n_baseline", pa.int64()),        # null draws made
@@ -84,6 +86,12 @@ def validate_metrics(df: pd.DataFrame) -> pd.DataFrame:
     p = df["p_value"].dropna()
     if ((p <= 0) | (p > 1)).any():
         raise TableSchemaError("metrics column 'p_value' must lie in (0, 1]")
+    for col in ("p_value_gpd", "q_value"):
+        v = df[col].dropna()
+        if ((v <= 0) | (v > 1)).any():
+            raise TableSchemaError(f"metrics column {col!r} must lie in (0, 1]")
+        if (df[col].notna() & df["p_value"].isna()).any():
+            raise TableSchemaError(f"metrics column {col!r} is set on rows without a p_value")
     unsupported = df["p_value"].notna() & ((df["n_baseline_valid"] < 1) | df["baseline_mean"].isna())
     if unsupported.any():
         raise TableSchemaError(f"{int(unsupported.sum())} rows have a p-value without defined null draws")

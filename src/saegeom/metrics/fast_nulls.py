@@ -260,6 +260,8 @@ class _MMCS(FastNull):
 
     def __init__(self, spec, x, source, axis, **kw):
         super().__init__(spec, x, source, axis, **kw)
+        # all-zero rows have no direction and mmcs leaves them out: such inputs take the plain path
+        self.dead = not (np.any(x != 0, axis=1).all() and np.any(source != 0, axis=1).all())
         self.xu, self.su = unit_rows(x), unit_rows(source)
         k = min(MMCS_TOP, len(source))
         self.top = np.empty((len(x), k), np.int64)
@@ -274,6 +276,8 @@ class _MMCS(FastNull):
             self.topv[i:i + step] = np.take_along_axis(val, order, 1)
 
     def __call__(self, idx):
+        if self.dead:
+            return self.plain(idx)
         member = np.zeros(len(self.su), bool)
         member[idx] = True
         hit = member[self.top]

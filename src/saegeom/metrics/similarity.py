@@ -5,8 +5,15 @@ Conventions: rows = items (directions), columns = dimensions.
 
 from __future__ import annotations
 
+import numpy as np
+
 from saegeom.metrics._arrays import as_f64, same_width, unit_rows
-from saegeom.metrics.registry import register_metric
+from saegeom.metrics.registry import MetricUndefined, register_metric
+
+
+def live_rows(x: np.ndarray) -> np.ndarray:
+    """(n,) mask of the rows of ``x`` that are not all zero (a dead SAE latent's decoder row can be)."""
+    return np.any(x != 0, axis=1)
 
 
 @register_metric("mmcs", pairing_sensitive=False, same_width=True)
@@ -15,10 +22,17 @@ def mmcs(x, y) -> float:
 
     X: (n, d), Y: (m, d). Directional (X → Y) and independent of any pairing of
     rows. With X the ground-truth features and Y an SAE decoder this is the
-    recovery score of Sharkey et al.
+    recovery score of Sharkey et al. All-zero rows (dead latents) have no direction and
+    are left out on both sides — counting them as cosine 0 would pull the mean towards 0 (in
+    X) or raise a best cosine that is negative to 0 (in Y). Undefined
+    (:class:`MetricUndefined`) when either side has no non-zero row.
     """
-    x, y = unit_rows(as_f64(x)), unit_rows(as_f64(y))
+    x, y = as_f64(x), as_f64(y)
     same_width(x, y, "mmcs")
+    x, y = x[live_rows(x)], y[live_rows(y)]
+    if not len(x) or not len(y):
+        raise MetricUndefined("mmcs undefined: a side has only all-zero rows")
+    x, y = unit_rows(x), unit_rows(y)
     return float((x @ y.T).max(axis=1).mean())
 
 
