@@ -47,7 +47,7 @@ def test_duplicate_keys_rejected(tmp_path):
 
 
 def test_collect_metrics_fills_q_values_per_family(tmp_path):
-    from saegeom.pipeline import collect_metrics
+    from saegeom.rules.compare import metrics as collect_metrics
 
     def table(model_b, ps):
         ctx = Context(source="synthetic", world="w", model_a="a", sae_a="relu", model_b=model_b, sae_b="relu")
@@ -57,7 +57,7 @@ def test_collect_metrics_fills_q_values_per_family(tmp_path):
 
     write_metrics(table("b", [0.01, 0.04, 0.03, 0.005]), tmp_path / "b.parquet")
     write_metrics(table("c", [0.01]), tmp_path / "c.parquet")
-    collect_metrics([tmp_path / "b.parquet", tmp_path / "c.parquet"], tmp_path / "all.parquet")
+    collect_metrics(tables=[tmp_path / "b.parquet", tmp_path / "c.parquet"], out=tmp_path / "all.parquet")
     df = read_metrics(tmp_path / "all.parquet").set_index(["model_b", "subspace"]).q_value
     # family b by hand: p·m/rank over sorted 0.005, 0.01, 0.03, 0.04 = 0.02, 0.02, 0.04, 0.04; family c alone
     assert df["b"].tolist() == pytest.approx([0.02, 0.04, 0.04, 0.02]) and df[("c", "cluster:0")] == pytest.approx(0.01)

@@ -128,6 +128,7 @@ rule compare_models:
 rule metrics:
     input:
         tables=plan.metrics_tables(),
+        calibration=P.CALIBRATION_TABLE,
     output:
         P.METRICS,
     log:
@@ -141,6 +142,7 @@ rule metrics:
 rule calibration:
     input:
         tables=plan.calibration_tables(),
+        topology_cases=P.TOPOLOGY_NULL_CASES,
     output:
         table=P.CALIBRATION_TABLE,
         figure=report(
@@ -173,3 +175,18 @@ rule comparison_figure:
         ENV
     script:
         "../scripts/comparison_figure.py"
+
+
+rule topology_calibration:
+    output:
+        P.TOPOLOGY_NULL_CASES,
+    log:
+        logfile("calibration/topology_null_cases"),
+    conda:
+        ENV
+    params:
+        settings=plan.topology_settings(),
+        n_cases=config["calibration"]["topology_cases"],
+        seed=config["seed"],
+    script:
+        "../scripts/topology_calibration.py"

@@ -147,10 +147,18 @@ def category_recovery(*, sae: PathLike, acts: PathLike, lm: dict[str, Any], corp
     write_metrics(pd.DataFrame(category_recovery_rows(scores, Context(**context), precision)), out)
 
 
-def metrics(*, tables: list[PathLike], out: PathLike) -> None:
-    """Rule ``metrics``: every comparison table in one ``results/metrics.parquet``, rows in a stable order."""
+def metrics(*, tables: list[PathLike], calibration: PathLike | None = None, out: PathLike) -> None:
+    """Rule ``metrics``: every comparison table in one ``results/metrics.parquet``, rows in a stable order,
+    with ``q_value`` (Benjamini–Hochberg per family, ``saegeom.compare.multiple_testing``) and, given the
+    calibration report, ``trusted`` (its verdict on each row's metric × representation × pairing × null)."""
+    from saegeom.compare.calibration import join_trust
+    from saegeom.compare.multiple_testing import add_q_values
+
     df = concat_metrics(list(tables))
     df = df.sort_values(list(METRIC_ROW_KEY), kind="stable", ignore_index=True)
+    df = add_q_values(df)
+    if calibration is not None:
+        df = join_trust(df, pd.read_parquet(calibration))
     write_metrics(df, out)
 
 
@@ -161,13 +169,27 @@ def comparison_figure(*, metrics: PathLike, out: PathLike) -> None:
     plot_comparison_summary(read_metrics(metrics), out)
 
 
-def calibration(*, tables: list[PathLike], shared_fraction: dict[str, float], table: PathLike,
-                figure: PathLike) -> pd.DataFrame:
-    """Rule ``calibration``: false-positive rates and power of every metric × pairing × null."""
+def calibration(*, tables: list[PathLike], topology_cases: PathLike | None = None,
+                shared_fraction: dict[str, float], table: PathLike, figure: PathLike) -> pd.DataFrame:
+    """Rule ``calibration``: false-positive rates, uniformity and trust verdicts of every metric × pairing ×
+    null on the calibration worlds (and, given ``topology_cases``, of the topology nulls), and power."""
     from saegeom.compare.calibration import CALIBRATION_SCHEMA, summarise
     from saegeom.viz.calibration import plot_calibration
 
     summary = summarise(concat_metrics(list(tables)), shared_fraction)
+    if topology_cases is not None:
+        from saegeom.topology.calibration import topology_calibration
+
+        summary = pd.concat([summary, topology_calibration(read_metrics(topology_cases))], ignore_index=True)
     write_table(summary, table, CALIBRATION_SCHEMA)
     plot_calibration(summary, figure)
     return summary
+
+
+def topology_calibration(*, settings: dict[str, Any], n_cases: int, seed: int, out: PathLike) -> None:
+    """Rule ``topology_calibration``: metrics-table rows of ``n_cases`` independent structureless cloud pairs
+    compared with the configured topology settings (``saegeom.topology.calibration``) — the null cases of
+    the topology rows' calibration."""
+    from saegeom.topology.calibration import topology_null_rows
+
+    write_metrics(topology_null_rows(n_cases, settings, seed=seed), out)

@@ -51,6 +51,8 @@ CATEGORY_RECOVERY = "results/compare/{study}/{sae}/{model}~categories.parquet"
 METRICS = "results/metrics.parquet"
 CALIBRATION_TABLE = "results/calibration.parquet"
 CALIBRATION_FIGURE = "results/figures/calibration.png"
+#: metrics-table rows of independent structureless cloud pairs (the topology nulls' calibration cases)
+TOPOLOGY_NULL_CASES = "results/calibration/topology_null_cases.parquet"
 COMPARISON_FIGURE = "results/figures/comparisons.png"
 LM_CORPUS = "results/lm/corpus"
 LM_TOKENIZER = "results/lm/tokenizer.json"
