@@ -176,17 +176,3 @@ rule comparison_figure:
     script:
         "../scripts/comparison_figure.py"
 
-
-rule topology_calibration:
-    output:
-        P.TOPOLOGY_NULL_CASES,
-    log:
-        logfile("calibration/topology_null_cases"),
-    conda:
-        ENV
-    params:
-        settings=plan.topology_settings(),
-        n_cases=config["calibration"]["topology_cases"],
-        seed=config["seed"],
-    script:
-        "../scripts/topology_calibration.py"

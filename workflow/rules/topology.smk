@@ -57,3 +57,18 @@ rule topology_summary:
         ENV
     script:
         "../scripts/topology_summary.py"
+
+
+rule topology_calibration:
+    output:
+        P.TOPOLOGY_NULL_CASES,
+    log:
+        logfile("calibration/topology_null_cases"),
+    conda:
+        ENV
+    params:
+        settings=plan.topology_settings(),
+        n_cases=config["calibration"]["topology_cases"],
+        seed=config["seed"],
+    script:
+        "../scripts/topology_calibration.py"

@@ -185,11 +185,3 @@ def calibration(*, tables: list[PathLike], topology_cases: PathLike | None = Non
     plot_calibration(summary, figure)
     return summary
 
-
-def topology_calibration(*, settings: dict[str, Any], n_cases: int, seed: int, out: PathLike) -> None:
-    """Rule ``topology_calibration``: metrics-table rows of ``n_cases`` independent structureless cloud pairs
-    compared with the configured topology settings (``saegeom.topology.calibration``) — the null cases of
-    the topology rows' calibration."""
-    from saegeom.topology.calibration import topology_null_rows
-
-    write_metrics(topology_null_rows(n_cases, settings, seed=seed), out)

@@ -40,3 +40,13 @@ def topology_summary(*, reports: list[PathLike], out: PathLike) -> None:
     from saegeom.topology.analysis import collect_mapper_summaries
 
     collect_mapper_summaries(list(reports), out)
+
+
+def topology_calibration(*, settings: dict[str, Any], n_cases: int, seed: int, out: PathLike) -> None:
+    """Rule ``topology_calibration``: metrics-table rows of ``n_cases`` independent structureless cloud pairs
+    compared with the configured topology settings (``saegeom.topology.calibration``) — the null cases of
+    the topology rows' calibration."""
+    from saegeom.io.tables import write_metrics
+    from saegeom.topology.calibration import topology_null_rows
+
+    write_metrics(topology_null_rows(n_cases, settings, seed=seed), out)
