@@ -175,4 +175,3 @@ rule comparison_figure:
         ENV
     script:
         "../scripts/comparison_figure.py"
-
