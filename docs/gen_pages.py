@@ -69,6 +69,31 @@ def performance_page() -> str:
     return "".join(parts)
 
 
+def results_page() -> str:
+    path = DOCS / "results" / "demo.json"
+    if not path.exists():
+        return "# The default run\n\nNo snapshot yet: run `make demo`, then `python docs/snapshot_results.py`.\n"
+    d = json.loads(path.read_text())
+    m, run = d["machine"], d.get("run", {})
+    took = (f"{run['seconds'] / 60:.1f} minutes, {run['jobs']} jobs" if run.get("seconds") and run.get("jobs")
+            else "time not recorded")
+    lines = [
+        "# The default run\n",
+        f"Generated from `docs/results/demo.json`: `make demo` at commit `{d['commit']}`, {d['when_utc']}, on "
+        f"{m['cpu']} ({m['cores']} cores): {took}. Re-create with `python docs/snapshot_results.py` after a run.\n",
+        "## `results/metrics.parquet`\n",
+        table([{"rows": d["rows"], **{f"rows ({k})": v for k, v in d["rows_by_source"].items()},
+                "comparisons": d["comparisons"], "rows with a p-value": d["p_values"],
+                "p < 0.01": d["p_below_0.01"], **({"q < 0.05": d["q_below_0.05"]} if "q_below_0.05" in d else {}),
+                **({"trusted rows": d["rows_trusted"]} if "rows_trusted" in d else {})}]),
+    ]
+    if d.get("calibration"):
+        lines += ["\n## `results/calibration.parquet`\n",
+                  "Every row of the calibration report of this run (see [Statistics](statistics.md#calibration) "
+                  "for how to read it).\n\n", table(d["calibration"])]
+    return "\n".join(lines)
+
+
 def write(name: str, text: str) -> None:
     with mkdocs_gen_files.open(name, "w") as f:
         f.write(text)
@@ -77,4 +102,5 @@ def write(name: str, text: str) -> None:
 
 write("configuration.md", configuration_page())
 write("performance.md", performance_page())
+write("results.md", results_page())
 write("changelog.md", (ROOT / "CHANGELOG.md").read_text())
