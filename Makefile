@@ -9,7 +9,7 @@ CORES ?= 2
 # CPU, so as many may run as there are cores.
 GPU_SLOTS ?= $(shell nvidia-smi -L >/dev/null 2>&1 && echo 1 || echo $(CORES))
 
-.PHONY: setup demo test lint bench clean browser-deps
+.PHONY: setup demo test test-fast lint typecheck docs bench clean browser-deps
 setup: $(VENV)/.installed
 
 $(VENV)/.installed: pyproject.toml
@@ -26,16 +26,28 @@ demo: setup
 test: lint browser-deps
 	$(VENV)/bin/python -m pytest -q
 
+# The fast lane for development: everything not marked slow (under two minutes on 2 cores).
+test-fast: setup
+	$(VENV)/bin/python -m pytest -q -m "not slow"
+
 lint: setup
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/snakefmt --check workflow/Snakefile workflow/rules/
 	$(VENV)/bin/snakemake --lint --directory "$$(mktemp -d)"
+	$(MAKE) --no-print-directory typecheck docs
+
+typecheck: setup
+	$(VENV)/bin/mypy
+
+# The documentation site (mkdocs-material): generated pages come from the schema and benchmarks/results.
+docs: setup
+	NO_MKDOCS_2_WARNING=1 DISABLE_MKDOCS_2_WARNING=true $(VENV)/bin/mkdocs build --strict --quiet
 
 bench: setup
 	$(PY) benchmarks/synthetic_generation.py
 
 clean:
-	rm -rf results .snakemake
+	rm -rf results .snakemake site
 
 # Browser tests of the viewer (tests/test_viewer_browser.py): Playwright from PyPI drives Debian's chromium
 # (Playwright's own browser download is not used). Without chromium those tests skip and say why.

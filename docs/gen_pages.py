@@ -1,0 +1,106 @@
+"""Pages generated at `mkdocs build` time (mkdocs-gen-files): nothing here is typed by hand.
+
+- configuration.md: the prose guide (docs/_partials/configuration-guide.md) + every key of the schema.
+- performance.md: the notes (docs/_partials/performance-notes.md) + one table per benchmarks/results/*.json,
+  with the machine and date each was measured on.
+- results.md sections: numbers of the default run, from docs/results/demo.json (written by
+  `python docs/snapshot_results.py` after `make demo`, with its date, machine and commit).
+- changelog.md: CHANGELOG.md.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import mkdocs_gen_files
+
+from saegeom.schema_docs import load_schema, render_markdown
+
+ROOT = Path(__file__).resolve().parents[1]
+DOCS = ROOT / "docs"
+
+
+def _fmt(v) -> str:
+    if isinstance(v, bool) or v is None:
+        return "" if v is None else str(v)
+    if isinstance(v, float):
+        if math.isnan(v):
+            return "–"
+        if v != 0 and (abs(v) >= 1e5 or abs(v) < 1e-3):
+            return f"{v:.2e}"
+        return f"{v:,.3g}" if abs(v) < 1000 else f"{v:,.0f}"
+    if isinstance(v, int):
+        return f"{v:,}"
+    if isinstance(v, (list, dict)):
+        return "`" + json.dumps(v) + "`"
+    return str(v).replace("|", "\\|").replace("\n", " ")
+
+
+def table(rows: list[dict]) -> str:
+    cols: list[str] = []
+    for row in rows:
+        cols += [c for c in row if c not in cols]
+    out = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    out += ["| " + " | ".join(_fmt(r.get(c)) for c in cols) + " |" for r in rows]
+    return "\n".join(out) + "\n"
+
+
+def configuration_page() -> str:
+    guide = (DOCS / "_partials" / "configuration-guide.md").read_text()
+    return (guide + "\n## Every key\n\nGenerated from `workflow/schemas/config.schema.yaml` (the schema is enforced "
+            "before any job; `<name>` stands for a name you choose).\n\n" + render_markdown(load_schema()))
+
+
+def performance_page() -> str:
+    parts = [(DOCS / "_partials" / "performance-notes.md").read_text(), "\n## Measured results\n"]
+    for path in sorted((ROOT / "benchmarks" / "results").glob("*.json")):
+        data = json.loads(path.read_text())
+        m = data.get("machine", {})
+        parts.append(f"\n### `{path.name}`\n\n{m.get('when_utc', '?')} on {m.get('cpu', '?')}, "
+                     f"{m.get('cores', '?')} cores, GPU: {m.get('gpu') or 'none'}; "
+                     f"arguments `{json.dumps(data.get('args', {}))}`.\n\n")
+        extra = {k: v for k, v in data.items() if k not in {"benchmark", "machine", "args", "rows"}}
+        if data.get("rows"):
+            parts.append(table(data["rows"]))
+        if extra:
+            parts.append("\n" + table([extra]))
+    return "".join(parts)
+
+
+def results_page() -> str:
+    path = DOCS / "results" / "demo.json"
+    if not path.exists():
+        return "# The default run\n\nNo snapshot yet: run `make demo`, then `python docs/snapshot_results.py`.\n"
+    d = json.loads(path.read_text())
+    m, run = d["machine"], d.get("run", {})
+    took = (f"{run['seconds'] / 60:.1f} minutes, {run['jobs']} jobs" if run.get("seconds") and run.get("jobs")
+            else "time not recorded")
+    lines = [
+        "# The default run\n",
+        f"Generated from `docs/results/demo.json`: `make demo` at commit `{d['commit']}`, {d['when_utc']}, on "
+        f"{m['cpu']} ({m['cores']} cores): {took}. Re-create with `python docs/snapshot_results.py` after a run.\n",
+        "## `results/metrics.parquet`\n",
+        table([{"rows": d["rows"], **{f"rows ({k})": v for k, v in d["rows_by_source"].items()},
+                "comparisons": d["comparisons"], "rows with a p-value": d["p_values"],
+                "p < 0.01": d["p_below_0.01"], **({"q < 0.05": d["q_below_0.05"]} if "q_below_0.05" in d else {}),
+                **({"trusted rows": d["rows_trusted"]} if "rows_trusted" in d else {})}]),
+    ]
+    if d.get("calibration"):
+        lines += ["\n## `results/calibration.parquet`\n",
+                  "Every row of the calibration report of this run (see [Statistics](statistics.md#calibration) "
+                  "for how to read it).\n\n", table(d["calibration"])]
+    return "\n".join(lines)
+
+
+def write(name: str, text: str) -> None:
+    with mkdocs_gen_files.open(name, "w") as f:
+        f.write(text)
+    mkdocs_gen_files.set_edit_path(name, "gen_pages.py")
+
+
+write("configuration.md", configuration_page())
+write("performance.md", performance_page())
+write("results.md", results_page())
+write("changelog.md", (ROOT / "CHANGELOG.md").read_text())

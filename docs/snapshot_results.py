@@ -1,0 +1,98 @@
+"""Snapshot the default run's numbers for the docs: ``python docs/snapshot_results.py [--seconds S --jobs N]``.
+
+Run after ``make demo``. Reads ``results/metrics.parquet`` and ``results/calibration.parquet``, copies the
+overview figures into ``docs/assets/``, and writes ``docs/results/demo.json`` with the date, machine, commit
+and every number the docs quote (``docs/gen_pages.py`` renders them into the "Default run" page). The docs
+never carry a typed number about the default run: re-run this after the run changes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import platform
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "results"
+OUT = ROOT / "docs" / "results" / "demo.json"
+FIGURES = {"comparisons.png": "comparisons.png", "calibration.png": "calibration.png"}
+
+
+def _clean(v):
+    if isinstance(v, float) and not math.isfinite(v):
+        return None
+    if hasattr(v, "item"):
+        return _clean(v.item())
+    return v
+
+
+def _records(df: pd.DataFrame) -> list[dict]:
+    return [{k: _clean(v) for k, v in row.items()} for row in df.to_dict("records")]
+
+
+def _cpu() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def summarise(metrics: pd.DataFrame, calibration: pd.DataFrame | None) -> dict:
+    tested = metrics[metrics.p_value.notna()]
+    summary: dict = {
+        "rows": len(metrics),
+        "rows_by_source": {k: int(v) for k, v in metrics.groupby("source").size().items()},
+        "p_values": len(tested),
+        "p_below_0.01": int((tested.p_value < 0.01).sum()),
+        "comparisons": int(metrics.comparison.nunique()),
+    }
+    if "q_value" in metrics:
+        summary["q_below_0.05"] = int((metrics.q_value < 0.05).sum())
+    if "trusted" in metrics:
+        summary["rows_trusted"] = int((metrics.trusted == True).sum())  # noqa: E712 (nullable column)
+    if calibration is not None:
+        summary["calibration"] = _records(calibration)
+    return summary
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--seconds", type=float, help="wall-clock seconds of the run (from `time make demo`)")
+    ap.add_argument("--jobs", type=int, help="number of Snakemake jobs of the run")
+    args = ap.parse_args(argv)
+    metrics = pd.read_parquet(RESULTS / "metrics.parquet")
+    cal_path = RESULTS / "calibration.parquet"
+    calibration = pd.read_parquet(cal_path) if cal_path.exists() else None
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
+                            text=True).stdout.strip()
+    snapshot = {
+        "when_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "machine": {"cpu": _cpu(), "cores": len(getattr(__import__("os"), "sched_getaffinity")(0)),
+                    "python": platform.python_version()},
+        "commit": commit,
+        "run": {"seconds": args.seconds, "jobs": args.jobs},
+        **summarise(metrics, calibration),
+    }
+    OUT.parent.mkdir(parents=True, exist_ok=True)
+    tmp = OUT.with_suffix(".tmp")
+    tmp.write_text(json.dumps(snapshot, indent=1, allow_nan=False))
+    tmp.replace(OUT)
+    for src, dst in FIGURES.items():
+        if (RESULTS / "figures" / src).exists():
+            shutil.copyfile(RESULTS / "figures" / src, ROOT / "docs" / "assets" / dst)
+    print(f"wrote {OUT}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
