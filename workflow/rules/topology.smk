@@ -25,11 +25,7 @@ rule topology:
 
 rule topology_compare:
     input:
-        unpack(
-            lambda w: plan.topology_inputs(
-                w.study, w.sae, {"_a": w.model_a, "_b": w.model_b}
-            )
-        ),
+        unpack(lambda w: plan.topology_inputs(w.study, w.sae, {"_a": w.model_a, "_b": w.model_b})),
     output:
         P.TOPOLOGY_COMPARISON,
     log:
