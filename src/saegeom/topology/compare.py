@@ -154,6 +154,7 @@ def topology_rows(a: FeatureCloud, b: FeatureCloud, ctx: Context, settings: Topo
                                      baseline_mean=float(fin.mean()) if len(fin) else np.nan,
                                      baseline_std=float(fin.std(ddof=1)) if len(fin) > 1 else np.nan,
                                      p_value=p, p_value_gpd=p_tail, n_baseline=s.n_baseline,
-                                     n_baseline_valid=len(fin), n_items=n_items,
+                                     n_baseline_valid=len(fin), n_baseline_distinct=len(np.unique(fin)),
+                                     n_items=n_items,
                                      note=note))
     return rows
