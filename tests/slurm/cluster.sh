@@ -100,6 +100,8 @@ AccountingStorageHost=localhost
 AccountingStoragePort=$DBD_PORT
 AccountingStorageTRES=gres/gpu
 JobCompType=jobcomp/none
+# rule names (the plugin puts them in --comment) become visible in `sacct -o JobID,State,Comment`
+AccountingStoreFlags=job_comment
 SelectType=select/cons_tres
 SelectTypeParameters=CR_Core_Memory
 GresTypes=gpu
