@@ -57,9 +57,11 @@ def _in_dir(pid: int, root: str) -> bool:
         return False
 
 
-def sample_run(cmd: list[str], cwd: Path, interval: float) -> tuple[int, dict[int, dict]]:
-    """Run `cmd`, sampling job processes; returns (exit code, {pid: {rule, start, end, peak_rss}})."""
+def sample_run(cmd: list[str], cwd: Path, interval: float, on_update=None) -> tuple[int, dict[int, dict]]:
+    """Run `cmd`, sampling job processes; returns (exit code, {pid: {rule, start, end, peak_rss}}).
+    `on_update(jobs)` is called about every 10 s, so a long run leaves partial results if interrupted."""
     jobs: dict[int, dict] = {}
+    last_update = time.monotonic()
     root = str(cwd.resolve())
     proc = subprocess.Popen(cmd, cwd=cwd)
     while proc.poll() is None:
@@ -82,6 +84,9 @@ def sample_run(cmd: list[str], cwd: Path, interval: float) -> tuple[int, dict[in
             job = jobs.setdefault(pid, {"rule": m.group(1), "start": now, "end": now, "peak_rss": 0})
             job["end"] = now
             job["peak_rss"] = max(job["peak_rss"], total)
+        if on_update and now - last_update > 10:
+            on_update(jobs)
+            last_update = now
         time.sleep(interval)
     return proc.returncode, jobs
 
@@ -116,17 +121,23 @@ def main() -> None:
         cmd += ["--configfile", str(a.configfile.resolve())]
     load_before = os.getloadavg()
     t0 = time.monotonic()
-    rc, jobs = sample_run(cmd, a.workdir, a.interval)
-    result = {
-        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "machine": {"node": platform.node(), "cpus": os.cpu_count(), "processor": platform.processor(),
-                    "mem_total_mb": round(os.sysconf("SC_PHYS_PAGES") * PAGE / 2**20)},
-        "loadavg_before": load_before, "loadavg_after": os.getloadavg(),
-        "command": cmd, "exit_code": rc, "total_wall_s": round(time.monotonic() - t0, 1),
-        "interval_s": a.interval, "rules": summarise(jobs, a.interval),
-    }
     a.output.parent.mkdir(parents=True, exist_ok=True)
-    a.output.write_text(json.dumps(result, indent=1) + "\n")
+
+    def write(jobs: dict, rc: int | None) -> dict:
+        result = {
+            "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "machine": {"node": platform.node(), "cpus": os.cpu_count(), "processor": platform.processor(),
+                        "mem_total_mb": round(os.sysconf("SC_PHYS_PAGES") * PAGE / 2**20)},
+            "loadavg_before": load_before, "loadavg_after": os.getloadavg(),
+            "command": cmd, "exit_code": rc, "complete": rc is not None,
+            "total_wall_s": round(time.monotonic() - t0, 1), "interval_s": a.interval,
+            "rules": summarise(jobs, a.interval),
+        }
+        a.output.write_text(json.dumps(result, indent=1) + "\n")
+        return result
+
+    rc, jobs = sample_run(cmd, a.workdir, a.interval, on_update=lambda j: write(j, None))
+    result = write(jobs, rc)
     print(json.dumps(result["rules"], indent=1))
     sys.exit(rc)
 
