@@ -12,7 +12,9 @@ Method (stated because three sizes cannot identify five exponents): every stage 
 of powers of the size factors, from its algorithm:
     world + shards      tokens · d_model                          (generate and write the cache)
     SAE training        tokens · d_model · d_sae                  (encoder + decoder products per token)
-    pairing             tokens · d_sae²                           (dense co-activation statistics)
+    pairing             tokens · d_model · d_sae                  (encode every token with both SAEs; the
+                                                                  sparse co-activation products cost
+                                                                  tokens · k², k fixed)
     metric nulls        draws · pairs · d_model                   (one metric per draw on pairs × d_model)
     topology            d_sae · d_model + n_points²               (farthest-point subsample, fixed n_points)
 Since all factors double together, the fitted log-log slope of time against s estimates the *sum* of a
@@ -49,7 +51,7 @@ SIZES = (1, 2, 4)
 STAGES = {  # stage: (rules, exponents in tokens, d_model, d_sae, pairs, draws)
     "world + shards": (["world", "shards"], dict(tokens=1, d_model=1)),
     "SAE training": (["train_sae"], dict(tokens=1, d_model=1, d_sae=1)),
-    "pairing": (["pair_features"], dict(tokens=1, d_sae=2)),
+    "pairing": (["pair_features"], dict(tokens=1, d_model=1, d_sae=1)),
     "metric nulls": (["compare_models", "ground_truth_recovery"], dict(draws=1, pairs=1, d_model=1)),
     "topology": (["topology", "topology_compare"], dict(d_sae=1, d_model=1)),
 }
@@ -150,8 +152,8 @@ def report(path: Path) -> str:
     mem_bytes = {
         "world + shards": 2 * 8192 * R["d_model"] * 4,  # a model's forward pass on a batch, float32
         "SAE training": 2 * R["d_sae"] * R["d_model"] * 4 * 4,  # W_enc + W_dec, Adam moments
-        "pairing": R["d_sae"] ** 2 * 8,  # dense co-activation matrix, float64
-        "metric nulls": R["d_sae"] * R["d_sae"] * 8,  # a pairs x pairs kernel (RSA/CKA on latents), float64
+        "pairing": R["d_sae"] ** 2 * 8,  # co-activation sums, dense float64 on a GPU (sparse on the host)
+        "metric nulls": R["d_sae"] * R["d_sae"] * 8,  # a pairs x pairs similarity (k-NN metrics) if dense
         "topology": R["d_sae"] * R["d_model"] * 4,  # one decoder
     }
     lines = [
