@@ -1,6 +1,7 @@
 """Measure wall time and peak memory of every job of a local Snakemake run, per rule.
 
     python benchmarks/rule_usage.py --workdir /tmp/run -o benchmarks/results/rule_usage.json -- all --cores 2
+    python benchmarks/rule_usage.py --markdown benchmarks/results/rule_usage.json   # table for the docs
 
 Runs `snakemake <args>` (local executor) and samples /proc every `--interval` seconds. Every rule of the
 workflow is a `script:` rule, and Snakemake runs a script job as `python .snakemake/scripts/tmpXXXX.<script>`,
@@ -105,7 +106,33 @@ def summarise(jobs: dict[int, dict], interval: float) -> dict[str, dict]:
     return out
 
 
+def markdown(result: dict, profile: Path) -> str:
+    """The measured table next to what the SLURM profile requests on the first attempt."""
+    import yaml
+
+    prof = yaml.safe_load(profile.read_text())
+
+    def request(rule: str, key: str) -> str:
+        v = {**prof["default-resources"], **(prof.get("set-resources") or {}).get(rule, {})}[key]
+        return str(eval(str(v), {"attempt": 1})) if isinstance(v, str) else str(v)
+
+    m = result["machine"]
+    lines = [f"Measured {result['date']} on `{m['node']}` ({m['cpus']} CPUs, {m['mem_total_mb']} MB), load average "
+             f"{result['loadavg_before'][0]:.0f}–{result['loadavg_after'][0]:.0f}; "
+             f"{'complete run' if result.get('complete', True) else 'partial run'}, "
+             f"exit code {result['exit_code']}.", "",
+             "| rule | jobs seen | wall s (max) | peak RSS MB (max) | requested mem_mb | requested runtime (min) |",
+             "|---|---|---|---|---|---|"]
+    for rule, r in result["rules"].items():
+        lines.append(f"| {rule} | {r['jobs_seen']} | {r['wall_s_max']:.0f} | {r['peak_rss_mb_max']:.0f} | "
+                     f"{request(rule, 'mem_mb')} | {request(rule, 'runtime')} |")
+    return "\n".join(lines)
+
+
 def main() -> None:
+    if len(sys.argv) == 3 and sys.argv[1] == "--markdown":  # rule_usage.py --markdown result.json
+        print(markdown(json.loads(Path(sys.argv[2]).read_text()), REPO / "profiles" / "slurm" / "config.yaml"))
+        return
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--workdir", type=Path, required=True, help="Snakemake --directory (results go there)")
     ap.add_argument("--configfile", type=Path, default=None)
