@@ -115,11 +115,13 @@ def test_workflow_on_slurm_matches_local_run_and_recovers_from_a_cancelled_job(c
 
     planned = planned_slurm_jobs(remote)
 
-    # 1. a job cancelled inside SLURM is reported as failed (no retries here, so the run stops)
+    # 1. a job cancelled inside SLURM is reported as failed (no retries here, so the run stops). Status from
+    # squeue: sacct records a cancelled job as "CANCELLED by <uid>", which the plugin (2.8) does not take
+    # for a failure, so with sacct Snakemake would wait for the job forever.
     log1 = remote / "run1.log"
     with log1.open("w") as f:
-        proc = subprocess.Popen(snakemake_cmd(remote, *slurm_args("--retries", "0")), stdout=f,
-                                stderr=subprocess.STDOUT, text=True)
+        args = slurm_args("--retries", "0", "--slurm-status-command", "squeue")
+        proc = subprocess.Popen(snakemake_cmd(remote, *args), stdout=f, stderr=subprocess.STDOUT, text=True)
         cancelled = cancel_first_running("compare_models", proc, RUN_LIMIT_S)
         rc1 = proc.wait(timeout=RUN_LIMIT_S + 60)
     out1 = log1.read_text()
@@ -136,8 +138,6 @@ def test_workflow_on_slurm_matches_local_run_and_recovers_from_a_cancelled_job(c
     # 3. every submission ran as a SLURM job, recorded by accounting
     ids = SUBMITTED.findall(out1) + SUBMITTED.findall(out2)
     assert len(ids) == len(set(ids)) and cancelled in ids
-    # the cancelled job is submitted twice: once in each run
-    assert len(ids) == planned + 1, f"{len(ids)} SLURM submissions, {planned} planned + 1 resubmission"
     states: dict[str, str] = {}
     deadline = time.monotonic() + 60  # slurmdbd receives job records asynchronously
     while time.monotonic() < deadline:
@@ -146,8 +146,13 @@ def test_workflow_on_slurm_matches_local_run_and_recovers_from_a_cancelled_job(c
             break
         time.sleep(1)
     assert set(states) == set(ids), f"sacct misses jobs {sorted(set(ids) - set(states))}"
-    assert states.pop(cancelled).startswith("CANCELLED")
-    assert set(states.values()) == {"COMPLETED"}, states
+    # jobs still running when the first run stopped are cancelled by Snakemake on its way out; each
+    # cancelled job (ours included) is submitted again by the rerun, every other job exactly once
+    cancelled_ids = {i for i, s in states.items() if s.startswith("CANCELLED")}
+    assert cancelled in cancelled_ids and cancelled_ids <= set(SUBMITTED.findall(out1)), states
+    assert {s for i, s in states.items() if i not in cancelled_ids} == {"COMPLETED"}, states
+    assert len(ids) == planned + len(cancelled_ids), (
+        f"{len(ids)} SLURM submissions: {planned} planned + {len(cancelled_ids)} resubmitted")
     for p in TARGETS:
         assert (remote / p).exists()
 
