@@ -60,10 +60,10 @@ RESEARCH = dict(models=2, layers=6, tokens=10_000_000, d_model=768, d_sae=65_536
 GPU_SPEEDUP = 50.0  # assumed CPU-core -> one data-centre GPU speed-up for dense float32 work; not measured
 
 
-def size_config(s: int) -> dict:
+def size_config(s: int, device: str = "cpu") -> dict:
     """The workflow config at size s (factors double with s)."""
     return {
-        "seed": 0, "device": "cpu", "n_baseline": 20 * s,
+        "seed": 0, "device": device, "n_baseline": 20 * s,
         "worlds": {"scale": {
             "geometry": {"kind": "blobs", "n_clusters": 4, "spread": 0.5}, "d_world": 16 * s,
             "n_features_per_model": 48 * s, "shared_fraction": 0.5, "n_samples": 20_000 * s,
@@ -92,13 +92,13 @@ def dir_bytes(p: Path) -> int:
     return sum(f.stat().st_size for f in p.rglob("*") if f.is_file()) if p.exists() else 0
 
 
-def measure(out: Path) -> None:
+def measure(out: Path, device: str = "cpu") -> None:
     snakemake = str(Path(sys.executable).with_name("snakemake"))
     runs = []
     for s in SIZES:
         work = Path(tempfile.mkdtemp(prefix=f"scale{s}_"))
         cfg = work / "config.yaml"
-        cfg.write_text(yaml.safe_dump(size_config(s)))
+        cfg.write_text(yaml.safe_dump(size_config(s, device)))
         cmd = [snakemake, "-s", str(REPO / "Snakefile"), "--directory", str(work), "--workflow-profile", "none",
                "results/metrics.parquet", "results/topology/mapper_summary.parquet", "--cores", "1",
                "--resources", "gpu=1", "-q", "--configfile", str(cfg)]
@@ -116,6 +116,7 @@ def measure(out: Path) -> None:
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "machine": {"node": platform.node(), "cpus": os.cpu_count(), "processor": platform.processor() or
                     platform.machine(), "python": platform.python_version()},
+        "device": device,
         "note": "run with nice -n 19 on a shared machine (load averages per size below); times are upper bounds",
         "runs": runs,
     }
@@ -202,9 +203,10 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("command", choices=["measure", "report"])
     ap.add_argument("--json", type=Path, default=OUT)
+    ap.add_argument("--device", default="cpu", help="the workflow's `device` (auto: CUDA when present)")
     a = ap.parse_args()
     if a.command == "measure":
-        measure(a.json)
+        measure(a.json, a.device)
     print(report(a.json))
 
 
