@@ -92,31 +92,43 @@ def dir_bytes(p: Path) -> int:
     return sum(f.stat().st_size for f in p.rglob("*") if f.is_file()) if p.exists() else 0
 
 
-def measure(out: Path, device: str = "cpu") -> None:
+def measure_size(s: int, device: str) -> dict:
+    """Run the workflow at size s in a fresh directory; per-rule usage and the cache size."""
     snakemake = str(Path(sys.executable).with_name("snakemake"))
-    runs = []
-    for s in SIZES:
-        work = Path(tempfile.mkdtemp(prefix=f"scale{s}_"))
-        cfg = work / "config.yaml"
-        cfg.write_text(yaml.safe_dump(size_config(s, device)))
-        cmd = [snakemake, "-s", str(REPO / "Snakefile"), "--directory", str(work), "--workflow-profile", "none",
-               "results/metrics.parquet", "results/topology/mapper_summary.parquet", "--cores", "1",
-               "--resources", "gpu=1", "-q", "--configfile", str(cfg)]
-        load = os.getloadavg()
-        t0 = time.monotonic()
-        rc, jobs = sample_run(cmd, work, 0.2)
-        if rc != 0:
-            raise SystemExit(f"size {s}: snakemake failed (exit {rc}); workdir kept: {work}")
-        runs.append({"size": s, "factors": factors(s), "loadavg_before": load, "loadavg_after": os.getloadavg(),
-                     "total_wall_s": round(time.monotonic() - t0, 1), "rules": summarise(jobs, 0.2),
-                     "cache_bytes": dir_bytes(work / "results" / "worlds" / "scale" / "acts")})
-        shutil.rmtree(work, ignore_errors=True)
-        print(f"size {s}: {runs[-1]['total_wall_s']} s", file=sys.stderr)
+    work = Path(tempfile.mkdtemp(prefix=f"scale{s}_"))
+    cfg = work / "config.yaml"
+    cfg.write_text(yaml.safe_dump(size_config(s, device)))
+    cmd = [snakemake, "-s", str(REPO / "Snakefile"), "--directory", str(work), "--workflow-profile", "none",
+           "results/metrics.parquet", "results/topology/mapper_summary.parquet", "--cores", "1",
+           "--resources", "gpu=1", "-q", "--configfile", str(cfg)]
+    load = os.getloadavg()
+    t0 = time.monotonic()
+    rc, jobs = sample_run(cmd, work, 0.5)
+    if rc != 0:
+        raise SystemExit(f"size {s}: snakemake failed (exit {rc}); workdir kept: {work}")
+    run = {"size": s, "factors": factors(s), "loadavg_before": load, "loadavg_after": os.getloadavg(),
+           "total_wall_s": round(time.monotonic() - t0, 1), "rules": summarise(jobs, 0.5),
+           "cache_bytes": dir_bytes(work / "results" / "worlds" / "scale" / "acts")}
+    shutil.rmtree(work, ignore_errors=True)
+    print(f"size {s}: {run['total_wall_s']} s", file=sys.stderr)
+    return run
+
+
+def measure(out: Path, device: str = "cpu", parallel: bool = False) -> None:
+    """Measure every size (side by side with `parallel`: each size's jobs run one at a time, and the sizes
+    share the machine, which inflates wall times equally; memory is per process and unaffected)."""
+    if parallel:
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(len(SIZES)) as pool:
+            runs = list(pool.map(lambda s: measure_size(s, device), SIZES))
+    else:
+        runs = [measure_size(s, device) for s in SIZES]
     result = {
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "machine": {"node": platform.node(), "cpus": os.cpu_count(), "processor": platform.processor() or
                     platform.machine(), "python": platform.python_version()},
-        "device": device,
+        "device": device, "sizes_in_parallel": parallel,
         "note": "run with nice -n 19 on a shared machine (load averages per size below); times are upper bounds",
         "runs": runs,
     }
@@ -204,9 +216,10 @@ def main() -> None:
     ap.add_argument("command", choices=["measure", "report"])
     ap.add_argument("--json", type=Path, default=OUT)
     ap.add_argument("--device", default="cpu", help="the workflow's `device` (auto: CUDA when present)")
+    ap.add_argument("--parallel", action="store_true", help="measure the three sizes side by side")
     a = ap.parse_args()
     if a.command == "measure":
-        measure(a.json, a.device)
+        measure(a.json, a.device, a.parallel)
     print(report(a.json))
 
 
