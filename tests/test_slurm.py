@@ -74,7 +74,7 @@ def slurm_args(*extra: str) -> list[str]:
 def sacct_states(job_ids: list[str]) -> dict[str, str]:
     out = subprocess.run(["sacct", "-n", "-X", "-P", "-o", "JobID,State", "-j", ",".join(job_ids)],
                          capture_output=True, text=True, timeout=60, check=True).stdout
-    return dict(line.split("|", 1) for line in out.split())
+    return dict(line.split("|", 1) for line in out.splitlines() if line)  # "CANCELLED by 0" has spaces
 
 
 def planned_slurm_jobs(workdir: Path) -> int:
