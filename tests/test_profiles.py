@@ -124,3 +124,17 @@ def test_slurm_profile_dry_runs_the_default_config(tmp_path):
                         "all"], capture_output=True, text=True, timeout=600, cwd=REPO)
     assert r.returncode == 0, r.stderr[-3000:]
     assert "Group job small" in r.stdout and "slurm_partition=gpu" in r.stdout and "gpu=1" in r.stdout
+
+
+USAGE = REPO / "benchmarks" / "results" / "rule_usage_default.json"
+MEM_FACTOR, TIME_FACTOR = 3, 4  # the safety factors the docs state
+
+
+def test_requests_cover_the_measured_usage_with_the_stated_safety_factors():
+    # benchmarks/rule_usage.py on the default config (a subset of it; see the JSON's command)
+    usage = __import__("json").loads(USAGE.read_text())["rules"]
+    assert usage, "no measured rules"
+    for rule, u in usage.items():
+        res = slurm_resources(rule)
+        assert _eval(res["mem_mb"], 1) >= MEM_FACTOR * u["peak_rss_mb_max"], (rule, res["mem_mb"], u)
+        assert _eval(res["runtime"], 1) * 60 >= TIME_FACTOR * u["wall_s_max"], (rule, res["runtime"], u)
