@@ -19,6 +19,7 @@ import shutil
 import subprocess
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 
 import pandas as pd
@@ -71,21 +72,26 @@ def slurm_args(*extra: str) -> list[str]:
             "--slurm-init-seconds-before-status-checks", "1", *extra]
 
 
-def sacct_states(job_ids: list[str]) -> dict[str, str]:
-    out = subprocess.run(["sacct", "-n", "-X", "-P", "-o", "JobID,State", "-j", ",".join(job_ids)],
+def sacct_jobs(job_ids: list[str]) -> dict[str, tuple[str, str]]:
+    """{job id: (state, comment)}; the plugin's comment is rule_<rule>[_wildcards_...] or rule_<group>_..."""
+    out = subprocess.run(["sacct", "-n", "-X", "-P", "-o", "JobID,State,Comment", "-j", ",".join(job_ids)],
                          capture_output=True, text=True, timeout=60, check=True).stdout
-    return dict(line.split("|", 1) for line in out.splitlines() if line)  # "CANCELLED by 0" has spaces
+    jobs = {}
+    for line in out.splitlines():  # "CANCELLED by 0" has spaces
+        if line:
+            job_id, state, comment = line.split("|", 2)
+            jobs[job_id] = (state, comment)
+    return jobs
 
 
-def planned_slurm_jobs(workdir: Path) -> int:
-    """SLURM jobs a run would submit: dry-run jobs minus target-only rules, group members counted once."""
+def planned_jobs(workdir: Path) -> tuple[Counter, Counter]:
+    """From a dry run: ({rule: single jobs}, {group rule: grouped jobs}) (group members are indented)."""
     dry = subprocess.run(snakemake_cmd(workdir, "-n", *slurm_args()), capture_output=True, text=True,
                          timeout=600)
     assert dry.returncode == 0, dry.stderr[-3000:]
-    out = dry.stdout
-    singles = len(re.findall(r"^rule \w+:$", out, re.M))  # a group job's members are indented
-    groups = len(re.findall(r"^\[.*\] Group job ", out, re.M))
-    return singles + groups
+    singles = Counter(re.findall(r"^rule (\w+):$", dry.stdout, re.M))
+    grouped = Counter(re.findall(r"^    rule (\w+):$", dry.stdout, re.M))
+    return singles, grouped
 
 
 def cancel_first_running(rule: str, proc: subprocess.Popen, limit_s: float) -> str | None:
@@ -113,7 +119,11 @@ def test_workflow_on_slurm_matches_local_run_and_recovers_from_a_cancelled_job(c
     local.mkdir()
     remote.mkdir()
 
-    planned = planned_slurm_jobs(remote)
+    singles, grouped = planned_jobs(remote)
+    assert singles["compare_models"] >= 1 and grouped, (singles, grouped)
+    # the local reference run shares the machine with the SLURM runs (only the tables are compared)
+    local_proc = subprocess.Popen(snakemake_cmd(local, "--cores", "1", "--resources", "gpu=1"),
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
 
     # 1. a job cancelled inside SLURM is reported as failed (no retries here, so the run stops). Status from
     # squeue: sacct records a cancelled job as "CANCELLED by <uid>", which the plugin (2.8) does not take
@@ -138,28 +148,32 @@ def test_workflow_on_slurm_matches_local_run_and_recovers_from_a_cancelled_job(c
     # 3. every submission ran as a SLURM job, recorded by accounting
     ids = SUBMITTED.findall(out1) + SUBMITTED.findall(out2)
     assert len(ids) == len(set(ids)) and cancelled in ids
-    states: dict[str, str] = {}
+    jobs: dict[str, tuple[str, str]] = {}
     deadline = time.monotonic() + 60  # slurmdbd receives job records asynchronously
     while time.monotonic() < deadline:
-        states = sacct_states(ids)
-        if len(states) == len(ids) and all(s != "RUNNING" for s in states.values()):
+        jobs = sacct_jobs(ids)
+        if set(jobs) == set(ids) and all(st not in ("RUNNING", "PENDING") for st, _ in jobs.values()):
             break
         time.sleep(1)
-    assert set(states) == set(ids), f"sacct misses jobs {sorted(set(ids) - set(states))}"
-    # jobs still running when the first run stopped are cancelled by Snakemake on its way out; each
-    # cancelled job (ours included) is submitted again by the rerun, every other job exactly once
-    cancelled_ids = {i for i, s in states.items() if s.startswith("CANCELLED")}
-    assert cancelled in cancelled_ids and cancelled_ids <= set(SUBMITTED.findall(out1)), states
-    assert {s for i, s in states.items() if i not in cancelled_ids} == {"COMPLETED"}, states
-    assert len(ids) == planned + len(cancelled_ids), (
-        f"{len(ids)} SLURM submissions: {planned} planned + {len(cancelled_ids)} resubmitted")
+    assert set(jobs) == set(ids), f"sacct misses jobs {sorted(set(ids) - set(jobs))}"
+    # jobs still running when the first run stopped may be cancelled by Snakemake on its way out; any
+    # cancelled job (ours included) must come from the first run
+    cancelled_ids = {i for i, (st, _) in jobs.items() if st.startswith("CANCELLED")}
+    assert cancelled in cancelled_ids and cancelled_ids <= set(SUBMITTED.findall(out1)), jobs
+    done = [c for i, (st, c) in jobs.items() if i not in cancelled_ids]
+    assert {st for i, (st, _) in jobs.items() if i not in cancelled_ids} == {"COMPLETED"}, jobs
+    # every planned job ran as exactly one COMPLETED SLURM job (grouped ones inside group jobs)
+    ran = Counter(re.match(r"rule_(\w+?)(_wildcards_.*)?$", c).group(1) for c in done)
+    for rule, n in singles.items():
+        assert ran[rule] == n, f"{rule}: {ran[rule]} completed SLURM jobs, {n} planned"
+    group_jobs = sum(n for r, n in ran.items() if r not in singles)
+    assert 1 <= group_jobs <= sum(grouped.values()), (ran, grouped)
     for p in TARGETS:
         assert (remote / p).exists()
 
     # 4. the same tables as a local run
-    loc = subprocess.run(snakemake_cmd(local, "--cores", "2", "--resources", "gpu=1"), capture_output=True,
-                         text=True, timeout=RUN_LIMIT_S + 60)
-    assert loc.returncode == 0, loc.stderr[-3000:]
+    _, err = local_proc.communicate(timeout=RUN_LIMIT_S + 60)
+    assert local_proc.returncode == 0, err[-3000:]
     for p in TARGETS:
         a, b = read_sorted(local / p), read_sorted(remote / p)
         assert len(a) > 0
