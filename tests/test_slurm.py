@@ -31,7 +31,7 @@ CONFIG = REPO / "tests" / "slurm" / "slurm_config.yaml"
 SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
 TARGETS = ["results/metrics.parquet", "results/calibration.parquet"]
 RUN_LIMIT_S = 1200  # one Snakemake run; killed (SIGKILL) past this, so a hung status check cannot hang CI
-SUBMITTED = re.compile(r"Job \d+ has been submitted with SLURM jobid (\d+)")
+SUBMITTED = re.compile(r"Job \S+ has been submitted with SLURM jobid (\d+)")  # group jobs: a uuid
 
 
 def _why_skip() -> str | None:
