@@ -1,8 +1,9 @@
 """Release habits: the version in every row's provenance is the changelog's newest, and the citation's."""
 
 import re
-import tomllib
 from pathlib import Path
+
+import tomllib
 
 REPO = Path(__file__).resolve().parents[1]
 
