@@ -98,7 +98,8 @@ def measure_size(s: int, device: str) -> dict:
     work = Path(tempfile.mkdtemp(prefix=f"scale{s}_"))
     cfg = work / "config.yaml"
     cfg.write_text(yaml.safe_dump(size_config(s, device)))
-    cmd = [snakemake, "-s", str(REPO / "workflow" / "Snakefile"), "--directory", str(work), "--workflow-profile", "none",
+    cmd = [snakemake, "-s", str(REPO / "workflow" / "Snakefile"), "--directory", str(work),
+           "--workflow-profile", "none",
            "results/metrics.parquet", "results/topology/mapper_summary.parquet", "--cores", "1",
            "--resources", "gpu=1", "-q", "--configfile", str(cfg)]
     load = os.getloadavg()

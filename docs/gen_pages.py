@@ -89,7 +89,8 @@ def results_page() -> str:
     ]
     if d.get("calibration"):
         lines += ["\n## `results/calibration.parquet`\n",
-                  "Every calibrated metric × representation × pairing × null of this run (see [Statistics](statistics.md#calibration) "
+                  "Every calibrated metric × representation × pairing × null of this run "
+                  "(see [Statistics](statistics.md#calibration) "
                   "for how to read it).\n\n", table(d["calibration"])]
     return "\n".join(lines)
 
