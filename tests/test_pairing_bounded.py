@@ -47,7 +47,10 @@ def test_blocked_best_partners_equal_one_pass(seed, block_rows):
     ref = _one_pass(bat, 23, 19)
     got = bounded_coactivation_stats(lambda: iter(bat), 23, 19, 1e9, shifted=True, block_rows=block_rows,
                                      top_m=2, progress=False)
-    assert got.kept_partners == 2 and ref.kept_partners is None
+    # one block whose pairs fit the budget: the complete statistics; else only the kept pairs
+    assert got.kept_partners == (None if block_rows == 23 else 2) and ref.kept_partners is None
+    if block_rows == 23:
+        assert (got.cross != ref.cross).nnz == 0 and (got.shifted.cross != ref.shifted.cross).nnz == 0
     for method in ("many_to_one", "one_to_one"):  # same pairs and the same correlations, bit for bit
         pd.testing.assert_frame_equal(pair_features(got, method), pair_features(ref, method), check_exact=True)
         pd.testing.assert_frame_equal(pair_features(got, method, "auto"), pair_features(ref, method, "auto"),
@@ -105,6 +108,20 @@ def test_budget_is_respected():
     # measured 1.04-1.79 × budget bounded and 14.7-15.1 × for one pass over seeds 0-5
     assert peaks["bounded"] < 2.5 * budget
     assert peaks["one pass"] > 8 * budget
+
+
+def test_one_block_whose_pairs_do_not_fit_keeps_best_partners():
+    from saegeom.pairing.correlation import COMPLETE_PAIR_BYTES
+
+    za, zb = _codes(6)
+    bat = _batches(za, zb)
+    ref = _one_pass(bat, 23, 19)
+    budget = 2 * 23 * 19 * 8 / 0.6 + 10 * COMPLETE_PAIR_BYTES  # both sums fit, 10 co-firing pairs do not
+    assert plan_coactivation(23, 19, budget, shifted=True).passes == 1 and ref.cross.nnz > 10
+    got = bounded_coactivation_stats(lambda: iter(bat), 23, 19, budget, shifted=True, top_m=1, progress=False)
+    assert got.kept_partners == 1
+    pd.testing.assert_frame_equal(pair_features(got, "one_to_one", "auto"), pair_features(ref, "one_to_one", "auto"),
+                                  check_exact=True)
 
 
 def test_budget_too_small_raises_before_reading():

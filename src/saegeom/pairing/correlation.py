@@ -314,12 +314,10 @@ class CoactivationPlan:
 
 def plan_coactivation(d_a: int, d_b: int, memory_bytes: float, shifted: bool = False,
                       block_rows: int | None = None) -> CoactivationPlan:
-    """One pass with the dense (d_A, d_B) float64 sums when they (× 2 with ``shifted``) fit
-    ``memory_bytes``; else blocks of A latents sized to ``BLOCK_SHARE`` of it. ``block_rows`` forces
-    a block size (tests). Raises before any work when not even one A latent's row fits."""
+    """Blocks of A latents whose dense float64 sums (× 2 with ``shifted``) fit ``BLOCK_SHARE`` of
+    ``memory_bytes`` — all of A in one pass when they fit. ``block_rows`` forces a block size (tests).
+    Raises before any work when not even one A latent's row fits."""
     k = 2 if shifted else 1
-    if block_rows is None and d_a * d_b * 8 * k <= memory_bytes:
-        return CoactivationPlan(d_a, 1, d_a, 0.0)
     if block_rows is None:
         block_rows = int(BLOCK_SHARE * memory_bytes // (k * d_b * 8))
         if block_rows < 1:
@@ -328,7 +326,14 @@ def plan_coactivation(d_a: int, d_b: int, memory_bytes: float, shifted: bool = F
                               "GiB needed); raise compare.pairing_memory_gib")
     block_rows = max(1, min(block_rows, d_a))
     chunk_rows = max(1, min(block_rows, int(SCRATCH_SHARE * memory_bytes // (12 * d_b * 8))))
-    return CoactivationPlan(block_rows, -(-d_a // block_rows), chunk_rows, CACHE_SHARE * memory_bytes)
+    passes = -(-d_a // block_rows)
+    return CoactivationPlan(block_rows, passes, chunk_rows, CACHE_SHARE * memory_bytes if passes > 1 else 0.0)
+
+
+#: bytes per co-firing pair that the complete sparse statistics take on their way to pairs (tracemalloc at
+#: d = 2048, 32768 tokens: 40 to build them from the dense sums, 12 held + 36 for many_to_one or + 72 for
+#: hungarian's graph)
+COMPLETE_PAIR_BYTES = 100
 
 
 class _PartnerScan:
@@ -396,15 +401,17 @@ def bounded_coactivation_stats(batches: Callable[[], Iterable[tuple[sp.csr_matri
     """:class:`CoactivationStats` whose co-activation sums never take more than ``memory_bytes``.
 
     ``batches()`` yields row-aligned CSR code batches (n, d_A), (n, d_B) — the same tokens in the same
-    order at every call. When the dense sums fit (:func:`plan_coactivation`) this is one pass of
-    :class:`CoactivationAccumulator`. Otherwise A's latents are split in blocks of ``block_rows``, one
-    pass over the tokens per block (the first pass's codes are kept in memory up to ``cache_bytes`` of
-    the plan and ``batches()`` is not called again; else it is called once per pass); each block's
-    dense float64 sums are added in the same order as the one-pass accumulator (bit-identical), then
-    scanned in chunks of A latents for correlations, which need the moments of the first pass.
+    order at every call. A's latents are split in blocks (:func:`plan_coactivation`), one pass over the
+    tokens per block (the first pass's codes are kept in memory up to the plan's ``cache_bytes`` and
+    ``batches()`` is not called again; else once per pass). Each block's dense float64 sums are added
+    in the same order as :class:`CoactivationAccumulator`'s (bit-identical sums and moments).
 
-    Guarantee of the bounded result (``kept_partners = top_m``): for every B latent its best positive
-    partner and correlation are exactly those of the complete sums (ties to the lowest A index, as
+    Complete statistics (``kept_partners`` None, every co-firing pair: the same as the one-pass
+    accumulator) come back when there is one block and its co-firing pairs fit the budget at
+    ``COMPLETE_PAIR_BYTES`` each. Otherwise each block is scanned in chunks of A latents for
+    correlations (which need the moments of the first pass), and only some pairs are kept
+    (``kept_partners = top_m``). Guarantee then: every B latent's best positive partner and its
+    correlation are exactly those of the complete sums (ties to the lowest A index, as
     :func:`~saegeom.pairing.match.best_partners`), so ``many_to_one``, ``one_to_one`` and
     ``min_corr: auto`` (best partners of the shifted sums, where only the best is kept) are exact.
     ``hungarian`` runs on the kept graph (each B latent's and each A latent's ``top_m`` best positive
@@ -413,19 +420,6 @@ def bounded_coactivation_stats(batches: Callable[[], Iterable[tuple[sp.csr_matri
     (≈ batch × L0_A × L0_B entries) and the kept pairs, O((d_A + d_B)·top_m).
     """
     plan = plan_coactivation(d_a, d_b, memory_bytes, shifted, block_rows)
-    if not plan.bounded and block_rows is None:
-        acc = CoactivationAccumulator(d_a, d_b, dense_bytes=memory_bytes / (2 if shifted else 1))
-        null = CoactivationAccumulator(d_a, d_b, dense_bytes=memory_bytes / 2) if shifted else None
-        with tqdm(total=total, desc="co-activation", unit="tok", disable=not progress) as bar:
-            for za, zb in batches():
-                acc.update(za, zb)
-                if null is not None:
-                    null.update(za, _roll(zb))
-                bar.update(za.shape[0])
-        stats = acc.stats()
-        if null is not None:
-            stats.shifted = null.stats()
-        return stats
     if top_m < 1:
         raise ValueError(f"top_m must be >= 1, got {top_m}")
     sides = [("observed", top_m)] + ([("shifted", 1)] if shifted else [])
@@ -433,6 +427,7 @@ def bounded_coactivation_stats(batches: Callable[[], Iterable[tuple[sp.csr_matri
     moments: dict[str, dict[str, np.ndarray]] = {}
     cache: list[tuple[sp.csr_matrix, sp.csr_matrix]] | None = []
     cached_bytes, n = 0, 0
+    complete: dict[str, sp.csr_matrix] | None = None
     with tqdm(total=None if total is None else total * plan.passes, unit="tok", disable=not progress) as bar:
         for p, lo in enumerate(range(0, d_a, plan.block_rows)):
             hi = min(lo + plan.block_rows, d_a)
@@ -467,6 +462,11 @@ def bounded_coactivation_stats(batches: Callable[[], Iterable[tuple[sp.csr_matri
                 bar.update(za.shape[0])
             if n == 0:
                 raise ValueError("no (unmasked) rows to correlate")
+            if plan.passes == 1:
+                nnz = sum(np.count_nonzero(blk) for blk in blocks.values())
+                if sum(blk.nbytes for blk in blocks.values()) + nnz * COMPLETE_PAIR_BYTES <= memory_bytes:
+                    complete = {name: sp.csr_matrix(blocks.pop(name).reshape(d_a, d_b)) for name, _ in sides}
+                    break
             mu = {k: m["sum"] / n for k, m in moments.items()}
             sd = {k: np.sqrt(np.maximum(m["sumsq"] / n - mu[k] ** 2, 0.0)) for k, m in moments.items()}
             for name, _ in sides:
@@ -480,7 +480,10 @@ def bounded_coactivation_stats(batches: Callable[[], Iterable[tuple[sp.csr_matri
     for name, m in sides:
         b = "b" if name == "observed" else "bs"
         acc = {f"{k}_{side}": v for side, mo in (("a", moments["a"]), ("b", moments[b])) for k, v in mo.items()}
-        out[name] = CoactivationStats(n=n, cross=scans[name].cross(d_a), kept_partners=m, **acc)
+        if complete is not None:
+            out[name] = CoactivationStats(n=n, cross=complete[name], **acc)
+        else:
+            out[name] = CoactivationStats(n=n, cross=scans[name].cross(d_a), kept_partners=m, **acc)
     stats = out["observed"]
     stats.shifted = out.get("shifted")
     return stats
