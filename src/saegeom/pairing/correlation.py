@@ -425,41 +425,51 @@ def bounded_coactivation_stats(batches: Callable[[], Iterable[tuple[sp.csr_matri
     sides = [("observed", top_m)] + ([("shifted", 1)] if shifted else [])
     scans = {name: _PartnerScan(d_a, d_b, m) for name, m in sides}
     moments: dict[str, dict[str, np.ndarray]] = {}
-    cache: list[tuple[sp.csr_matrix, sp.csr_matrix]] | None = []
+    # per batch, prepared once: Aᵀ as CSR (d_A, n) — a block of A latents is then a cheap row slice — and
+    # B (and B rolled) in float64; kept for later passes while they fit the plan's cache_bytes
+    cache: list[tuple[sp.csr_matrix, dict[str, sp.csr_matrix]]] | None = []
     cached_bytes, n = 0, 0
     complete: dict[str, sp.csr_matrix] | None = None
+
+    def prepare(za: sp.csr_matrix, zb: sp.csr_matrix) -> tuple[sp.csr_matrix, dict[str, sp.csr_matrix]]:
+        """(Aᵀ, {"observed": B, "shifted": B rolled}) in float64; ``za`` (float64) under key "a" too."""
+        if za.shape[0] != zb.shape[0]:
+            raise ValueError(f"batches are not row-aligned: {za.shape[0]} vs {zb.shape[0]} rows")
+        za, zb = za.astype(np.float64), zb.astype(np.float64)
+        return za.T.tocsr(), {"a": za} | {name: zb if name == "observed" else _roll(zb) for name, _ in sides}
+
     with tqdm(total=None if total is None else total * plan.passes, unit="tok", disable=not progress) as bar:
         for p, lo in enumerate(range(0, d_a, plan.block_rows)):
             hi = min(lo + plan.block_rows, d_a)
             bar.set_description(f"co-activation pass {p + 1}/{plan.passes}")
             blocks = {name: np.zeros((hi - lo) * d_b) for name, _ in sides}
-            source = batches() if cache is None or p == 0 else cache
-            for za, zb in source:
-                if za.shape[0] != zb.shape[0]:
-                    raise ValueError(f"batches are not row-aligned: {za.shape[0]} vs {zb.shape[0]} rows")
+            source = (prepare(za, zb) for za, zb in batches()) if cache is None or p == 0 else cache
+            for at, zbs in source:
                 if p == 0:
+                    za = zbs.pop("a")
                     if cache is not None:
-                        cached_bytes += sum(z.data.nbytes + z.indices.nbytes + z.indptr.nbytes for z in (za, zb))
-                        if cached_bytes <= plan.cache_bytes:
-                            cache.append((za, zb))
-                        else:  # codes do not fit: later passes encode again
+                        cached_bytes += sum(z.data.nbytes + z.indices.nbytes + z.indptr.nbytes
+                                            for z in (at, *zbs.values()))
+                        if cached_bytes <= plan.cache_bytes and plan.passes > 1:
+                            cache.append((at, zbs))
+                        else:  # codes do not fit (or one pass): later passes encode again
                             cache = None
                     # the shifted sums get the moments of the rolled codes: the same numbers, summed in the
                     # rolled order (bit for bit what the one-pass accumulators report)
-                    for side, z in (("a", za), ("b", zb)) + ((("bs", _roll(zb)),) if shifted else ()):
-                        z = z.astype(np.float64)
+                    for side, z in (("a", za), ("b", zbs["observed"])) + (
+                            (("bs", zbs["shifted"]),) if shifted else ()):
                         mo = moments.setdefault(side, dict(sum=np.zeros(z.shape[1]), sumsq=np.zeros(z.shape[1]),
                                                             count=np.zeros(z.shape[1], np.int64)))
                         mo["sum"] += np.asarray(z.sum(0)).ravel()
                         mo["sumsq"] += np.asarray(z.multiply(z).sum(0)).ravel()
                         mo["count"] += np.bincount(z.indices, minlength=z.shape[1])
-                    n += za.shape[0]
-                at = za[:, lo:hi].astype(np.float64).T.tocsr()
+                    n += at.shape[1]
+                zbs.pop("a", None)  # re-encoded batches of later passes
+                block_t = at[lo:hi]
                 for name, _ in sides:
-                    zz = (zb if name == "observed" else _roll(zb)).astype(np.float64)
-                    prod = (at @ zz).tocoo()
+                    prod = (block_t @ zbs[name]).tocoo()
                     blocks[name][prod.row.astype(np.int64) * d_b + prod.col] += prod.data
-                bar.update(za.shape[0])
+                bar.update(at.shape[1])
             if n == 0:
                 raise ValueError("no (unmasked) rows to correlate")
             if plan.passes == 1:
