@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import time
 import warnings
 
@@ -101,7 +102,8 @@ def low_rank_row(g: int, args) -> dict:
     floor = rate(lambda: torch.randn(b, g, generator=gen) @ feats, args.batches, b)
     ours = rate(lambda: firing.sample(b) @ feats, args.batches, b)
     active = float((firing.sample(b) > 0).sum(1).double().mean())
-    return dict(G=g, rank=args.rank, h=args.h, mean_active=args.mean_active, realised_mean_active=active,
+    return dict(G=g, rank=args.rank, loadavg=os.getloadavg(), h=args.h, mean_active=args.mean_active,
+                realised_mean_active=active,
                 sae_lens_import_s=import_s, setup_s=setup_s, world_setup_s=world_s, floor_per_s=floor,
                 saegeom_per_s=ours, fraction_of_floor=ours / floor,
                 floor="torch.randn(n, G) @ F (one Gaussian per entry and the readout matmul)")
