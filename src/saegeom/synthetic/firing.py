@@ -280,7 +280,7 @@ class CorrelatedFiring:
             with warnings.catch_warnings():
                 warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta")
                 pattern = torch.sparse_csr_tensor(crow, i, torch.zeros(len(flat), device=self.device),
-                                                  size=(n, self.n_features))
+                                                  size=(n, self.n_features), check_invariants=False)
                 low = torch.sparse.sampled_addmm(pattern, eps, self._factor_t).values()
             z = eta.mul_(self._diag_sqrt.index_select(0, i)).add_(low)
             p = torch.special.ndtr(z).mul_(self._scales_dev.index_select(0, i)).clamp_(max=1.0)
