@@ -121,7 +121,10 @@ def main() -> None:
     ap.add_argument("--rank", type=int, default=100, help="rank of the low-rank correlation")
     ap.add_argument("--mean-active", type=float, default=32, help="mean active features (low-rank rows)")
     ap.add_argument("--only-low-rank", action="store_true", help="skip the full-rank rows")
+    ap.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
     args = ap.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
     if args.research:
         args.sizes = "512,2048,4096,8192"
         args.low_rank_sizes = "2048,16384"
