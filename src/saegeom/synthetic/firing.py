@@ -262,8 +262,12 @@ class CorrelatedFiring:
         import torch
 
         with torch.no_grad():
-            u = torch.rand(n, self.n_features, generator=self.generator, device=self.device)
-            cand = u < self._scales_dev
+            if getattr(self, "_buf_rows", None) != n:  # u and the candidate mask reuse their memory across calls
+                self._u_buf = torch.empty(n, self.n_features, device=self.device)
+                self._cand_buf = torch.empty(n, self.n_features, dtype=torch.bool, device=self.device)
+                self._buf_rows = n
+            u = torch.rand(n, self.n_features, generator=self.generator, device=self.device, out=self._u_buf)
+            cand = torch.lt(u, self._scales_dev, out=self._cand_buf)
             allowed = self._allowed(n)
             if allowed is not None:
                 cand &= allowed
