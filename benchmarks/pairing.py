@@ -16,8 +16,16 @@ so every B latent has a true partner. Codes are generated before timing. Timed, 
 
 Pairs are compared with the dense method's when it ran on all N tokens, and between the methods.
 
+``--research``: two 16,384- and two 65,536-latent SAEs over 2^20 tokens with the co-activation sums
+bounded to ``--memory-gib`` (``bounded_coactivation_stats``: blocks of A latents, one pass over the
+tokens per block), each width in its own child process so that its peak resident memory
+(``resource.getrusage(RUSAGE_SELF).ru_maxrss`` at the end of the child: codes, sums, pairing — the whole
+process) is its own. The exact reference: for ``--check-b`` random B latents, their sums with every A
+latent accumulated densely (d_A × check_b float64, per batch ``Aᵀ B[:, S]``), correlations and best
+positive partners computed with numpy; the bounded run's many-to-one partners must equal them.
+
     python benchmarks/pairing.py               # d_sae 4096, 65536 tokens: a few minutes on 2 cores
-    python benchmarks/pairing.py --research    # d_sae 16384, 2^20 tokens (issue 18's target)
+    python benchmarks/pairing.py --research    # bounded memory at d_sae 16384 and 65536, 2^20 tokens
 
 Writes ``benchmarks/results/pairing.json`` (or ``pairing_research.json``).
 """
@@ -25,13 +33,24 @@ Writes ``benchmarks/results/pairing.json`` (or ``pairing_research.json``).
 from __future__ import annotations
 
 import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
 import time
 
 import numpy as np
 import scipy.sparse as sp
 from _report import write_result
 
-from saegeom.pairing.correlation import CoactivationAccumulator, DeviceCoactivationAccumulator
+from saegeom.pairing.correlation import (
+    CoactivationAccumulator,
+    DeviceCoactivationAccumulator,
+    bounded_coactivation_stats,
+    plan_coactivation,
+)
 from saegeom.pairing.match import pair_features
 
 
@@ -122,6 +141,80 @@ def device_method(batches, d: int) -> tuple[dict, float, float]:
     return out, acc_s, m2o_s, time.perf_counter() - t - m2o_s
 
 
+def reference_best(batches, d_a: int, cols: np.ndarray) -> np.ndarray:
+    """Exact best positive A partner (lowest index among ties; −1 when none) of the B latents ``cols``,
+    from dense (d_A, len(cols)) float64 sums — independent of the bounded accumulator."""
+    n, s = 0, np.zeros((d_a, len(cols)))
+    sum_a, sq_a = np.zeros(d_a), np.zeros(d_a)
+    sum_b, sq_b = np.zeros(len(cols)), np.zeros(len(cols))
+    for za, zb in batches:
+        a, b = za.astype(np.float64), zb[:, cols].astype(np.float64)
+        s += (a.T @ b).toarray()
+        sum_a += np.asarray(a.sum(0)).ravel()
+        sq_a += np.asarray(a.multiply(a).sum(0)).ravel()
+        sum_b += np.asarray(b.sum(0)).ravel()
+        sq_b += np.asarray(b.multiply(b).sum(0)).ravel()
+        n += za.shape[0]
+    mu_a, mu_b = sum_a / n, sum_b / n
+    sd_a, sd_b = np.sqrt(np.maximum(sq_a / n - mu_a**2, 0)), np.sqrt(np.maximum(sq_b / n - mu_b**2, 0))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        corr = (s / n - np.outer(mu_a, mu_b)) / np.outer(sd_a, sd_b)
+    corr[~((s > 0) & (corr > 0))] = -np.inf  # a pair that never co-fires has r ≤ 0 (non-negative codes)
+    best = corr.argmax(0)
+    best[~np.isfinite(corr.max(0))] = -1
+    return best
+
+
+def bounded_child(args) -> dict:
+    """One width of ``--research``: bounded pairing + subsample check; returns the JSON row."""
+    d, n = args.d_sae, args.tokens
+    t = time.perf_counter()
+    batches = code_batches(n, d, args.l0, args.batch)
+    gen_s = time.perf_counter() - t
+    load0 = os.getloadavg()
+    memory = args.memory_gib * 2**30
+    plan = plan_coactivation(d, d, memory, shifted=args.shifted)
+    print(f"d_sae={d} tokens={n} memory={args.memory_gib} GiB: {plan}", flush=True)
+    t = time.perf_counter()
+    stats = bounded_coactivation_stats(lambda: iter(batches), d, d, memory, shifted=args.shifted, total=n)
+    acc_s = time.perf_counter() - t
+    pairs = {m: pair_features(stats, m, "auto" if args.shifted else 0.0) for m in ("many_to_one", "one_to_one")}
+    pair_s = time.perf_counter() - t - acc_s
+    cols = np.sort(np.random.default_rng(1).choice(d, min(args.check_b, d), replace=False))
+    t = time.perf_counter()
+    ref = reference_best(batches, d, cols)
+    ref_s = time.perf_counter() - t
+    got = best_of(pairs["many_to_one"], d)[cols] if args.shifted is False else None
+    if got is None:  # with min_corr auto, pairs below the threshold are dropped: compare above it only
+        m2o = pair_features(stats, "many_to_one", 0.0)
+        got = best_of(m2o, d)[cols]
+    rss_gib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / 2**30
+    return dict(method="bounded (blocked dense sums)", d_sae=d, tokens=n, l0=args.l0, memory_gib=args.memory_gib,
+                shifted_null=args.shifted, passes=plan.passes, block_rows=plan.block_rows,
+                codes_seconds_untimed=gen_s, accumulate_seconds=acc_s, tokens_per_s=n * plan.passes / acc_s,
+                pairing_seconds=pair_s, reference_seconds=ref_s, peak_rss_gib=rss_gib,
+                peak_rss_how="resource.getrusage(RUSAGE_SELF).ru_maxrss of the child process (whole process)",
+                n_pairs={m: len(p) for m, p in pairs.items()}, checked_b_latents=len(cols),
+                checked_with_partner=int((ref >= 0).sum()), partners_identical=bool((got == ref).all()),
+                n_mismatch=int((got != ref).sum()), loadavg_start=load0, loadavg_end=os.getloadavg())
+
+
+def research(args) -> None:
+    rows = []
+    for d in args.widths:
+        with tempfile.TemporaryDirectory() as tmp:
+            out = os.path.join(tmp, "row.json")
+            cmd = [sys.executable, __file__, "--child", out, "--d-sae", str(d), "--tokens", str(args.tokens),
+                   "--l0", str(args.l0), "--batch", str(args.batch), "--memory-gib", str(args.memory_gib),
+                   "--check-b", str(args.check_b)] + (["--shifted"] if args.shifted else [])
+            rc = subprocess.call(cmd)
+            row = json.load(open(out)) if rc == 0 and os.path.exists(out) else dict(d_sae=d, failed_rc=rc)
+        print(json.dumps(row, indent=1))
+        rows.append(row)
+        write_result("pairing_research", vars(args), rows, codes="code_batches: TopK-like synthetic codes, "
+                     "Zipf(0.7) latent frequencies, B = A under a latent permutation with 20% of firings re-drawn")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--d-sae", type=int, default=4096)
@@ -130,10 +223,23 @@ def main() -> None:
     ap.add_argument("--l0", type=int, default=32)
     ap.add_argument("--batch", type=int, default=4096)
     ap.add_argument("--no-folded", action="store_true", help="skip the folded sparse sum")
-    ap.add_argument("--research", action="store_true", help="d_sae 16384, 2^20 tokens, dense on 16384 tokens")
+    ap.add_argument("--research", action="store_true",
+                    help="bounded pairing at d_sae 16384 and 65536 over 2^20 tokens (see the module docstring)")
+    ap.add_argument("--widths", type=int, nargs="+", default=[16384, 65536])
+    ap.add_argument("--memory-gib", type=float, default=4.0, help="bound on the co-activation sums (--research)")
+    ap.add_argument("--check-b", type=int, default=512, help="B latents checked against the exact reference")
+    ap.add_argument("--shifted", action="store_true", help="also the token-shifted null sums (min_corr auto)")
+    ap.add_argument("--child", default=None, help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.child:
+        row = bounded_child(args)
+        with open(args.child, "w") as f:
+            json.dump(row, f, default=float)
+        return
     if args.research:
-        args.d_sae, args.tokens, args.dense_tokens = 16384, 2**20, args.dense_tokens or 16384
+        args.tokens = 2**20 if args.tokens == 65536 else args.tokens
+        research(args)
+        return
     d, n = args.d_sae, args.tokens
     dense_tokens = min(args.dense_tokens or n, n)
     t = time.perf_counter()

@@ -9,8 +9,15 @@ then samples/s of activations x = c @ F (F: G × h features) for
 * ``saegeom``: ``CorrelatedFiring.sample`` (ndtr, one uniform per entry) + c @ F;
 * ``saegeom cuda``: the same on the GPU when one is present.
 
+Low-rank rows (``correlation: {rank, correlation_scale}``, SAELens' low-rank matrix): set-up seconds of
+the firing process (SAELens' import timed apart: it is paid once per process, whatever G) and of a
+whole benchmark world (``build_world``: features, bases, firing); samples/s of ``CorrelatedFiring.sample``
++ c @ F against its floor, one Gaussian draw per entry and the one unavoidable matmul, c @ F
+(``randn(n, G) @ F``: with a low-rank C the correlated draw costs O(G·r), less than the readout).
+
     python benchmarks/synthetic_generation.py               # G = 512, 2048
-    python benchmarks/synthetic_generation.py --research    # G = 512, 2048, 4096, 8192 (set-up growth)
+    python benchmarks/synthetic_generation.py --research    # G = 512 ... 8192 (set-up growth) and the
+                                                            # low-rank world at G = 16384 (SynthSAEBench scale)
 
 Writes ``benchmarks/results/synthetic_generation.json`` (or ``..._research.json``).
 """
@@ -19,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import time
 import warnings
 
@@ -70,6 +78,37 @@ def measure(firing: CorrelatedFiring, feats: torch.Tensor, g: int, args) -> tupl
     return floor, plain, ours, rate(lambda: fc.sample(big) @ fd, args.batches, big, torch.cuda.synchronize)
 
 
+def low_rank_row(g: int, args) -> dict:
+    """Set-up and samples/s of the low-rank firing process and world at ``g`` features."""
+    from saegeom.synthetic.world import build_world
+
+    t = time.perf_counter()
+    import sae_lens.synthetic  # noqa: F401  (import cost, once per process)
+
+    import_s = time.perf_counter() - t
+    corr = dict(rank=args.rank, correlation_scale=0.075)
+    t = time.perf_counter()
+    firing = CorrelatedFiring(g, mean_active=args.mean_active, decay=0.9995, correlation=corr, seed=0)
+    setup_s = time.perf_counter() - t
+    cfg = dict(d_world=args.h, n_features_per_model=g, shared_fraction=1.0, geometry={"kind": "sphere"},
+               firing=dict(kind="correlated", mean_active=args.mean_active, decay=0.9995, correlation=corr),
+               models={"a": {"basis": "identity"}, "b": {"basis": "rotation"}})
+    t = time.perf_counter()
+    world = build_world("synthsaebench_scale", cfg, seed=0)
+    world.firing()
+    world_s = time.perf_counter() - t
+    feats = torch.from_numpy(world.features.astype(np.float32))
+    gen, b = torch.Generator().manual_seed(1), args.batch
+    floor = rate(lambda: torch.randn(b, g, generator=gen) @ feats, args.batches, b)
+    ours = rate(lambda: firing.sample(b) @ feats, args.batches, b)
+    active = float((firing.sample(b) > 0).sum(1).double().mean())
+    return dict(G=g, rank=args.rank, loadavg=os.getloadavg(), h=args.h, mean_active=args.mean_active,
+                realised_mean_active=active,
+                sae_lens_import_s=import_s, setup_s=setup_s, world_setup_s=world_s, floor_per_s=floor,
+                saegeom_per_s=ours, fraction_of_floor=ours / floor,
+                floor="torch.randn(n, G) @ F (one Gaussian per entry and the readout matmul)")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--sizes", default="512,2048")
@@ -78,15 +117,23 @@ def main() -> None:
     ap.add_argument("--batches", type=int, default=5)
     ap.add_argument("--research", action="store_true", help="sizes 512,2048,4096,8192")
     ap.add_argument("--no-plain-setup", action="store_true", help="skip SAELens' set-up (slow at large G)")
+    ap.add_argument("--low-rank-sizes", default="2048", help="G of the low-rank rows (empty: none)")
+    ap.add_argument("--rank", type=int, default=100, help="rank of the low-rank correlation")
+    ap.add_argument("--mean-active", type=float, default=32, help="mean active features (low-rank rows)")
+    ap.add_argument("--only-low-rank", action="store_true", help="skip the full-rank rows")
+    ap.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
     args = ap.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
     if args.research:
         args.sizes = "512,2048,4096,8192"
+        args.low_rank_sizes = "2048,16384"
     cuda = torch.cuda.is_available()
     print(f"torch threads: {torch.get_num_threads()}  h={args.h}  batch={args.batch}  cuda={cuda}\n")
     print(f"{'G':>6} {'set-up plain s':>15} {'set-up s':>9} {'floor /s':>10} {'plain /s':>10} {'saegeom /s':>11} "
           f"{'of floor':>9} {'cuda /s':>11}")
     rows = []
-    for g in map(int, args.sizes.split(",")):
+    for g in [] if args.only_low_rank else map(int, args.sizes.split(",")):
         plain_s = None
         if not args.no_plain_setup:
             _, plain_s = plain_setup(g)
@@ -103,7 +150,16 @@ def main() -> None:
         ps = "-" if plain_s is None else f"{plain_s:.1f}"
         print(f"{g:>6} {ps:>15} {setup_s:>9.2f} {floor:>10,.0f} {plain:>10,.0f} {ours:>11,.0f} {ours / floor:>9.0%} "
               f"{'-' if dev is None else f'{dev:,.0f}':>11}", flush=True)
-    write_result("synthetic_generation_research" if args.research else "synthetic_generation", vars(args), rows)
+    low = []
+    for g in [int(x) for x in args.low_rank_sizes.split(",") if x]:
+        row = low_rank_row(g, args)
+        low.append(row)
+        print(f"low rank {args.rank}, G={g}: set-up {row['setup_s']:.2f}s (world {row['world_setup_s']:.2f}s, "
+              f"SAELens import {row['sae_lens_import_s']:.1f}s), {row['saegeom_per_s']:,.0f} samples/s = "
+              f"{row['fraction_of_floor']:.0%} of floor {row['floor_per_s']:,.0f}/s, "
+              f"mean active {row['realised_mean_active']:.1f}", flush=True)
+    write_result("synthetic_generation_research" if args.research else "synthetic_generation", vars(args), rows,
+                 low_rank=low)
 
 
 if __name__ == "__main__":

@@ -92,7 +92,9 @@ class PairingSettings:
     ``"auto"`` — a pair is kept only when its correlation beats the ``min_corr_quantile`` quantile of
     each B latent's best correlation with A after B's tokens are circularly shifted (alignment
     destroyed, marginals kept), so noise-level partners are not paired. ``pairing_rows``: tokens behind
-    the correlations (None = all training rows). ``gt_threshold``: a latent's ground-truth feature needs
+    the correlations (None = all training rows). ``pairing_memory_gib``: bound on the co-activation
+    sums (None = unbounded; see ``saegeom.pairing.correlation.bounded_coactivation_stats`` for what stays
+    exact when the bound splits the work into passes). ``gt_threshold``: a latent's ground-truth feature needs
     decoder cosine ≥ this (synthetic subspaces and the ``ground_truth`` pairing).
     """
 
@@ -101,6 +103,7 @@ class PairingSettings:
     min_corr: float | str = "auto"
     min_corr_quantile: float = 0.99
     pairing_rows: int | None = 200_000
+    pairing_memory_gib: float | None = 4.0
     gt_threshold: float = 0.7
 
     def __post_init__(self) -> None:
@@ -109,6 +112,8 @@ class PairingSettings:
             raise ValueError(f"min_corr must be 'auto' or a number in [0, 1], got {self.min_corr!r}")
         if not 0 < self.min_corr_quantile < 1:
             raise ValueError(f"min_corr_quantile must be in (0, 1), got {self.min_corr_quantile}")
+        if self.pairing_memory_gib is not None and not self.pairing_memory_gib > 0:
+            raise ValueError(f"pairing_memory_gib must be > 0 or null, got {self.pairing_memory_gib}")
 
 
 @dataclass

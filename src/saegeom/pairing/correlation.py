@@ -16,6 +16,7 @@ the sparse pattern of S, which is exactly what best-partner pairing needs.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -56,6 +57,10 @@ class CoactivationStats:
     count_b: np.ndarray
     cross: sp.csr_matrix
     shifted: CoactivationStats | None = None  # the same with B's tokens circularly shifted (alignment destroyed)
+    #: None: ``cross`` holds every co-firing pair. An int m: ``cross`` holds only the pairs of positive
+    #: correlation that are among the m best of their B latent or of their A latent (and always each
+    #: B latent's best one), as :func:`bounded_coactivation_stats` keeps them
+    kept_partners: int | None = None
 
     @property
     def alive_a(self) -> np.ndarray:
@@ -73,13 +78,15 @@ class CoactivationStats:
         return mu_a, mu_b, sd_a, sd_b
 
     def correlation_sparse(self) -> sp.csr_matrix:
-        """Correlations of co-firing pairs only (the sparsity pattern of ``cross``), CSR (d_A, d_B)."""
+        """Correlations of co-firing pairs only (the sparsity pattern of ``cross``), CSR (d_A, d_B).
+
+        With ``kept_partners`` set, only the kept pairs (see :class:`CoactivationStats`)."""
         mu_a, mu_b, sd_a, sd_b = self._moments()
         c = self.cross.tocoo()
         den = sd_a[c.row] * sd_b[c.col]
         with np.errstate(divide="ignore", invalid="ignore"):
-            val = (c.data / self.n - mu_a[c.row] * mu_b[c.col]) / den
-        val[den == 0] = 0.0
+            val = (c.data / self.n - mu_a[c.row] * mu_b[c.col]) / den  # bounded_coactivation_stats ranks
+        val[den == 0] = 0.0  # pairs by this same expression, element for element
         return sp.csr_matrix((val, (c.row, c.col)), shape=c.shape)
 
     def correlation_dense(self, max_bytes: float = 4 * 2**30) -> np.ndarray:
@@ -88,6 +95,9 @@ class CoactivationStats:
         Raises before allocating when it would exceed ``max_bytes``.
         """
         d_a, d_b = len(self.sum_a), len(self.sum_b)
+        if self.kept_partners is not None:
+            raise ValueError(f"these statistics keep only each latent's {self.kept_partners} best partners "
+                             "(bounded pairing memory); a dense correlation matrix needs the complete sums")
         if d_a * d_b * 4 > max_bytes:
             raise MemoryError(f"dense {d_a}×{d_b} correlation needs {d_a * d_b * 4 / 2**30:.1f} GiB "
                               f"> max_bytes {max_bytes / 2**30:.1f} GiB; use sparse pairing")
@@ -224,7 +234,8 @@ def encode_dense(sae, x: np.ndarray, device: str = "cpu"):
 def coactivation_stats(sae_a, shards_a: ShardSet, sae_b, shards_b: ShardSet, *, device: str = "cpu",
                        batch_size: int = 4096, max_rows: int | None = None, shard_ids: list[int] | None = None,
                        shifted: bool = True, progress: bool = True, on_device: bool | None = None,
-                       dense_bytes: float = DENSE_CROSS_BYTES) -> CoactivationStats:
+                       dense_bytes: float = DENSE_CROSS_BYTES, memory_bytes: float | None = None,
+                       top_m: int = 16) -> CoactivationStats:
     """Stream row-aligned shards through both SAEs and accumulate :class:`CoactivationStats`.
 
     With ``shifted``, ``stats.shifted`` holds the same statistics with B's codes rolled
@@ -234,6 +245,9 @@ def coactivation_stats(sae_a, shards_a: ShardSet, sae_b, shards_b: ShardSet, *, 
     (:class:`DeviceCoactivationAccumulator`) instead of copying codes to the host.
     Memory: one shard of activations, one batch of dense codes per SAE, and the
     co-activation sums (dense up to ``dense_bytes`` each, see :class:`CoactivationAccumulator`).
+    ``memory_bytes`` (host accumulation only): bound the sums to this, any width —
+    :func:`bounded_coactivation_stats` (its guarantee: exact best partners; each latent's ``top_m``
+    best positive partners kept for ``hungarian``); ``dense_bytes`` is then not used.
     """
     import torch
 
@@ -250,6 +264,15 @@ def coactivation_stats(sae_a, shards_a: ShardSet, sae_b, shards_b: ShardSet, *, 
         encode, roll = encode_sparse, lambda z: z[np.roll(np.arange(z.shape[0]), z.shape[0] // 2)]
     ids = shard_ids if shard_ids is not None else list(range(shards_a.n_shards))
     total = sum(shards_a.index["shards"][i]["n_rows"] for i in ids)
+    if memory_bytes is not None and not on_device:
+        def batches():
+            for block_a, block_b in paired_blocks(shards_a, shards_b, ids, max_rows):
+                for start in range(0, len(block_a), batch_size):
+                    yield (encode_sparse(sae_a, block_a[start : start + batch_size], device),
+                           encode_sparse(sae_b, block_b[start : start + batch_size], device))
+
+        return bounded_coactivation_stats(batches, d_a, d_b, memory_bytes, shifted=shifted, top_m=top_m,
+                                          total=min(total, max_rows or total), progress=progress)
     with tqdm(total=min(total, max_rows or total), desc="co-activation", unit="tok", disable=not progress) as bar:
         for block_a, block_b in paired_blocks(shards_a, shards_b, ids, max_rows):
             for start in range(0, len(block_a), batch_size):
@@ -262,4 +285,215 @@ def coactivation_stats(sae_a, shards_a: ShardSet, sae_b, shards_b: ShardSet, *, 
     stats = acc.stats()
     if null is not None:
         stats.shifted = null.stats()
+    return stats
+
+
+#: how a bounded run splits ``memory_bytes``: the dense co-activation blocks, the scratch of the
+#: per-block correlation scan, and the in-memory cache of the first pass's codes (else re-encoded)
+BLOCK_SHARE, SCRATCH_SHARE, CACHE_SHARE = 0.6, 0.15, 0.25
+
+
+@dataclass(frozen=True)
+class CoactivationPlan:
+    """How the co-activation sums of a d_A × d_B pairing fit ``memory_bytes``.
+
+    ``block_rows``: A latents per pass (= d_A: one pass, the complete sums of
+    :class:`CoactivationAccumulator`); ``passes``: passes over the tokens; ``chunk_rows``: A latents
+    whose correlations are scanned at once; ``cache_bytes``: codes of the first pass kept for the others.
+    """
+
+    block_rows: int
+    passes: int
+    chunk_rows: int
+    cache_bytes: float
+
+    @property
+    def bounded(self) -> bool:
+        return self.passes > 1
+
+
+def plan_coactivation(d_a: int, d_b: int, memory_bytes: float, shifted: bool = False,
+                      block_rows: int | None = None) -> CoactivationPlan:
+    """Blocks of A latents whose dense float64 sums (× 2 with ``shifted``) fit ``BLOCK_SHARE`` of
+    ``memory_bytes`` — all of A in one pass when they fit. ``block_rows`` forces a block size (tests).
+    Raises before any work when not even one A latent's row fits."""
+    k = 2 if shifted else 1
+    if block_rows is None:
+        block_rows = int(BLOCK_SHARE * memory_bytes // (k * d_b * 8))
+        if block_rows < 1:
+            raise MemoryError(f"pairing memory {memory_bytes / 2**30:.3g} GiB cannot hold one A latent's "
+                              f"co-activations with {d_b} B latents ({k * d_b * 8 / BLOCK_SHARE / 2**30:.3g} "
+                              "GiB needed); raise compare.pairing_memory_gib")
+    block_rows = max(1, min(block_rows, d_a))
+    chunk_rows = max(1, min(block_rows, int(SCRATCH_SHARE * memory_bytes // (12 * d_b * 8))))
+    passes = -(-d_a // block_rows)
+    return CoactivationPlan(block_rows, passes, chunk_rows, CACHE_SHARE * memory_bytes if passes > 1 else 0.0)
+
+
+#: bytes per co-firing pair that the complete sparse statistics take on their way to pairs (tracemalloc at
+#: d = 2048, 32768 tokens: 40 to build them from the dense sums, 12 held + 36 for many_to_one or + 72 for
+#: hungarian's graph)
+COMPLETE_PAIR_BYTES = 100
+
+
+class _PartnerScan:
+    """Best positive partners found so far, from correlation blocks scanned in increasing A order.
+
+    Per B latent: its best A partner (the lowest A index among equal maxima, as :func:`best_partners`
+    picks) and its ``top_m`` best; per A latent: its ``top_m`` best B latents. Memory O((d_A + d_B)·m).
+    """
+
+    def __init__(self, d_a: int, d_b: int, top_m: int):
+        self.d_b, self.m = d_b, top_m
+        self.best_val = np.full(d_b, -np.inf)
+        self.best_a = np.full(d_b, -1, np.int64)
+        self.best_s = np.zeros(d_b)
+        self.top_val = np.full((top_m, d_b), -np.inf)
+        self.top_a = np.full((top_m, d_b), -1, np.int64)
+        self.top_s = np.zeros((top_m, d_b))
+        self.rows: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []  # per-A top-m (a, b, S)
+
+    def scan(self, s: np.ndarray, a0: int, n: int, mu_a, mu_b, sd_a, sd_b) -> None:
+        """``s``: (c, d_B) co-activation sums of A latents a0..a0+c−1."""
+        with np.errstate(divide="ignore", invalid="ignore"):
+            corr = (s / n - np.outer(mu_a, mu_b)) / np.outer(sd_a, sd_b)  # correlation_sparse's expression
+        corr[~((s > 0) & (corr > 0))] = -np.inf  # co-firing and positive only (NaN from dead latents too)
+        cols = np.arange(self.d_b)
+        k = corr.argmax(0)  # first maximum: the lowest A index; earlier chunks hold lower indices
+        v = corr[k, cols]
+        better = v > self.best_val
+        self.best_val[better], self.best_a[better], self.best_s[better] = v[better], a0 + k[better], s[k, cols][better]
+        if self.m > 1:
+            val = np.concatenate([self.top_val, corr])
+            idx = np.concatenate([self.top_a, np.broadcast_to(a0 + np.arange(len(s))[:, None], s.shape)])
+            ss = np.concatenate([self.top_s, s])
+            pick = np.argpartition(-val, self.m - 1, axis=0)[: self.m]
+            self.top_val, self.top_a, self.top_s = (np.take_along_axis(x, pick, 0) for x in (val, idx, ss))
+            m = min(self.m, self.d_b)
+            pick = np.argpartition(-corr, m - 1, axis=1)[:, :m] if m < self.d_b else np.tile(cols, (len(s), 1))
+            keep = np.isfinite(np.take_along_axis(corr, pick, 1))
+            rows = np.broadcast_to(a0 + np.arange(len(s))[:, None], pick.shape)
+            self.rows.append((rows[keep], pick[keep], np.take_along_axis(s, pick, 1)[keep]))
+
+    def cross(self, d_a: int) -> sp.csr_matrix:
+        """The kept pairs' co-activation sums as a (d_A, d_B) CSR matrix (each pair once)."""
+        ok = self.best_a >= 0
+        parts = [(self.best_a[ok], np.flatnonzero(ok), self.best_s[ok])]
+        ok = np.isfinite(self.top_val)
+        parts.append((self.top_a[ok], np.broadcast_to(np.arange(self.d_b), ok.shape)[ok], self.top_s[ok]))
+        parts += self.rows
+        a = np.concatenate([p[0] for p in parts]).astype(np.int64)
+        b = np.concatenate([p[1] for p in parts]).astype(np.int64)
+        v = np.concatenate([p[2] for p in parts])
+        _, first = np.unique(a * self.d_b + b, return_index=True)  # one entry per pair: no summing of duplicates
+        return sp.csr_matrix((v[first], (a[first], b[first])), shape=(d_a, self.d_b))
+
+
+def _roll(z: sp.csr_matrix) -> sp.csr_matrix:
+    """B's codes rolled by half a batch (the token-shifted null of :func:`coactivation_stats`)."""
+    return z[np.roll(np.arange(z.shape[0]), z.shape[0] // 2)]
+
+
+def bounded_coactivation_stats(batches: Callable[[], Iterable[tuple[sp.csr_matrix, sp.csr_matrix]]], d_a: int,
+                               d_b: int, memory_bytes: float, *, shifted: bool = False, top_m: int = 16,
+                               block_rows: int | None = None, total: int | None = None,
+                               progress: bool = True) -> CoactivationStats:
+    """:class:`CoactivationStats` whose co-activation sums never take more than ``memory_bytes``.
+
+    ``batches()`` yields row-aligned CSR code batches (n, d_A), (n, d_B) — the same tokens in the same
+    order at every call. A's latents are split in blocks (:func:`plan_coactivation`), one pass over the
+    tokens per block (the first pass's codes are kept in memory up to the plan's ``cache_bytes`` and
+    ``batches()`` is not called again; else once per pass). Each block's dense float64 sums are added
+    in the same order as :class:`CoactivationAccumulator`'s (bit-identical sums and moments).
+
+    Complete statistics (``kept_partners`` None, every co-firing pair: the same as the one-pass
+    accumulator) come back when there is one block and its co-firing pairs fit the budget at
+    ``COMPLETE_PAIR_BYTES`` each. Otherwise each block is scanned in chunks of A latents for
+    correlations (which need the moments of the first pass), and only some pairs are kept
+    (``kept_partners = top_m``). Guarantee then: every B latent's best positive partner and its
+    correlation are exactly those of the complete sums (ties to the lowest A index, as
+    :func:`~saegeom.pairing.match.best_partners`), so ``many_to_one``, ``one_to_one`` and
+    ``min_corr: auto`` (best partners of the shifted sums, where only the best is kept) are exact.
+    ``hungarian`` runs on the kept graph (each B latent's and each A latent's ``top_m`` best positive
+    partners): optimal on that graph, exact whenever no latent has more than ``top_m`` positive
+    partners, an approximation otherwise. Memory on top of the budget: one batch's sparse product
+    (≈ batch × L0_A × L0_B entries) and the kept pairs, O((d_A + d_B)·top_m).
+    """
+    plan = plan_coactivation(d_a, d_b, memory_bytes, shifted, block_rows)
+    if top_m < 1:
+        raise ValueError(f"top_m must be >= 1, got {top_m}")
+    sides = [("observed", top_m)] + ([("shifted", 1)] if shifted else [])
+    scans = {name: _PartnerScan(d_a, d_b, m) for name, m in sides}
+    moments: dict[str, dict[str, np.ndarray]] = {}
+    # per batch, prepared once: Aᵀ as CSR (d_A, n) — a block of A latents is then a cheap row slice — and
+    # B (and B rolled) in float64; kept for later passes while they fit the plan's cache_bytes
+    cache: list[tuple[sp.csr_matrix, dict[str, sp.csr_matrix]]] | None = []
+    cached_bytes, n = 0, 0
+    complete: dict[str, sp.csr_matrix] | None = None
+
+    def prepare(za: sp.csr_matrix, zb: sp.csr_matrix) -> tuple[sp.csr_matrix, dict[str, sp.csr_matrix]]:
+        """(Aᵀ, {"observed": B, "shifted": B rolled}) in float64; ``za`` (float64) under key "a" too."""
+        if za.shape[0] != zb.shape[0]:
+            raise ValueError(f"batches are not row-aligned: {za.shape[0]} vs {zb.shape[0]} rows")
+        za, zb = za.astype(np.float64), zb.astype(np.float64)
+        return za.T.tocsr(), {"a": za} | {name: zb if name == "observed" else _roll(zb) for name, _ in sides}
+
+    with tqdm(total=None if total is None else total * plan.passes, unit="tok", disable=not progress) as bar:
+        for p, lo in enumerate(range(0, d_a, plan.block_rows)):
+            hi = min(lo + plan.block_rows, d_a)
+            bar.set_description(f"co-activation pass {p + 1}/{plan.passes}")
+            blocks = {name: np.zeros((hi - lo) * d_b) for name, _ in sides}
+            source = (prepare(za, zb) for za, zb in batches()) if cache is None or p == 0 else cache
+            for at, zbs in source:
+                if p == 0:
+                    za = zbs.pop("a")
+                    if cache is not None:
+                        cached_bytes += sum(z.data.nbytes + z.indices.nbytes + z.indptr.nbytes
+                                            for z in (at, *zbs.values()))
+                        if cached_bytes <= plan.cache_bytes and plan.passes > 1:
+                            cache.append((at, zbs))
+                        else:  # codes do not fit (or one pass): later passes encode again
+                            cache = None
+                    # the shifted sums get the moments of the rolled codes: the same numbers, summed in the
+                    # rolled order (bit for bit what the one-pass accumulators report)
+                    for side, z in (("a", za), ("b", zbs["observed"])) + (
+                            (("bs", zbs["shifted"]),) if shifted else ()):
+                        mo = moments.setdefault(side, dict(sum=np.zeros(z.shape[1]), sumsq=np.zeros(z.shape[1]),
+                                                            count=np.zeros(z.shape[1], np.int64)))
+                        mo["sum"] += np.asarray(z.sum(0)).ravel()
+                        mo["sumsq"] += np.asarray(z.multiply(z).sum(0)).ravel()
+                        mo["count"] += np.bincount(z.indices, minlength=z.shape[1])
+                    n += at.shape[1]
+                zbs.pop("a", None)  # re-encoded batches of later passes
+                block_t = at[lo:hi]
+                for name, _ in sides:
+                    prod = (block_t @ zbs[name]).tocoo()
+                    blocks[name][prod.row.astype(np.int64) * d_b + prod.col] += prod.data
+                bar.update(at.shape[1])
+            if n == 0:
+                raise ValueError("no (unmasked) rows to correlate")
+            if plan.passes == 1:
+                nnz = sum(np.count_nonzero(blk) for blk in blocks.values())
+                if sum(blk.nbytes for blk in blocks.values()) + nnz * COMPLETE_PAIR_BYTES <= memory_bytes:
+                    complete = {name: sp.csr_matrix(blocks.pop(name).reshape(d_a, d_b)) for name, _ in sides}
+                    break
+            mu = {k: m["sum"] / n for k, m in moments.items()}
+            sd = {k: np.sqrt(np.maximum(m["sumsq"] / n - mu[k] ** 2, 0.0)) for k, m in moments.items()}
+            for name, _ in sides:
+                blk, b = blocks.pop(name).reshape(hi - lo, d_b), "b" if name == "observed" else "bs"
+                for c0 in range(0, hi - lo, plan.chunk_rows):
+                    c1 = min(c0 + plan.chunk_rows, hi - lo)
+                    scans[name].scan(blk[c0:c1], lo + c0, n, mu["a"][lo + c0 : lo + c1], mu[b],
+                                     sd["a"][lo + c0 : lo + c1], sd[b])
+                del blk
+    out = {}
+    for name, m in sides:
+        b = "b" if name == "observed" else "bs"
+        acc = {f"{k}_{side}": v for side, mo in (("a", moments["a"]), ("b", moments[b])) for k, v in mo.items()}
+        if complete is not None:
+            out[name] = CoactivationStats(n=n, cross=complete[name], **acc)
+        else:
+            out[name] = CoactivationStats(n=n, cross=scans[name].cross(d_a), kept_partners=m, **acc)
+    stats = out["observed"]
+    stats.shifted = out.get("shifted")
     return stats

@@ -39,7 +39,8 @@ def pair_saes(acts_a: ShardSet | str | Path, acts_b: ShardSet | str | Path, sae_
     ``acts_a``/``acts_b``: row-aligned shard sets of the two models (the same tokens). Correlations
     use the training shards (the last shard is held out for the comparison), at most
     ``settings.pairing_rows`` rows; ``min_corr: auto`` is calibrated on the same rows with B's tokens
-    shifted. ``decoder_cosine`` needs equal widths and is skipped otherwise. ``extra``: pairings
+    shifted; the co-activation sums stay within ``settings.pairing_memory_gib`` (host accumulation).
+    ``decoder_cosine`` needs equal widths and is skipped otherwise. ``extra``: pairings
     a source computes itself (e.g. ``ground_truth`` of a synthetic world); a configured pairing
     neither computed here nor given in ``extra`` is skipped with a log message.
     """
@@ -54,7 +55,9 @@ def pair_saes(acts_a: ShardSet | str | Path, acts_b: ShardSet | str | Path, sae_
     if needs_stats:
         train_ids, _ = split_shards(sa)
         stats = coactivation_stats(sae_a, sa, sae_b, sb, device=device, max_rows=settings.pairing_rows,
-                                   shard_ids=train_ids, shifted=settings.min_corr == "auto")
+                                   shard_ids=train_ids, shifted=settings.min_corr == "auto",
+                                   memory_bytes=None if settings.pairing_memory_gib is None
+                                   else settings.pairing_memory_gib * 2**30)
     min_corr = settings.min_corr
     if min_corr == "auto" and stats is not None:  # one threshold for every correlation pairing
         min_corr = calibrated_min_corr(stats, settings.min_corr_quantile)

@@ -15,6 +15,12 @@ sparse autoencoders" (2022), vectorised:
    equals ``mean_active`` exactly (closed form below, clipping included);
 4. fire ~ Bernoulli(p), value = fire × U(0, 1).
 
+Low-rank option (``correlation: {rank: r, correlation_scale: s}``, SynthSAEBench scale): C = F Fᵀ +
+diag(D) from SAELens' ``generate_random_low_rank_correlation_matrix`` (F: G × r, D = 1 − row norms²),
+sampled as z = η·√D + ε Fᵀ with η ~ N(0, I_G), ε ~ N(0, I_r): set-up O(G·r), no G×G matrix ever, and
+per sample O(G·r) instead of the G×G matmul — the same copula construction as SAELens'
+``_generate_low_rank_correlated_features``.
+
 SAELens' own ``ActivationGenerator`` thresholds the Gaussian directly (a
 copula with fixed firing probabilities) rather than drawing Bernoulli(Φ(z)·…),
 so steps 2–4 are written here.
@@ -25,6 +31,7 @@ Shapes: ``sample(n)`` returns (n, G) float32 coefficients, rows = samples.
 from __future__ import annotations
 
 import math
+import warnings
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -95,8 +102,6 @@ def random_correlation_factor(n: int, seed: int, **kw: Any) -> np.ndarray:
     move many of them (issue 18: at G = 3072 it clamped 1324 eigenvalues). Any F with F Fᵀ = C
     gives z = F ε ~ N(0, C), so sampling is unchanged in distribution.
     """
-    import warnings
-
     from scipy.linalg import LinAlgError, cholesky, eigh
 
     raw = _saelens_raw_correlations(n, seed, **kw)
@@ -129,6 +134,20 @@ def random_correlation_cholesky(n: int, seed: int, **kw: Any) -> torch.Tensor:
     return torch.from_numpy(random_correlation_factor(n, seed, **kw)).to(torch.float32)
 
 
+#: correlation options of the low-rank form (SAELens ``generate_random_low_rank_correlation_matrix``)
+LOW_RANK_KEYS = ("rank", "correlation_scale")
+
+
+def random_low_rank_correlation(n: int, rank: int, seed: int,
+                                correlation_scale: float = 0.075) -> tuple[torch.Tensor, torch.Tensor]:
+    """SAELens' random low-rank correlation C = F Fᵀ + diag(D): (F (n, rank), D (n,)), float32, unit
+    diagonal (SAELens caps rows whose norm would leave D < 0.01, with a logged warning)."""
+    from sae_lens.synthetic import generate_random_low_rank_correlation_matrix
+
+    lr = generate_random_low_rank_correlation_matrix(n, rank, correlation_scale, seed=seed)
+    return lr.correlation_factor, lr.correlation_diag
+
+
 class CorrelatedFiring:
     """Sharkey-style correlated sparse coefficients over ``n_features`` features.
 
@@ -137,7 +156,9 @@ class CorrelatedFiring:
         mean_active: expected number of active features per sample.
         decay: per-rank decay of firing probability (1.0 = all equal).
         rank: (G,) frequency rank of each feature (0 = most frequent); default identity.
-        correlation: None for independent features, else SAELens correlation options.
+        correlation: None for independent features, else SAELens correlation options: those of
+            ``generate_random_correlation_matrix`` (full rank, a G×G factor), or ``rank`` (and optionally
+            ``correlation_scale``) for the low-rank form of ``generate_random_low_rank_correlation_matrix``.
         seed: seeds the correlation matrix and the sampling stream.
         device: where samples are drawn (``cuda`` on a GPU machine); the factor is computed on the host.
     """
@@ -154,13 +175,38 @@ class CorrelatedFiring:
             raise ValueError("rank must be a permutation of 0..n_features-1")
         self.weights = decay ** self.rank.astype(np.float64)
         self.device = device
-        self.chol = None if correlation is None else random_correlation_cholesky(n_features, seed, **correlation)
+        self.low_rank = None
+        if correlation is not None and "rank" in correlation:
+            other = sorted(set(correlation) - set(LOW_RANK_KEYS))
+            if other:
+                raise ValueError(f"correlation options {other} are those of the full-rank matrix; the low-rank form "
+                                 f"(rank) takes only {list(LOW_RANK_KEYS)}")
+            self.chol = None
+            self.low_rank = random_low_rank_correlation(n_features, seed=seed, **correlation)
+        else:
+            self.chol = None if correlation is None else random_correlation_cholesky(n_features, seed, **correlation)
         import torch
 
         self.generator = torch.Generator(device=device).manual_seed(seed)
         self._scales = torch.from_numpy(self._calibrate()).float()
         self._scales_dev = self._scales.to(device)
         self._chol_t = None if self.chol is None else self.chol.T.contiguous().to(device)
+        if self.low_rank is not None:
+            factor, diag = self.low_rank
+            self._factor_t = factor.T.contiguous().to(device)  # (r, G)
+            self._diag_sqrt = diag.clamp(min=0).sqrt().to(device)
+
+    def requested_correlation(self, idx: np.ndarray | None = None) -> np.ndarray:
+        """The Gaussian copula's correlation matrix C restricted to features ``idx`` (default all),
+        (k, k) float64; identity for independent features. Builds a k × k matrix: ask for a subset at large G."""
+        idx = np.arange(self.n_features) if idx is None else np.asarray(idx)
+        if self.low_rank is not None:
+            f, d = (t.double().numpy() for t in self.low_rank)
+            return f[idx] @ f[idx].T + np.diag(d[idx])
+        if self.chol is None:
+            return np.eye(len(idx))
+        f = self.chol.double().numpy()[idx]
+        return f @ f.T
 
     def _calibrate(self) -> np.ndarray:
         """Per-feature scale × decay weight, so that p_i = min(1, scaled_i · u_i)."""
@@ -191,10 +237,61 @@ class CorrelatedFiring:
         """
         import torch
 
+        if self.low_rank is not None:
+            return self._sample_low_rank(n)
         with torch.no_grad():
             p = self._probabilities(n)
             fire = torch.rand(p.shape, generator=self.generator, device=self.device) < p
             return torch.rand(p.shape, generator=self.generator, device=self.device).mul_(fire)
+
+    def _allowed(self, n: int) -> torch.Tensor | None:
+        """(n, G) bool: features that may fire in each sample (None = all)."""
+        return None
+
+    def _sample_low_rank(self, n: int) -> torch.Tensor:
+        """(n, G) float32 samples of the low-rank copula, the same distribution as :meth:`sample`'s
+        steps, drawn only where a feature can fire.
+
+        One uniform u per entry serves both the firing and the magnitude (fire when u < p, then
+        u / p ~ U(0, 1), independent of p). Since p_i = min(1, s_i·Φ(z_i)) ≤ s_i, only entries with
+        u < s_i can fire (≈ 2 × ``mean_active`` per sample); z is drawn at those entries alone,
+        z_i = η_i·√D_i + ε·F_i with ε ~ N(0, I_r) per sample, which has the copula's joint law
+        on any set of entries chosen independently of z. Cost per sample: G uniforms and
+        O(mean_active · r), instead of G Gaussians, the G×r product, Φ and two more uniforms.
+        """
+        import torch
+
+        with torch.no_grad():
+            if getattr(self, "_buf_rows", None) != n:  # u and the candidate mask reuse their memory across calls
+                self._u_buf = torch.empty(n, self.n_features, device=self.device)
+                self._cand_buf = torch.empty(n, self.n_features, dtype=torch.bool, device=self.device)
+                self._buf_rows = n
+            u = torch.rand(n, self.n_features, generator=self.generator, device=self.device, out=self._u_buf)
+            cand = torch.lt(u, self._scales_dev, out=self._cand_buf)
+            allowed = self._allowed(n)
+            if allowed is not None:
+                cand &= allowed
+            flat = cand.view(-1).nonzero().squeeze(1)  # row-major positions t·G + i
+            i = flat % self.n_features
+            eps = torch.randn(n, self._factor_t.shape[0], generator=self.generator, device=self.device)
+            eta = torch.randn(len(flat), generator=self.generator, device=self.device)
+            out = torch.zeros(n * self.n_features, device=self.device)
+            if not len(flat):
+                return out.view(n, self.n_features)
+            # ε_t · F_i at the candidates only: a sampled matmul on their CSR pattern (a gather of ε and F
+            # rows per candidate was 70× slower on 2 CPU cores)
+            crow = torch.searchsorted(flat, torch.arange(n + 1, device=self.device) * self.n_features)
+            with warnings.catch_warnings():
+                warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta")
+                pattern = torch.sparse_csr_tensor(crow, i, torch.zeros(len(flat), device=self.device),
+                                                  size=(n, self.n_features), check_invariants=False)
+                low = torch.sparse.sampled_addmm(pattern, eps, self._factor_t).values()
+            z = eta.mul_(self._diag_sqrt.index_select(0, i)).add_(low)
+            p = torch.special.ndtr(z).mul_(self._scales_dev.index_select(0, i)).clamp_(max=1.0)
+            ut = u.view(-1).index_select(0, flat)
+            fire = ut < p
+            out[flat[fire]] = ut[fire] / p[fire]
+            return out.view(n, self.n_features)
 
 
 class FeatureGroupFiring(CorrelatedFiring):
@@ -227,11 +324,15 @@ class FeatureGroupFiring(CorrelatedFiring):
         return super().firing_probabilities() / self.n_groups
 
     def _probabilities(self, n: int) -> torch.Tensor:
-        import torch
 
         p = super()._probabilities(n)
+        return p * self._allowed(n)
+
+    def _allowed(self, n: int) -> torch.Tensor:
+        import torch
+
         chosen = torch.randint(self.n_groups, (n, 1), generator=self.generator, device=self.device)
-        return p * (torch.from_numpy(self.group).to(self.device)[None, :] == chosen)
+        return torch.from_numpy(self.group).to(self.device)[None, :] == chosen
 
 
 def make_firing(cfg: dict[str, Any], n_features: int, rank: np.ndarray, seed: int,
