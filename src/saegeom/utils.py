@@ -33,3 +33,10 @@ def config_hash(cfg: Any) -> str:
     """Short stable hash of a JSON-serialisable config fragment (key order ignored)."""
     blob = json.dumps(cfg, sort_keys=True, default=str).encode()
     return hashlib.sha256(blob).hexdigest()[:12]
+
+
+class ModelUnavailable(RuntimeError):
+    """A pretrained model (or SAE) could not be loaded, typically because the hub is unreachable.
+
+    Defined here, below every package, because both ``saegeom.lm`` (models, tokenizers) and ``saegeom.sae``
+    (pretrained SAEs) raise it; ``saegeom.lm.models`` re-exports it."""

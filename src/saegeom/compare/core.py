@@ -264,7 +264,8 @@ def withhold_p_value(row: dict[str, Any], note: str) -> dict[str, Any]:
     """The row with its p-value NaN and ``note`` prepended (the value and the null's summary stay)."""
     if pd.isna(row["p_value"]) and row["note"]:
         return row | {"note": f"{note}; {row['note']}"}
-    return row | {"p_value": float("nan"), "note": "; ".join(filter(None, [note, row["note"]]))}
+    return row | {"p_value": float("nan"), "p_value_gpd": float("nan"),
+                  "note": "; ".join(filter(None, [note, row["note"]]))}
 
 
 def whole_dictionary_rows(ctx: Context, dec_a: np.ndarray, dec_b: np.ndarray,

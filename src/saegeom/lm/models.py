@@ -32,7 +32,7 @@ from saegeom.lm.tokenizer import TOKENIZER_FILE, load_tokenizer, pad_batch, unig
 from saegeom.sae.checkpoint import CheckpointPolicy, remove_checkpoint, resumable_state
 from saegeom.settings import LM_SOURCES, LM_TOY_DEFAULTS, TOY_ARCH_KEYS, TOY_TRAIN_KEYS
 from saegeom.settings import LM_SPEC_KEYS as SPEC_KEYS
-from saegeom.utils import config_hash
+from saegeom.utils import ModelUnavailable, config_hash  # noqa: F401 - ModelUnavailable re-exported
 
 log = logging.getLogger(__name__)
 
@@ -173,10 +173,6 @@ def load_toy_lm(model_dir: str | Path, device: str = "cpu"):
     model = HookedTransformer(cfg, move_to_device=False)
     model.load_state_dict(load_file(str(model_dir / WEIGHTS_FILE)))
     return model.to(device).eval(), load_tokenizer(model_dir / TOKENIZER_FILE)
-
-
-class ModelUnavailable(RuntimeError):
-    """A pretrained model (or SAE) could not be loaded, typically because the hub is unreachable."""
 
 
 def load_local_lm(path: str | Path, device: str = "cpu"):

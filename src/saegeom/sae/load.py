@@ -197,7 +197,7 @@ def load_sae_source(source: dict[str, Any], device: str = "cpu", *, model_name: 
         where = f"pretrained SAE {source['path']}"
         sae = load_sae(source["path"], device)
     else:
-        from saegeom.lm.models import ModelUnavailable
+        from saegeom.utils import ModelUnavailable
 
         where = f"pretrained SAE {source['release']}/{source['sae_id']}"
         try:
