@@ -49,7 +49,7 @@ bench: setup
 clean:
 	rm -rf results .snakemake site
 
-# Browser tests of the viewer (tests/test_viewer_browser.py): Playwright from PyPI drives Debian's chromium
+# Browser tests of the viewer (tests/viz/test_viewer_browser.py): Playwright from PyPI drives Debian's chromium
 # (Playwright's own browser download is not used). Without chromium those tests skip and say why.
 APT_GET := $(shell [ "$$(id -u)" = 0 ] && echo apt-get || echo sudo -n apt-get)
 browser-deps: setup

@@ -9,7 +9,7 @@ their config names, so a config block passes through unchanged::
     pairing = PairingSettings(**config["compare"]["pairing"])   # hypothetical block
     settings = CompareSettings(metrics={"activations": ["linear_cka"]}, n_baseline=200)
 
-``tests/test_settings.py`` checks that the schema's defaults and enums equal
+``tests/workflow/test_settings.py`` checks that the schema's defaults and enums equal
 what is written here.
 """
 

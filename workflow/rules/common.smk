@@ -1,6 +1,6 @@
 # Glue between Snakemake and the workflow plan (saegeom.workflow.plan): validation once, wildcard
 # constraints, and input/param functions that ask the plan. Paths, settings, contexts and target lists
-# live in the plan, where they are unit-tested (tests/test_plan.py).
+# live in the plan, where they are unit-tested (tests/workflow/test_plan.py).
 from saegeom.settings import NAME_PATTERN
 from saegeom.workflow import plan as P
 

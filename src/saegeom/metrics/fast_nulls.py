@@ -8,7 +8,7 @@ computed once, and a draw costs only what depends on Y (issue 18). Each evaluato
 
 * consumes nothing from the random stream (the caller draws ``idx`` exactly as the plain
   sampler does), so the null values, and hence the p-values for a fixed seed, equal the plain
-  ones to float tolerance (``tests/test_fast_nulls.py`` checks every evaluator against the plain
+  ones to float tolerance (``tests/metrics/test_fast_nulls.py`` checks every evaluator against the plain
   metric on the same draws);
 * falls back to the plain metric on a draw where its shortcut is not exact or not well
   conditioned (a near-constant side, tied neighbours, a draw outside the fixed set);

@@ -1,4 +1,4 @@
-"""Viewer page, latents table and UMAP coordinates without a browser (tests/test_viewer_browser.py drives one)."""
+"""Viewer page, latents table and UMAP coordinates without a browser (tests/viz/test_viewer_browser.py drives one)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from viewer_fixtures import INJECTIONS, metric_rows, viewer_inputs
 from saegeom.settings import UMAP_METRICS, ViewerSettings
 from saegeom.viz.viewer import build_viewer_html, script_json
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 def _data(page: str) -> dict:

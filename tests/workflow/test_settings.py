@@ -11,7 +11,7 @@ from saegeom import settings as S
 from saegeom.io import tables
 from saegeom.viz import summary
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 SCHEMA = yaml.safe_load((REPO / "workflow" / "schemas" / "config.schema.yaml").read_text())
 
 

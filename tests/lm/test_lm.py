@@ -27,7 +27,7 @@ from saegeom.sae.load import load_sae, read_sae_metrics
 from saegeom.sae.train import build_training_sae
 from saegeom.settings import LM_DEFAULTS, CompareSettings, PairingSettings
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 SNAKEFILE = str(REPO / "workflow" / "Snakefile")
 DEFAULT_LM = yaml.safe_load((REPO / "config" / "config.yaml").read_text())["lm"]
 

@@ -25,7 +25,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 CLUSTER = REPO / "tests" / "slurm" / "cluster.sh"
 CONFIG = REPO / "tests" / "slurm" / "slurm_config.yaml"
 SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))

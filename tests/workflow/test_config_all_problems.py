@@ -11,7 +11,7 @@ import yaml
 
 from saegeom.config_checks import ConfigError, check_config, duplicate_key_problems, fill_defaults, resource_estimates
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 SCHEMA = yaml.safe_load((REPO / "workflow" / "schemas" / "config.schema.yaml").read_text())
 TINY = yaml.safe_load((REPO / "tests" / "data" / "tiny_config.yaml").read_text())
 TOY = {"source": "toy", "hook": "blocks.0.hook_resid_post", "n_layers": 1, "d_model": 16, "n_heads": 2, "d_mlp": 32}

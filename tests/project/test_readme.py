@@ -7,7 +7,7 @@ import numpy as np
 
 from saegeom.sae import build_training_sae
 
-README = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+README = (Path(__file__).resolve().parents[2] / "README.md").read_text()
 
 
 def _block(heading: str) -> str:

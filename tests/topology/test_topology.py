@@ -35,7 +35,7 @@ from saegeom.topology.msid import (
 from saegeom.topology.persistence import distance_matrix, farthest_point_indices, unit_rows
 from saegeom.topology.report import external_sources, inline_assets
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 SNAKEFILE = str(REPO / "workflow" / "Snakefile")
 FIRING = {"kind": "correlated", "mean_active": 3, "decay": 0.99, "correlation": None}
 

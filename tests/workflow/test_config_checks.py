@@ -9,7 +9,7 @@ import yaml
 from saegeom.config_checks import ConfigError, check_config, schema_errors, semantic_errors
 from saegeom.settings import NAME_PATTERN
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 SCHEMA = yaml.safe_load((REPO / "workflow" / "schemas" / "config.schema.yaml").read_text())
 TINY = yaml.safe_load((REPO / "tests" / "data" / "tiny_config.yaml").read_text())
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 PROFILES = sorted(REPO.glob("profiles/*/config.yaml"))
 SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
 RULE_RE = re.compile(r"^(?:rule|checkpoint)\s+([A-Za-z_]\w*)\s*:", re.M)

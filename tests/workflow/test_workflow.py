@@ -11,7 +11,7 @@ import yaml
 
 from saegeom.io.tables import read_metrics
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 SNAKEFILE = str(REPO / "workflow" / "Snakefile")
 SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
 TINY = REPO / "tests" / "data" / "tiny_config.yaml"
@@ -30,7 +30,7 @@ def write_config(path: Path, cfg: dict) -> Path:
 
 
 def test_bad_config_stops_before_any_job_naming_the_key(tmp_path):
-    """Building the DAG validates the config (every check in process: tests/test_plan.py)."""
+    """Building the DAG validates the config (every check in process: tests/workflow/test_plan.py)."""
     cfg = yaml.safe_load(TINY.read_text())
     cfg["worlds"]["tiny"]["bogus_key"] = 1
     r = snakemake(tmp_path, write_config(tmp_path / "bad.yaml", cfg), "-n")

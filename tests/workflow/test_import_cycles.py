@@ -5,7 +5,7 @@ and utils at the bottom, then io/settings/metrics, the domain packages, ``saegeo
 import ast
 from pathlib import Path
 
-SRC = Path(__file__).resolve().parents[1] / "src"
+SRC = Path(__file__).resolve().parents[2] / "src"
 
 
 def _module_name(path: Path) -> str:

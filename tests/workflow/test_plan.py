@@ -20,7 +20,7 @@ from saegeom.settings import CompareSettings, PairingSettings
 from saegeom.workflow import rule_arguments
 from saegeom.workflow.plan import Plan
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 SCHEMA = str(REPO / "workflow" / "schemas" / "config.schema.yaml")
 TINY = yaml.safe_load((REPO / "tests" / "data" / "tiny_config.yaml").read_text())
 DEFAULT = yaml.safe_load((REPO / "config" / "config.yaml").read_text())

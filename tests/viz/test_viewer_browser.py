@@ -1,7 +1,7 @@
 """The viewer page in a real browser: Playwright driving Debian's chromium, headless.
 
 ``make test`` installs both (``make browser-deps``: playwright from PyPI, chromium from apt); where
-chromium cannot be installed these tests skip with the reason, and tests/test_viewer.py still checks
+chromium cannot be installed these tests skip with the reason, and tests/viz/test_viewer.py still checks
 the HTML. A screenshot goes to ``test-artifacts/viewer.png`` (or ``$SAEGEOM_TEST_ARTIFACTS``).
 """
 
@@ -18,7 +18,7 @@ from viewer_fixtures import GROUP_TOKENS, INJECTIONS, metric_rows, viewer_inputs
 
 from saegeom.viz.viewer import build_viewer_html
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = Path(os.environ.get("SAEGEOM_TEST_ARTIFACTS", REPO / "test-artifacts"))
 HOVER_RGB = [255, 45, 0]  # viewer.js HOVER
 
@@ -37,11 +37,11 @@ def browser():
         from playwright.sync_api import sync_playwright
     except ImportError:
         pytest.skip("playwright is not installed (make browser-deps installs it from PyPI); "
-                    "tests/test_viewer.py still checks the HTML")
+                    "tests/viz/test_viewer.py still checks the HTML")
     exe = _chromium()
     if exe is None:
         pytest.skip("chromium is not installed and `make browser-deps` could not install it "
-                    "(apt-get install chromium); tests/test_viewer.py still checks the HTML")
+                    "(apt-get install chromium); tests/viz/test_viewer.py still checks the HTML")
     with sync_playwright() as p:
         b = p.chromium.launch(executable_path=exe, headless=True, args=["--no-sandbox"])
         yield b
