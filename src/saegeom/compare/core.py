@@ -176,9 +176,9 @@ def representation_rows(ctx: Context, rep: str, pairing: str, x_all: np.ndarray,
         idx = None if y_pool_idx is None else y_pool_idx[mask]
         bins = b_pool_bins if settings.match_frequency and idx is not None else None
         n_distinct = int(mask.sum()) if pair_ids is None else len(np.unique(pair_ids[mask]))
+        y_bins = None if bins is None or idx is None else np.where(idx >= 0, bins[np.maximum(idx, 0)], -1)
         pools = NullPools(axis=axis, pairs_x=ux, pairs_y=uy, b_pool=b_pool, b_pool_bins=bins,
-                          y_pool_idx=idx,
-                          y_bins=None if bins is None or idx is None else np.where(idx >= 0, bins[np.maximum(idx, 0)], -1),
+                          y_pool_idx=idx, y_bins=y_bins,
                           others=[_take(y_all, m, axis) for s, m in subspaces.items()
                                   if s != sub and _family(s) == _family(sub) and m.any()])
         for metric in settings.metrics.get(rep, []):
