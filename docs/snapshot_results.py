@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import platform
 import shutil
 import subprocess
@@ -78,7 +79,7 @@ def main(argv: list[str] | None = None) -> None:
                             text=True).stdout.strip()
     snapshot = {
         "when_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "machine": {"cpu": _cpu(), "cores": len(getattr(__import__("os"), "sched_getaffinity")(0)),
+        "machine": {"cpu": _cpu(), "cores": len(os.sched_getaffinity(0)),
                     "python": platform.python_version()},
         "commit": commit,
         "run": {"seconds": args.seconds, "jobs": args.jobs},
