@@ -317,7 +317,7 @@ def duplicate_key_problems(paths: Iterable[str | Path]) -> list[str]:
     class StrictLoader(yaml.SafeLoader):
         construct_mapping_original = yaml.SafeLoader.construct_mapping
 
-    def construct_mapping(loader, node, deep=False):
+    def construct_mapping(loader: StrictLoader, node: Any, deep: bool = False) -> Any:
         seen: dict[Any, int] = {}
         for key_node, _ in node.value:
             key = loader.construct_object(key_node, deep=deep)

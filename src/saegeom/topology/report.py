@@ -48,7 +48,7 @@ def inline_assets(page: str) -> str:
 
 
 class _Sources(HTMLParser):
-    def __init__(self):
+    def __init__(self) -> None:
         super().__init__()
         self.found: list[str] = []
 
