@@ -21,9 +21,9 @@ import copy
 import inspect
 import logging
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from saegeom.settings import (
     DEFAULT_ON_WIDTH_MISMATCH,
@@ -36,6 +36,7 @@ from saegeom.settings import (
 )
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 #: metrics whose option ``k`` counts neighbours among the items
 KNN_OPTION = "k"
@@ -143,10 +144,12 @@ def knn_errors(block: str, compare: dict[str, Any], n_tokens: int, max_pairs: in
     known = load_builtin_metrics()
     out = []
     for rep, names in compare["metrics"].items():
-        if rep != "activations" and max_pairs is None:
+        if rep == "activations":
+            n_points, what = n_tokens, f"compare.n_tokens = {n_tokens} tokens"
+        elif max_pairs is None:
             continue
-        n_points = n_tokens if rep == "activations" else max_pairs
-        what = f"compare.n_tokens = {n_tokens} tokens" if rep == "activations" else f"at most {max_pairs} pairs"
+        else:
+            n_points, what = max_pairs, f"at most {max_pairs} pairs"
         for m in names:
             k = knn_k(m, compare) if m in known else None
             if k is not None and k >= n_points:
@@ -219,7 +222,7 @@ def lm_errors(config: dict[str, Any]) -> list[str]:
     return out
 
 
-def _guarded(check, *args) -> list[str]:
+def _guarded(check: Callable[..., list[T]], *args: Any) -> list[T]:
     """``check(*args)``, or nothing when the config is too broken for it (a block missing or of the wrong type
     after a schema error: that error is already in the message)."""
     try:
@@ -312,9 +315,9 @@ def duplicate_key_problems(paths: Iterable[str | Path]) -> list[str]:
     out: list[tuple[str, int, str]] = []
 
     class StrictLoader(yaml.SafeLoader):
-        pass
+        construct_mapping_original = yaml.SafeLoader.construct_mapping
 
-    def construct_mapping(loader, node, deep=False):
+    def construct_mapping(loader: StrictLoader, node: Any, deep: bool = False) -> Any:
         seen: dict[Any, int] = {}
         for key_node, _ in node.value:
             key = loader.construct_object(key_node, deep=deep)
@@ -328,7 +331,6 @@ def duplicate_key_problems(paths: Iterable[str | Path]) -> list[str]:
                                                 f"{first}); YAML keeps only the last — remove one"))
         return loader.construct_mapping_original(node, deep=deep)
 
-    StrictLoader.construct_mapping_original = yaml.SafeLoader.construct_mapping
     StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, construct_mapping)
     for path in paths:
         try:
@@ -594,7 +596,7 @@ def resource_estimates(config: dict[str, Any]) -> list[tuple[str, str, float, fl
     in memory; an SAE's weights with gradients and Adam's two moments (4 × 2 × d_sae × d_in float32) plus a
     batch of latents, and its folder and checkpoint on disk; a pairing's co-activation statistics
     (≈ 4 × d_A × d_B float64). LM activation caches depend on the tokenised corpus and are not estimated."""
-    out = []
+    out: list[tuple[str, str, float, float]] = []
     saes = config.get("saes") or {}
     worlds = [(f"config worlds.{n}", w, saes, 1) for n, w in (config.get("worlds") or {}).items()]
     cal = config.get("calibration") or {}

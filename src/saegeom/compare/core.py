@@ -176,9 +176,9 @@ def representation_rows(ctx: Context, rep: str, pairing: str, x_all: np.ndarray,
         idx = None if y_pool_idx is None else y_pool_idx[mask]
         bins = b_pool_bins if settings.match_frequency and idx is not None else None
         n_distinct = int(mask.sum()) if pair_ids is None else len(np.unique(pair_ids[mask]))
+        y_bins = None if bins is None or idx is None else np.where(idx >= 0, bins[np.maximum(idx, 0)], -1)
         pools = NullPools(axis=axis, pairs_x=ux, pairs_y=uy, b_pool=b_pool, b_pool_bins=bins,
-                          y_pool_idx=idx,
-                          y_bins=None if bins is None else np.where(idx >= 0, bins[np.maximum(idx, 0)], -1),
+                          y_pool_idx=idx, y_bins=y_bins,
                           others=[_take(y_all, m, axis) for s, m in subspaces.items()
                                   if s != sub and _family(s) == _family(sub) and m.any()])
         for metric in settings.metrics.get(rep, []):
@@ -305,8 +305,8 @@ def compare_saes(acts_a: ShardSet | str | Path, acts_b: ShardSet | str | Path, s
     if pairs is None:
         pairs = pair_saes(acts_a, acts_b, sae_a, sae_b, pairing, device=device, extra=extra)
     dec_a, dec_b = decoder_directions(sae_a), decoder_directions(sae_b)
-    if "activations" not in settings.metrics:
-        held = None
+    held_acts = held if "activations" in settings.metrics else None
+    del held  # without activation rows the held-out codes are freed here
     rows = whole_dictionary_rows(context, dec_a, dec_b, settings)
     names = list(dict.fromkeys(pairs["pairing"]))
     if pairing is not None:  # configured pairings that kept no pair still get (NaN) rows
@@ -315,7 +315,7 @@ def compare_saes(acts_a: ShardSet | str | Path, acts_b: ShardSet | str | Path, s
     for name in names:
         p = pairs[pairs["pairing"] == name].reset_index(drop=True)
         log.info("pairing %s: %d pairs", name, len(p))
-        rows += pairing_rows(context, name, p, dec_a, dec_b, held, labels, settings)
+        rows += pairing_rows(context, name, p, dec_a, dec_b, held_acts, labels, settings)
     if dead:  # nothing to compare: keep the rows (the table says what was asked) but not their numbers
         rows = [make_row(context, **{k: r[k] for k in NAN_ROW_KEYS}, note=dead_note) for r in rows]
     return validate_metrics(pd.DataFrame(rows, columns=METRICS_SCHEMA.names))

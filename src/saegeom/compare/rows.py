@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypedDict
 
 import numpy as np
 
@@ -37,6 +37,20 @@ class Context:
     @property
     def comparison(self) -> str:
         return f"{self.world}:{self.model_a}/{self.sae_a}~{self.model_b}/{self.sae_b}"
+
+
+class _SubspaceFields(TypedDict):
+    """The :func:`make_row` keyword arguments every row of one :func:`row_with_null` call shares."""
+
+    subspace: str
+    representation: str
+    pairing: str
+    metric: str
+    baseline: str
+    n_items: int
+    n_pairs: int
+    n_distinct_pairs: int
+    n_tokens: float
 
 
 def make_row(ctx: Context, *, subspace: str, representation: str, pairing: str, metric: str,
@@ -98,9 +112,9 @@ def row_with_null(ctx: Context, x: np.ndarray, y: np.ndarray, *, metric: str, su
     subspace has fewer than ``min_pairs`` distinct pairs (``n_distinct_pairs``, default ``n_pairs``), its
     items are degenerate (:func:`degenerate_items`) or the metric is undefined (``MetricUndefined``)."""
     n_distinct_pairs = n_pairs if n_distinct_pairs is None else n_distinct_pairs
-    common = dict(subspace=subspace, representation=representation, pairing=pairing, metric=metric,
-                  baseline=baseline, n_items=len(x), n_pairs=n_pairs, n_distinct_pairs=n_distinct_pairs,
-                  n_tokens=n_tokens)
+    common = _SubspaceFields(subspace=subspace, representation=representation, pairing=pairing, metric=metric,
+                             baseline=baseline, n_items=len(x), n_pairs=n_pairs,
+                             n_distinct_pairs=n_distinct_pairs, n_tokens=n_tokens)
     if n_pairs < min_pairs:
         return make_row(ctx, **common, note=f"too few pairs ({n_pairs} < {min_pairs})")
     if n_distinct_pairs < min_pairs:

@@ -105,7 +105,7 @@ def ground_truth_recovery_rows(world: World, model: str, decoder: np.ndarray, ct
     rows = []
     for sub, mask in recovery_subspaces(world, model).items():
         for metric in RECOVERY_METRICS:
-            kw = {"threshold": threshold} if metric == "fraction_recovered" else {}
+            kw: dict[str, Any] = {"threshold": threshold} if metric == "fraction_recovered" else {}
             rows.append(row_with_null(ctx, gt[mask], decoder, metric=metric, subspace=sub,
                                    representation="ground_truth", pairing=RECOVERY_PAIRING[metric],
                                    n_baseline=n_baseline, baseline="random_directions", n_pairs=int(mask.sum()),

@@ -80,6 +80,8 @@ def cache_activations(model, tokenizer, hook: str, stories: list[str], out_dir: 
             mask[0] = 0  # BOS
             writer.add(acts, {TOKEN_IDS: seqs[i][:n], DOC: np.full(n, i, np.int32), POS: np.arange(n, dtype=np.int32),
                               MASK: mask})
+        if writer is None:
+            raise ValueError("no activations to cache: no stories were given")
         writer.close()
     return ShardSet(out_dir)
 

@@ -114,17 +114,18 @@ def category_recovery_rows(scores: pd.DataFrame, ctx: Context, precision: float)
     """Metrics rows of :func:`category_scores`: per category (``group:<c>``) precision, recall and F1 of the
     best latent; subspace ``all``: ``categories_recovered``, the share of categories whose best latent has
     precision ≥ ``precision``. No null: these are descriptive (pairing ``none``, baseline empty)."""
-    common = dict(representation="activations", pairing="none")
     rows = []
     for r in scores.itertuples():
         note = "" if r.n_tokens else "category absent from the held-out tokens"
         for metric, value in zip(RECOVERY_METRICS, (r.precision, r.recall, r.f1), strict=True):
             rows.append(make_row(ctx, subspace=f"group:{r.category}", metric=metric,
                                  value=value if r.n_tokens else float("nan"), n_items=r.n_tokens, n_pairs=1,
-                                 n_tokens=r.n_tokens, note=note, **common))
+                                 n_tokens=r.n_tokens, note=note, representation="activations",
+                                 pairing="none"))
     present = scores[scores.n_tokens > 0]
     rows.append(make_row(ctx, subspace="all", metric="categories_recovered",
                          value=float((present.precision >= precision).mean()) if len(present) else float("nan"),
                          n_items=len(present), n_pairs=len(present), n_tokens=float(present.n_tokens.sum()),
-                         note=f"best-F1 latent precision >= {precision}", **common))
+                         note=f"best-F1 latent precision >= {precision}", representation="activations",
+                         pairing="none"))
     return rows

@@ -80,7 +80,7 @@ def standard_block_hooks() -> tuple[list[str], list[str]]:
     transformer, the shape of every pretrained model TransformerLens loads (some add more)."""
     names = toy_hook_names({"n_layers": 1, "d_model": 8, "n_heads": 2, "d_mlp": 16})
     return ([n for n in names if not BLOCK.fullmatch(n)],
-            sorted({BLOCK.fullmatch(n).group(2) for n in names if BLOCK.fullmatch(n)}))
+            sorted({m.group(2) for n in names if (m := BLOCK.fullmatch(n))}))
 
 
 def official_model_names() -> dict[str, str]:

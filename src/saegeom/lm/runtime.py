@@ -15,6 +15,8 @@ def load_tokenizer_of(spec: dict[str, Any], model_dir: PathLike | None):
     from saegeom.lm.tokenizer import TOKENIZER_FILE, load_tokenizer
 
     if spec["source"] == "toy":
+        if model_dir is None:
+            raise ValueError("a toy model's tokenizer is read from its model_dir, and none was given")
         return load_tokenizer(Path(model_dir) / TOKENIZER_FILE)
     from transformers import AutoTokenizer
 
@@ -47,8 +49,12 @@ def splice_metrics(spec: dict[str, Any], model_dir: PathLike | None, shards: Pat
     return evaluate
 
 
-def resolve_groups(groups: dict[str, list[str]] | None, corpus_dir: PathLike) -> dict[str, list[str]]:
-    """Keyword groups of the config, or (empty/None) the corpus categories."""
+def resolve_groups(groups: dict[str, list[str]] | None, corpus_dir: PathLike | None) -> dict[str, list[str]]:
+    """Keyword groups of the config, or (empty/None) the categories of the corpus at ``corpus_dir``."""
     from saegeom.lm.corpus import read_categories
 
-    return dict(groups) if groups else read_categories(corpus_dir)
+    if groups:
+        return dict(groups)
+    if corpus_dir is None:
+        raise ValueError("no keyword groups configured and no corpus given to take the categories from")
+    return read_categories(corpus_dir)

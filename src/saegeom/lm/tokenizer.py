@@ -84,7 +84,7 @@ def pad_batch(seqs: list[np.ndarray], pad_id: int) -> tuple[np.ndarray, np.ndarr
 def unigram_entropy(seqs: list[np.ndarray]) -> float:
     """Entropy (nats) of the token unigram distribution of ``seqs``, position 0 (BOS) excluded:
     the loss of the best model that ignores context."""
-    counts = Counter()
+    counts: Counter[int] = Counter()
     for s in seqs:
         counts.update(s[1:].tolist())
     p = np.array(list(counts.values()), np.float64)

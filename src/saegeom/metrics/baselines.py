@@ -197,7 +197,9 @@ def index_sampler(kind: str, x: np.ndarray, y: np.ndarray, pools: NullPools | No
     axis = pools.axis
     n = x.shape[axis]
     if kind == "random_partners":
-        return IndexSampler(pools.b_pool, axis, _random_partners(pools, n))
+        draw_partners = _random_partners(pools, n)
+        assert pools.b_pool is not None  # _random_partners refuses a missing pool
+        return IndexSampler(pools.b_pool, axis, draw_partners)
     if kind == "repairing":
         return IndexSampler(y, axis, lambda rng: rng.permutation(n))
     if kind == "token_shuffle":
@@ -289,6 +291,7 @@ def permutation_test(metric: str | MetricSpec, x, y, n_baseline: int = 1000, bas
     for i in tqdm(range(n_baseline), desc=f"null {spec.name}/{baseline}", disable=not progress):
         try:
             if evaluator is not None:
+                assert isampler is not None  # the evaluator is built from it
                 null[i] = evaluator(isampler.draw(rng))
             else:
                 xb, yb = draw(rng)

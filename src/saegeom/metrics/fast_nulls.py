@@ -311,7 +311,7 @@ class _FixedSet(FastNull):
     """Draws that permute one fixed set F of source items (axis 0): Y_null = Y_F[p] with p a
     permutation; anything else is computed plainly. Captures F from the first draw."""
 
-    def __init__(self, spec, x, source, axis, **kw):
+    def __init__(self, spec, x, source, axis, **kw) -> None:
         super().__init__(spec, x, source, axis, **kw)
         self.members: np.ndarray | None = None
         self.ready = False

@@ -8,7 +8,7 @@ for language models, the keyword groups of both SAEs' feature caches (``features
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pandas as pd
 
@@ -17,6 +17,14 @@ from saegeom.io.tables import METRIC_ROW_KEY, concat_metrics, read_metrics, writ
 from saegeom.settings import CompareSettings, PairingSettings
 
 PathLike = str | Path
+T = TypeVar("T")
+
+
+def _need(value: T | None, name: str, why: str) -> T:
+    """``value``, or a ValueError naming the rule argument ``name`` that ``why`` needs but is missing."""
+    if value is None:
+        raise ValueError(f"{name} is required {why}")
+    return value
 
 
 def _load_pair(sae_a: PathLike, sae_b: PathLike, shards_a: PathLike, shards_b: PathLike, device: str, *,
@@ -35,7 +43,9 @@ def _load_pair(sae_a: PathLike, sae_b: PathLike, shards_a: PathLike, shards_b: P
     from saegeom.compare.worlds import WorldLabels
     from saegeom.synthetic.world import World
 
-    return (*saes, WorldLabels(World.load(world), model_a, model_b, *saes, gt_threshold))
+    why = "to label a synthetic world's comparison"
+    return (*saes, WorldLabels(World.load(world), _need(model_a, "model_a", why), _need(model_b, "model_b", why),
+                               *saes, gt_threshold))
 
 
 def pair_features(*, sae_a: PathLike, sae_b: PathLike, shards_a: PathLike, shards_b: PathLike,
@@ -47,7 +57,7 @@ def pair_features(*, sae_a: PathLike, sae_b: PathLike, shards_a: PathLike, shard
 
     a, b, labels = _load_pair(sae_a, sae_b, shards_a, shards_b, device, world=world, model_a=model_a,
                               model_b=model_b, gt_threshold=pairing.gt_threshold)
-    extra = labels.extra_pairings() if labels is not None else ()
+    extra = labels.extra_pairings() if labels is not None else None
     write_pairs(pair_saes(shards_a, shards_b, a, b, pairing, device=device, extra=extra), out)
 
 
@@ -72,8 +82,10 @@ def compare_models(*, sae_a: PathLike, sae_b: PathLike, shards_a: PathLike, shar
         from saegeom.lm.groups import GroupLabels
         from saegeom.lm.runtime import resolve_groups
 
+        if features_a is None or features_b is None:
+            raise ValueError("features_a and features_b are required to compare language-model SAEs")
         labels = GroupLabels(read_latents(features_a), read_latents(features_b),
-                             list(resolve_groups(groups, corpus)), concept_filter)
+                             list(resolve_groups(groups, corpus)), bool(concept_filter))
     df = compare_saes(shards_a, shards_b, a, b, pairs=read_pairs(pairs), subspaces=labels, settings=compare,
                       pairing=pairing, context=Context(**context), device=device)
     write_metrics(df, out)
@@ -101,7 +113,9 @@ def features(*, sae: PathLike, shards: PathLike, device: str, out: PathLike, wor
 
         with atomic_path(out) as tmp:
             Path(tmp).mkdir(parents=True, exist_ok=True)
-            write_latents(synthetic_latents_table(world, shards, model, sae, gt_threshold, device),
+            why = "for a synthetic world's feature cache"
+            write_latents(synthetic_latents_table(world, shards, _need(model, "model", why), sae,
+                                                  _need(gt_threshold, "gt_threshold", why), device),
                           Path(tmp) / LATENTS_FILE)
         return
     from saegeom.features.cache import build_feature_cache
@@ -109,9 +123,11 @@ def features(*, sae: PathLike, shards: PathLike, device: str, out: PathLike, wor
     from saegeom.lm.runtime import load_tokenizer_of, resolve_groups
     from saegeom.sae.load import load_sae
 
+    why = "for a language model's feature cache"
+    lm = _need(lm, "lm", why)
     build_feature_cache(load_sae(sae, device), ShardSet(shards), load_tokenizer_of(lm["spec"], lm["model_dir"]), out,
-                        groups=resolve_groups(groups, corpus), group_share=group_share, k=k, n_top=n_top,
-                        device=device)
+                        groups=resolve_groups(groups, corpus), group_share=_need(group_share, "group_share", why),
+                        k=_need(k, "k", why), n_top=_need(n_top, "n_top", why), device=device)
 
 
 def ground_truth_recovery(*, world: PathLike, model: str, sae: PathLike, context: dict[str, Any], n_baseline: int,

@@ -54,7 +54,7 @@ def pretrained_sae(*, source: dict[str, Any], acts: PathLike, lm: dict[str, Any]
     hook = lm["hook"]
     if int(sae.cfg.d_in) != s.d:
         raise ValueError(f"pretrained SAE {source} reads d_in={sae.cfg.d_in} but hook {hook} has width {s.d}")
-    metrics = evaluate_sae(sae, s.iter_batches(4096, max_rows=65536, shards=split_shards(s)[1]), device)
+    metrics: dict[str, Any] = evaluate_sae(sae, s.iter_batches(4096, max_rows=65536, shards=split_shards(s)[1]), device)
     metrics.update(splice_metrics(lm["spec"], lm["model_dir"], acts, hook, device)(sae))
     metrics.update(d_in=s.d, d_sae=int(sae.cfg.d_sae), pretrained=source, device=device)
     with atomic_path(out) as tmp:

@@ -21,7 +21,7 @@ def topology(*, out: PathLike, model: str, settings: dict[str, Any], names: dict
     from saegeom.topology.analysis import topology_report
 
     return topology_report(sae, out, world=world, model=model, latents=latents, settings=settings, names=names,
-                           seed=seed, pairs=pairs)
+                           seed=seed, pairs=[(path, side) for path, side in pairs])
 
 
 def topology_compare(*, out: PathLike, model_a: str, model_b: str, settings: dict[str, Any],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -13,7 +14,7 @@ PathLike = str | Path
 
 
 def umap_coords(*, saes: list[PathLike], models: list[str], viewer: ViewerSettings, seed: int, name: str,
-                out: PathLike, pairs: list[PathLike] = ()) -> None:
+                out: PathLike, pairs: Sequence[PathLike] = ()) -> None:
     """Rule ``umap_coords``: 2-D coordinates of every SAE folder in ``saes`` (of ``models``, same order), one table;
     seeded by (``seed``, ``name``, model).
 

@@ -40,6 +40,7 @@ def evaluate_sae(sae, batches: Iterable[np.ndarray | torch.Tensor], device: str 
         n += x.shape[0]
     if n == 0:
         raise ValueError("no evaluation rows")
+    assert x_sum is not None  # n > 0: at least one batch was summed
     total_var = sq - (x_sum.pow(2).sum().item() / n)
     dead = int((~fired).sum().item())
     return {

@@ -76,7 +76,7 @@ def train_sae(shard_dir: str | Path, spec: dict[str, Any], out_dir: str | Path, 
 
     from saegeom.sae.evaluate import evaluate_sae
 
-    metrics = evaluate_sae(sae, shards.iter_batches(4096, max_rows=eval_rows, shards=eval_ids), device)
+    metrics: dict[str, Any] = evaluate_sae(sae, shards.iter_batches(4096, max_rows=eval_rows, shards=eval_ids), device)
     metrics.update(architecture=arch, d_in=shards.d, d_sae=int(sae.cfg.d_sae), training_samples=total,
                    train_seconds=train_seconds, device=device, seed=seed,
                    eval_held_out=eval_ids != train_ids, spec=spec, resumed_from_step=trainer.resumed_from_step,

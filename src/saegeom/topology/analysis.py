@@ -145,9 +145,10 @@ def topology_comparison(sae_a: PathLike | None, sae_b: PathLike | None, out: Pat
     from saegeom.topology.compare import topology_rows
 
     s = TopologySettings(**(settings or {}))
-    kw = dict(world=world, gt_threshold=s.gt_threshold, min_frequency=s.min_frequency)
-    a = load_cloud(sae_a, model=model_a, latents=latents_a, **kw)
-    b = load_cloud(sae_b, model=model_b, latents=latents_b, **kw)
+    a = load_cloud(sae_a, model=model_a, latents=latents_a, world=world, gt_threshold=s.gt_threshold,
+                   min_frequency=s.min_frequency)
+    b = load_cloud(sae_b, model=model_b, latents=latents_b, world=world, gt_threshold=s.gt_threshold,
+                   min_frequency=s.min_frequency)
     rep = "ground_truth" if sae_a is None and sae_b is None else "decoder"
     df = pd.DataFrame(topology_rows(a, b, Context(**(context or {})), s, representation=rep))
     write_metrics(df, out)

@@ -31,7 +31,8 @@ def structureless_cloud(rng: np.random.Generator, n_points: int, width: int, dim
     points = unit_rows(rng.standard_normal((n_points, dim)) @ basis.T)
     group = np.zeros(n_points, bool)
     group[rng.choice(n_points, n_points // 2, replace=False)] = True
-    table = pd.DataFrame({"id": np.arange(n_points), "group": np.where(group, "random", None)})
+    labels = np.array(["random" if g else None for g in group], dtype=object)
+    table = pd.DataFrame({"id": np.arange(n_points), "group": labels})
     return FeatureCloud(points, table, {"group:random": group})
 
 

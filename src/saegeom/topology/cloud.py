@@ -119,6 +119,8 @@ def sae_cloud(sae: str | Path, *, latents: pd.DataFrame | None = None, world=Non
         live = table["frequency"].fillna(0).to_numpy() > min_frequency
         keep &= live & lat["is_concept"].fillna(False).to_numpy(bool)
     if world is not None:
+        if model is None:
+            raise ValueError("labelling an SAE's cloud by a synthetic world needs the world's model")
         from saegeom.compare.worlds import latent_ground_truth
 
         feats, best = latent_ground_truth(world, model, dec, gt_threshold)

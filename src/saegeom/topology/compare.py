@@ -80,14 +80,19 @@ def shape_distances(a: CloudShape, b: CloudShape, metrics: list[str], wasserstei
 
     out = {}
     for m in metrics:
+        if (m == "msid" and (a.msid is None or b.msid is None)) or (
+                m == "geometry_score" and (a.mrlt is None or b.mrlt is None)):
+            raise ValueError(f"metric {m!r} was not computed for these shapes (not in their settings' metrics)")
         if m.startswith(("bottleneck_h", "wasserstein_h")):
             kind, dim = m.rsplit("_h", 1)
             da, db = a.diagrams[int(dim)], b.diagrams[int(dim)]
             out[m] = bottleneck(da, db) if kind == "bottleneck" else wasserstein(da, db, ground=wasserstein_ground)
         elif m == "msid":
             c = np.exp(-2 * (DEFAULT_TIMES + 1 / DEFAULT_TIMES))
+            assert a.msid is not None and b.msid is not None  # checked above
             out[m] = float(np.max(np.abs(c * (a.msid - b.msid))))
         elif m == "geometry_score":
+            assert a.mrlt is not None and b.mrlt is not None  # checked above
             out[m] = float(((a.mrlt - b.mrlt) ** 2).sum())
     return out
 
@@ -119,11 +124,11 @@ def topology_rows(a: FeatureCloud, b: FeatureCloud, ctx: Context, settings: Topo
     rows = []
     for sub, (ma, mb) in tqdm(subspaces.items(), desc=f"topology {ctx.comparison}"):
         na, nb = int(ma.sum()), int(mb.sum())
-        common = dict(subspace=sub, representation=representation, pairing="none", n_pairs=0)
         baselines = [n for n in s.baselines if not (n == "random_subset" and sub == "all")]
         if min(na, nb) < s.min_points:
             note = f"too few points ({na} in A, {nb} in B; need {s.min_points})"
-            rows += [make_row(ctx, **common, metric=m, baseline=n, n_items=na + nb, note=note)
+            rows += [make_row(ctx, subspace=sub, representation=representation, pairing="none", n_pairs=0,
+                              metric=m, baseline=n, n_items=na + nb, note=note)
                      for m in s.metrics for n in baselines]
             continue
         seed = derive_seed(ctx.seed, ctx.comparison, sub, "topology")
@@ -141,6 +146,7 @@ def topology_rows(a: FeatureCloud, b: FeatureCloud, ctx: Context, settings: Topo
                     xb = b.points[rng.choice(len(b), nb, replace=False)]
                     sa, sb = CloudShape(xa, s, seed), CloudShape(xb, s, seed)
                 else:
+                    assert directions is not None  # TOPOLOGY_NULLS: the other null is random_directions
                     sa, sb = shape_a, CloudShape(directions(rng), s, seed)
                 d = shape_distances(sa, sb, s.metrics, s.wasserstein_ground)
                 draws[i] = [d[m] for m in s.metrics]
@@ -150,7 +156,8 @@ def topology_rows(a: FeatureCloud, b: FeatureCloud, ctx: Context, settings: Topo
                 fin = null_m[np.isfinite(null_m)]
                 # p_value gives NaN with a note when the draws cannot reach REACHABLE_ALPHA
                 p_tail = gpd_tail_p(value[m], null_m, higher_is_similar=False)[0] if np.isfinite(p) else np.nan
-                rows.append(make_row(ctx, **common, metric=m, value=value[m], baseline=null,
+                rows.append(make_row(ctx, subspace=sub, representation=representation, pairing="none", n_pairs=0,
+                                     metric=m, value=value[m], baseline=null,
                                      baseline_mean=float(fin.mean()) if len(fin) else np.nan,
                                      baseline_std=float(fin.std(ddof=1)) if len(fin) > 1 else np.nan,
                                      p_value=p, p_value_gpd=p_tail, n_baseline=s.n_baseline,

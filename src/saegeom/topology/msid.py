@@ -102,7 +102,8 @@ def heat_trace_slq(lap: sp.spmatrix, times: np.ndarray = DEFAULT_TIMES, m: int =
 
 def heat_trace_exact(lap: sp.spmatrix | np.ndarray, times: np.ndarray = DEFAULT_TIMES) -> np.ndarray:
     """Exact ``tr exp(−t L)`` from a full eigendecomposition (reference for small graphs)."""
-    dense = lap.toarray() if sp.issparse(lap) else np.asarray(lap)
+    # the ignore: scipy's issparse is not a TypeGuard, so its stubs do not narrow ``lap`` to a sparse matrix
+    dense = lap.toarray() if sp.issparse(lap) else np.asarray(lap)  # type: ignore[union-attr]
     ev = np.linalg.eigvalsh(dense)
     return np.exp(-np.multiply.outer(times, ev)).sum(1)
 

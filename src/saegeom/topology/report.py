@@ -37,14 +37,18 @@ def inline_assets(page: str) -> str:
     """Replace kmapper's CDN scripts by inlined copies; drop external stylesheet/icon links."""
     for pattern, name in INLINE_SCRIPTS.items():
         tag = re.compile(r"<script[^>]*\ssrc=[\"']" + pattern + r"[\"'][^>]*>\s*</script>", re.I)
-        page, n = tag.subn(lambda _m, name=name: _script(name), page)
+
+        def replace(_m: re.Match[str], name: str = name) -> str:
+            return _script(name)
+
+        page, n = tag.subn(replace, page)
         if n == 0:
             raise ValueError(f"kmapper template changed: no <script src> matching {pattern!r} to inline")
     return re.sub(r"<link[^>]*\shref=[\"']https?://[^>]*>", "", page, flags=re.I)
 
 
 class _Sources(HTMLParser):
-    def __init__(self):
+    def __init__(self) -> None:
         super().__init__()
         self.found: list[str] = []
 

@@ -50,7 +50,8 @@ def synthetic_latents(world, model: str, decoder: np.ndarray, codes: np.ndarray,
         raise ValueError(f"codes have {codes.shape[1]} latents, the decoder {decoder.shape[0]}")
     feature, cosine = latent_ground_truth(world, model, decoder, gt_threshold)
     shared = set(world.shared.tolist())
-    labels, groups = [], []
+    labels: list[str] = []
+    groups: list[str | None] = []
     for f, c in zip(feature, cosine, strict=True):
         if f < 0:
             labels.append(f"no gt feature (best cos {c:.2f})")

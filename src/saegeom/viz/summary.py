@@ -80,6 +80,7 @@ def plot_comparison_summary(df: pd.DataFrame, path: str | Path, pairing: str | N
         ax.set_title(title, fontsize=8)
     for ax in list(axes.flat)[n:]:
         ax.axis("off")
+    assert image is not None  # tables is not empty (checked above), so at least one axis was drawn
     fig.colorbar(image, ax=axes.ravel().tolist(), shrink=0.6, label="z vs random-partners null (+ = more similar)")
     fig.suptitle(f"SAE feature-space similarity per subspace (dot: p < {alpha})", fontsize=10)
     with atomic_path(path) as tmp:

@@ -57,7 +57,7 @@ _JSON_ESCAPES = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2
 
 
 def _asset(name: str) -> str:
-    return resources.files("saegeom.viz").joinpath(ASSETS, name).read_text(encoding="utf-8")
+    return resources.files("saegeom.viz").joinpath(ASSETS).joinpath(name).read_text(encoding="utf-8")
 
 
 def script_json(obj: Any) -> str:

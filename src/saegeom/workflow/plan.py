@@ -34,9 +34,12 @@ from __future__ import annotations
 import itertools
 import re
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from saegeom.settings import CompareSettings, PairingSettings, calibration_world_name
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
 
 # ---- path patterns (relative to the working directory) -------------------------------------------------------
 WORLD = "results/worlds/{study}/world.safetensors"
@@ -94,7 +97,7 @@ def alternatives(names: Iterable[str]) -> str:
     return "|".join(re.escape(n) for n in sorted(set(names))) or "(?!)"
 
 
-def _fields(cls: type, block: dict[str, Any]) -> dict[str, Any]:
+def _fields(cls: type[DataclassInstance], block: dict[str, Any]) -> dict[str, Any]:
     return canonical({k: block[k] for k in cls.__dataclass_fields__ if k in block})
 
 
