@@ -63,8 +63,27 @@ def summarise(metrics: pd.DataFrame, calibration: pd.DataFrame | None) -> dict:
     if "trusted" in metrics:
         summary["rows_trusted"] = int((metrics.trusted == True).sum())  # noqa: E712 (nullable column)
     if calibration is not None:
-        summary["calibration"] = _records(calibration)
+        summary["calibration"] = _records(calibration_table(calibration))
     return summary
+
+
+def calibration_table(cal: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
+    """One row per calibrated combination: tested null cases, FPR at ``alpha`` with its 95% interval, the KS
+    p-value of the tested null p-values, the verdict, and the power at ``alpha`` (where shared cases exist)."""
+    key = ["representation", "pairing", "metric", "baseline"]
+    null = cal[cal.baseline != ""]
+
+    def pick(stat, a=None):
+        sel = null[(null.statistic == stat) & ((null.alpha - a).abs() < 1e-12 if a is not None else True)]
+        return sel.set_index(key)
+
+    fpr, ks, trusted, power = pick("fpr", alpha), pick("ks_p"), pick("trusted"), pick("power", alpha)
+    out = pd.DataFrame({"tested null cases": fpr.n_tested, f"FPR at {alpha}": fpr.value.round(3),
+                        "FPR 95% upper": fpr.ci_high.round(3)})
+    out["KS p"] = ks.value.reindex(out.index).round(3)
+    out["trusted"] = trusted.value.reindex(out.index).map({1.0: "yes", 0.0: "no"})
+    out[f"power at {alpha}"] = power.value.reindex(out.index).round(3)
+    return out.reset_index()
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -179,7 +179,13 @@ class CoactivationAccumulator:
         if self.dense is not None:
             self.cross = sp.csr_matrix(self.dense.reshape(self.cross.shape))
         self._fold()
-        return CoactivationStats(n=self.n, cross=self.cross, **self.acc)
+        return _stats(self.n, self.cross, self.acc)
+
+
+def _stats(n: int, cross: sp.csr_matrix, sums: dict[str, np.ndarray]) -> CoactivationStats:
+    """:class:`CoactivationStats` of the per-latent ``sums`` (keys ``sum_a`` … ``count_b``)."""
+    return CoactivationStats(n=n, cross=cross, sum_a=sums["sum_a"], sumsq_a=sums["sumsq_a"], count_a=sums["count_a"],
+                             sum_b=sums["sum_b"], sumsq_b=sums["sumsq_b"], count_b=sums["count_b"])
 
 
 class DeviceCoactivationAccumulator:
@@ -217,7 +223,7 @@ class DeviceCoactivationAccumulator:
         if self.n == 0:
             raise ValueError("no (unmasked) rows to correlate")
         host = {k: v.cpu().numpy() for k, v in self.acc.items()}
-        return CoactivationStats(n=self.n, cross=sp.csr_matrix(self.cross.cpu().numpy()), **host)
+        return _stats(self.n, sp.csr_matrix(self.cross.cpu().numpy()), host)
 
 
 def encode_dense(sae, x: np.ndarray, device: str = "cpu"):
@@ -254,6 +260,8 @@ def coactivation_stats(sae_a, shards_a: ShardSet, sae_b, shards_b: ShardSet, *, 
     d_a, d_b = sae_a.cfg.d_sae, sae_b.cfg.d_sae
     if on_device is None:  # a dense device sum up to 4 × DENSE_CROSS_BYTES (32768² latents); wider SAEs on the host
         on_device = str(device).startswith("cuda") and d_a * d_b * 8 <= 4 * DENSE_CROSS_BYTES
+    acc: CoactivationAccumulator | DeviceCoactivationAccumulator
+    null: CoactivationAccumulator | DeviceCoactivationAccumulator | None
     if on_device:
         acc = DeviceCoactivationAccumulator(d_a, d_b, device)
         null = DeviceCoactivationAccumulator(d_a, d_b, device) if shifted else None
@@ -490,10 +498,9 @@ def bounded_coactivation_stats(batches: Callable[[], Iterable[tuple[sp.csr_matri
     for name, m in sides:
         b = "b" if name == "observed" else "bs"
         acc = {f"{k}_{side}": v for side, mo in (("a", moments["a"]), ("b", moments[b])) for k, v in mo.items()}
-        if complete is not None:
-            out[name] = CoactivationStats(n=n, cross=complete[name], **acc)
-        else:
-            out[name] = CoactivationStats(n=n, cross=scans[name].cross(d_a), kept_partners=m, **acc)
+        out[name] = _stats(n, complete[name] if complete is not None else scans[name].cross(d_a), acc)
+        if complete is None:
+            out[name].kept_partners = m
     stats = out["observed"]
     stats.shifted = out.get("shifted")
     return stats

@@ -124,7 +124,9 @@ def pair_features(stats: CoactivationStats, method: str = "one_to_one", min_corr
     ``min_corr``: a number ≥ 0 or ``"auto"`` (:func:`calibrated_min_corr` at ``quantile``); the
     threshold used is stored in column ``min_score``.
     """
-    if min_corr == "auto":
+    if isinstance(min_corr, str):
+        if min_corr != "auto":
+            raise ValueError(f"min_corr must be a number >= 0 or 'auto', got {min_corr!r}")
         min_corr = calibrated_min_corr(stats, quantile)
     if min_corr < 0:
         raise ValueError(f"min_corr must be >= 0 (only positive correlations are paired), got {min_corr}")
@@ -148,8 +150,8 @@ def pair_features(stats: CoactivationStats, method: str = "one_to_one", min_corr
             s = np.asarray(corr[a, b]).ravel() if len(a) else np.zeros(0)
     else:
         raise ValueError(f"unknown correlation pairing {method!r}; expected one of {CORRELATION_PAIRINGS}")
-    keep = (s > 0) & (s >= min_corr)
-    df = _frame(a[keep], b[keep], s[keep], method, min_corr)
+    positive = (s > 0) & (s >= min_corr)
+    df = _frame(a[positive], b[positive], s[positive], method, min_corr)
     return df.sort_values("b_idx", kind="stable").reset_index(drop=True)
 
 

@@ -69,9 +69,11 @@ def pair_saes(acts_a: ShardSet | str | Path, acts_b: ShardSet | str | Path, sae_
             log.warning("pairing %r is not available here (widths %d and %d, source pairings %s); skipped",
                         method, dec_a.shape[1], dec_b.shape[1], sorted(extra))
         elif method in CORRELATION_PAIRINGS:
+            assert stats is not None  # computed whenever a pairing in needs_stats is requested
             frames.append(pair_features(stats, method, min_corr))
             log.info("%s: %d pairs", method, len(frames[-1]))
         elif method == "decoder_cosine":
+            assert stats is not None  # computed whenever a pairing in needs_stats is requested
             frames.append(decoder_cosine_pairs(dec_a, dec_b, alive_a=stats.alive_a, alive_b=stats.alive_b))
         else:
             frames.append(extra[method].assign(pairing=method))

@@ -221,6 +221,7 @@ class CorrelatedFiring:
 
         z = torch.randn(n, self.n_features, generator=self.generator, device=self.device)
         if self._chol_t is not None:  # the one G×G matmul per sample: the floor of this generator
+            assert self.chol is not None  # _chol_t is built from it
             z = z @ (self.chol.T if self.device == "cpu" else self._chol_t)  # same product as before on the host
         return z.div_(math.sqrt(2)).erf_().add_(1).mul_(0.5)  # Φ(z) = (1 + erf(z/√2))/2, in place
 
