@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+from pathlib import Path
 from typing import Any
 
 
@@ -40,3 +42,30 @@ class ModelUnavailable(RuntimeError):
 
     Defined here, below every package, because both ``saegeom.lm`` (models, tokenizers) and ``saegeom.sae``
     (pretrained SAEs) raise it; ``saegeom.lm.models`` re-exports it."""
+
+
+def user_cache_file(name: str) -> Path:
+    """``$XDG_CACHE_HOME/saegeom/<name>`` (``~/.cache/saegeom/<name>``): where facts read from installed
+    libraries (SAELens fields, TransformerLens hook points) are cached per library version."""
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "saegeom" / name
+
+
+def read_json_cache(file: Path) -> Any:
+    """The JSON in ``file``, or None when it is missing or unreadable (a cache, never an error)."""
+    try:
+        return json.loads(file.read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def write_json_cache(file: Path, value: Any) -> Any:
+    """Write ``value`` as JSON to ``file`` atomically, best effort (a read-only home only costs the
+    computation next time); returns ``value``."""
+    try:
+        file.parent.mkdir(parents=True, exist_ok=True)
+        tmp = file.with_suffix(f".tmp{os.getpid()}")
+        tmp.write_text(json.dumps(value, allow_nan=False, default=str))
+        tmp.replace(file)
+    except OSError:
+        pass
+    return value

@@ -11,14 +11,13 @@ JSON per TransformerLens version (``~/.cache/saegeom``), so the workflow's confi
 from __future__ import annotations
 
 import json
-import os
 import re
 from functools import cache
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
-from saegeom.utils import config_hash
+from saegeom.utils import config_hash, read_json_cache, user_cache_file, write_json_cache
 
 BLOCK = re.compile(r"blocks\.(\d+)\.(.+)")
 #: Hugging Face config keys that hold the number of layers
@@ -26,27 +25,15 @@ HF_LAYER_KEYS = ("num_hidden_layers", "n_layer", "num_layers", "n_layers")
 
 
 def _cache_file() -> Path:
-    root = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    return root / "saegeom" / f"transformer_lens-{version('transformer-lens')}-hooks.json"
+    return user_cache_file(f"transformer_lens-{version('transformer-lens')}-hooks.json")
 
 
 def _read_cache() -> dict[str, Any]:
-    try:
-        return json.loads(_cache_file().read_text())
-    except (OSError, ValueError):
-        return {}
+    return read_json_cache(_cache_file()) or {}
 
 
 def _write_cache(key: str, value: Any) -> Any:
-    data = {**_read_cache(), key: value}
-    file = _cache_file()
-    try:
-        file.parent.mkdir(parents=True, exist_ok=True)
-        tmp = file.with_suffix(f".tmp{os.getpid()}")
-        tmp.write_text(json.dumps(data, allow_nan=False))
-        tmp.replace(file)
-    except OSError:
-        pass  # a read-only home only costs the import next time
+    write_json_cache(_cache_file(), {**_read_cache(), key: value})
     return value
 
 

@@ -17,14 +17,13 @@ workflow checks every spec when the DAG is built, before any job).
 from __future__ import annotations
 
 import dataclasses
-import json
-import os
 from functools import cache
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
 from saegeom.settings import SAE_TRAINER_DEFAULTS
+from saegeom.utils import read_json_cache, user_cache_file, write_json_cache
 
 TRAINER_KEYS = {*SAE_TRAINER_DEFAULTS, "lr_end"}
 SPEC_ONLY_KEYS = {"architecture", "expansion_factor"}
@@ -40,28 +39,19 @@ def sae_registry():
     return SAE_TRAINING_CLASS_REGISTRY
 
 
-def _cache_file() -> Path:
-    root = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    return root / "saegeom" / f"sae_lens-{version('sae-lens')}-fields.json"
+def _cache_file(kind: str) -> Path:
+    return user_cache_file(f"sae_lens-{version('sae-lens')}-{kind}.json")
 
 
 @cache
 def architecture_fields() -> dict[str, list[str]]:
     """{architecture: its SAELens config fields}, from the JSON cache of this SAELens version when present."""
-    file = _cache_file()
-    try:
-        return json.loads(file.read_text())
-    except (OSError, ValueError):
-        pass
+    file = _cache_file("fields")
+    cached = read_json_cache(file)
+    if cached is not None:
+        return cached
     fields = {arch: sorted(f.name for f in dataclasses.fields(cfg)) for arch, (_, cfg) in sae_registry().items()}
-    try:
-        file.parent.mkdir(parents=True, exist_ok=True)
-        tmp = file.with_suffix(f".tmp{os.getpid()}")
-        tmp.write_text(json.dumps(fields, allow_nan=False))
-        tmp.replace(file)
-    except OSError:
-        pass  # a read-only home only costs the import next time
-    return fields
+    return write_json_cache(file, fields)
 
 
 def split_spec(spec: dict[str, Any], d_in: int, where: str = "SAE spec") -> tuple[str, dict[str, Any], dict[str, Any]]:
@@ -139,20 +129,11 @@ def _sae_lens_value_rules() -> dict[str, Any]:
 @cache
 def value_rules() -> dict[str, Any]:
     """:func:`_sae_lens_value_rules`, cached as JSON per SAELens version (so the DAG check does not import it)."""
-    file = _cache_file().with_name(f"sae_lens-{version('sae-lens')}-values.json")
-    try:
-        return json.loads(file.read_text())
-    except (OSError, ValueError):
-        pass
-    rules = _sae_lens_value_rules()
-    try:
-        file.parent.mkdir(parents=True, exist_ok=True)
-        tmp = file.with_suffix(f".tmp{os.getpid()}")
-        tmp.write_text(json.dumps(rules, allow_nan=False, default=str))
-        tmp.replace(file)
-    except OSError:
-        pass
-    return rules
+    file = _cache_file("values")
+    cached = read_json_cache(file)
+    if cached is not None:
+        return cached
+    return write_json_cache(file, _sae_lens_value_rules())
 
 
 _PY_TYPES = {"int": (int,), "float": (int, float), "str": (str,), "bool": (bool,), "list": (list, tuple),
