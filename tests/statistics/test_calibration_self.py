@@ -1,12 +1,11 @@
 """A calibration report that can see a miscalibrated null: rates over tested cases only, a uniformity
 check, a trust verdict, and the verdict joined onto a metrics table."""
 
-from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
 import pytest
-import torch
+from sae_stubs import ReluSAE
 from scipy.stats import binom
 
 from saegeom.compare import CompareSettings, Context, compare_saes, make_row
@@ -69,16 +68,6 @@ def test_join_trust_marks_rows_by_their_calibrated_combination():
     assert out.drop(columns="trusted").equals(validate_metrics(metrics).drop(columns="trusted"))
 
 
-class _ReluSAE(torch.nn.Module):
-    def __init__(self, d, seed):
-        super().__init__()
-        self.cfg = SimpleNamespace(d_sae=d)
-        self.W_dec = torch.from_numpy(np.random.default_rng(seed).standard_normal((d, 6)))
-
-    def encode(self, x):
-        return torch.relu(x)
-
-
 def test_random_subspaces_of_a_world_sharing_nothing_give_100_tested_calibrated_cases(tmp_path):
     """Two stand-in SAEs with independent codes, every latent paired (min_corr 0), 120 random 8-pair
     subspaces: each is a tested null case; the FPR of activation CKA lies in its binomial 99% interval."""
@@ -92,7 +81,7 @@ def test_random_subspaces_of_a_world_sharing_nothing_give_100_tested_calibrated_
                                n_baseline=99, n_tokens=200, random_subspaces={"activations": 120},
                                random_subspace_size=8)
     ctx = Context(source="synthetic", world="cal_f000_s0", model_a="a", model_b="b")
-    df = compare_saes(tmp_path / "a", tmp_path / "b", _ReluSAE(d, 0), _ReluSAE(d, 1), settings=settings,
+    df = compare_saes(tmp_path / "a", tmp_path / "b", ReluSAE(d, 0), ReluSAE(d, 1), settings=settings,
                       pairing=PairingSettings(pairings=["hungarian"], min_corr=0), context=ctx)
     assert df.subspace.str.startswith("random:").sum() == 120
     t = summarise(df, {"cal_f000_s0": 0.0}).set_index(["statistic", "alpha"])

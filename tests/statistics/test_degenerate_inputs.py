@@ -1,11 +1,10 @@
 """Inputs a metric cannot measure give NaN rows with a note, never numbers made of rounding noise."""
 
-from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
 import pytest
-import torch
+from sae_stubs import ReluSAE
 
 from saegeom.compare import CompareSettings, Context, compare_saes, row_with_null
 from saegeom.compare.core import AllPairs, pairing_rows
@@ -61,18 +60,6 @@ def test_items_identical_up_to_rounding_are_undefined(k_distinct):
     assert np.isfinite(row["value"])
 
 
-class _ReluSAE(torch.nn.Module):
-    """Stand-in SAE whose codes are relu(x), with random decoder rows."""
-
-    def __init__(self, d, seed):
-        super().__init__()
-        self.cfg = SimpleNamespace(d_sae=d)
-        self.W_dec = torch.from_numpy(np.random.default_rng(seed).standard_normal((d, 6)))
-
-    def encode(self, x):
-        return torch.relu(x)
-
-
 @pytest.mark.parametrize("shard_rows", [2000, 600])
 def test_one_shard_world_gives_activation_rows_without_p_values(tmp_path, shard_rows):
     """One shard: the held-out tokens are the tokens that paired the latents, so the pairing picked
@@ -85,7 +72,7 @@ def test_one_shard_world_gives_activation_rows_without_p_values(tmp_path, shard_
         ShardWriter(tmp_path / name, 10, shard_rows).add(z).close()
     settings = CompareSettings(metrics={"activations": ["linear_cka", "svcca"]}, baselines={"activations":
                                ["random_partners"]}, n_baseline=19, n_tokens=300)
-    df = compare_saes(tmp_path / "a", tmp_path / "b", _ReluSAE(10, 0), _ReluSAE(10, 1), settings=settings,
+    df = compare_saes(tmp_path / "a", tmp_path / "b", ReluSAE(10, 0), ReluSAE(10, 1), settings=settings,
                       pairing=PairingSettings(pairings=["hungarian"], min_corr=0), context=CTX)
     act = df[df.representation == "activations"]
     assert len(act) and act.value.notna().all()
