@@ -1,6 +1,6 @@
 """The workflow plan (saegeom.workflow.plan) in process: targets, inputs by source, settings, provenance
 contexts and validation, without running Snakemake; and the contract between rules, scripts and
-saegeom.rules (names match, keyword-only, profiles name existing rules)."""
+saegeom.rules (names match, keyword-only; profiles: tests/workflow/test_profiles.py)."""
 
 from __future__ import annotations
 
@@ -176,16 +176,6 @@ def test_rule_functions_are_keyword_only():
     for name in R.__all__:
         params = inspect.signature(getattr(R, name)).parameters.values()
         assert all(p.kind is inspect.Parameter.KEYWORD_ONLY for p in params), name
-
-
-def test_every_rule_a_profile_names_exists():
-    rules = set(_rules())
-    for profile in (REPO / "profiles").glob("*/config.yaml"):
-        cfg = yaml.safe_load(profile.read_text()) or {}
-        named = set()
-        for key in ("set-resources", "set-threads", "set-resource-scopes"):
-            named |= set(cfg.get(key) or {})
-        assert named <= rules, (profile, named - rules)
 
 
 def test_rule_arguments_pass_by_name_and_build_settings():
