@@ -187,7 +187,7 @@ LM_DEFAULTS: dict[str, Any] = {
 }
 
 
-# ---- topology (issue 16: Mapper, persistent homology, shape distances) ----------------------
+# ---- topology (Mapper, persistent homology, shape distances) --------------------------------
 #: pairing-free shape measures between two feature clouds (rows of metrics.parquet with pairing ``none``);
 #: all are distances (lower = more alike)
 TOPOLOGY_METRICS = ("bottleneck_h0", "bottleneck_h1", "wasserstein_h0", "wasserstein_h1", "msid", "geometry_score")

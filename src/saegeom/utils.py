@@ -14,7 +14,7 @@ def resolve_device(device: str = "auto") -> str:
 
     ``auto`` picks CUDA when a GPU is visible and falls back to CPU, so GPU rules
     still run on machines without one. torch is imported here, not at module level, so
-    jobs that never touch a device start without it (issue 18: job start < 2 s).
+    jobs that never touch a device start without it (job start under 2 s).
     """
     import torch
 

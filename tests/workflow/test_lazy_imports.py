@@ -1,4 +1,4 @@
-"""Jobs that neither train nor encode start without SAELens, TransformerLens or torch (issue 18: start < 2 s).
+"""Jobs that neither train nor encode start without SAELens, TransformerLens or torch (start under 2 s).
 
 Each check runs in a fresh interpreter, since this test process has imported torch long ago.
 """

@@ -4,7 +4,7 @@
 ``idx`` of rows (``axis`` 0: decoder, ground truth) or columns (``axis`` 1: activations) of a fixed
 source S (B's live latents, or Y itself). So whatever a measure computes from X alone — its
 centred Gram, its SVD basis, its RDM ranks, its k-NN graph, its cosines to every row of S — is
-computed once, and a draw costs only what depends on Y (issue 18). Each evaluator
+computed once, and a draw costs only what depends on Y. Each evaluator
 
 * consumes nothing from the random stream (the caller draws ``idx`` exactly as the plain
   sampler does), so the null values, and hence the p-values for a fixed seed, equal the plain

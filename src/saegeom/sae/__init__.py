@@ -6,7 +6,7 @@
     dec = decoder_directions(sae)      # (d_sae, d_in) unit rows
 
 Training and evaluation import torch; they load on first use (PEP 562 ``__getattr__``), so a job
-that only reads decoder rows (``saegeom.sae.load``) starts without torch (issue 18).
+that only reads decoder rows (``saegeom.sae.load``) starts without torch.
 """
 
 from saegeom.sae.load import METRICS_FILE, decoder_directions, load_sae, read_sae_metrics

@@ -99,7 +99,7 @@ def random_correlation_factor(n: int, seed: int, **kw: Any) -> np.ndarray:
     clamped at 1e-6, then rescaled to unit diagonal — is applied *through the factor*,
     F = D^{-1/2} V Λ₊^{1/2} from the one ``eigh`` (no second decomposition, no Cholesky), and a
     warning says how far the realised correlations are from the requested ones: the repair can
-    move many of them (issue 18: at G = 3072 it clamped 1324 eigenvalues). Any F with F Fᵀ = C
+    move many of them (at G = 3072 it clamped 1324 eigenvalues). Any F with F Fᵀ = C
     gives z = F ε ~ N(0, C), so sampling is unchanged in distribution.
     """
     from scipy.linalg import LinAlgError, cholesky, eigh

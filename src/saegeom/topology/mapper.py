@@ -1,6 +1,6 @@
 """Mapper graphs of feature clouds with kepler-mapper.
 
-Traps of kepler-mapper this module avoids (issue 16):
+Traps of kepler-mapper this module avoids:
 
 * ``KeplerMapper.fit_transform`` catches an exception raised by a projection object and
   silently falls back to the raw data. The lens is therefore computed here
