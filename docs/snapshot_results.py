@@ -90,9 +90,11 @@ def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--seconds", type=float, help="wall-clock seconds of the run (from `time make demo`)")
     ap.add_argument("--jobs", type=int, help="number of Snakemake jobs of the run")
+    ap.add_argument("--results", type=Path, default=RESULTS, help="the run's results/ folder (default: ./results)")
     args = ap.parse_args(argv)
-    metrics = pd.read_parquet(RESULTS / "metrics.parquet")
-    cal_path = RESULTS / "calibration.parquet"
+    results = args.results
+    metrics = pd.read_parquet(results / "metrics.parquet")
+    cal_path = results / "calibration.parquet"
     calibration = pd.read_parquet(cal_path) if cal_path.exists() else None
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
                             text=True).stdout.strip()
@@ -109,8 +111,8 @@ def main(argv: list[str] | None = None) -> None:
     tmp.write_text(json.dumps(snapshot, indent=1, allow_nan=False))
     tmp.replace(OUT)
     for src, dst in FIGURES.items():
-        if (RESULTS / "figures" / src).exists():
-            shutil.copyfile(RESULTS / "figures" / src, ROOT / "docs" / "assets" / dst)
+        if (results / "figures" / src).exists():
+            shutil.copyfile(results / "figures" / src, ROOT / "docs" / "assets" / dst)
     print(f"wrote {OUT}", file=sys.stderr)
 
 
