@@ -173,7 +173,7 @@ def test_snakemake_dry_run_names_mistakes_of_several_blocks_before_any_job(tmp_p
     cfg["saes"]["topk"]["lr_scheduler"] = "cos"
     (tmp_path / "bad.yaml").write_text(yaml.safe_dump(cfg))
     snakemake = str(Path(sys.executable).with_name("snakemake"))
-    r = subprocess.run([snakemake, "-n", "-s", str(REPO / "Snakefile"), "--directory", str(tmp_path),
+    r = subprocess.run([snakemake, "-n", "-s", str(REPO / "workflow" / "Snakefile"), "--directory", str(tmp_path),
                         "--configfile", str(tmp_path / "bad.yaml"), "--cores", "1"],
                        capture_output=True, text=True, timeout=600)
     out = r.stdout + r.stderr
