@@ -146,6 +146,16 @@ def test_shipped_config_plans_every_stage():
     assert len(p.all_targets()) == 5 + len(p.viewer_pages())
 
 
+def test_publication_config_plans_the_same_studies_with_the_full_suites():
+    paper = yaml.safe_load((REPO / "config" / "paper.yaml").read_text())
+    p, d = plan_of(copy.deepcopy(paper)), plan_of(copy.deepcopy(DEFAULT))
+    assert p.metrics_tables() and set(p.viewer_pages()) == set(d.viewer_pages())
+    assert p.n_baseline("blobs") == 1000 and p.config["topology"]["n_baseline"] == 100
+    pairings = set(p.pairing_settings("blobs")["pairings"])
+    assert pairings >= set(d.pairing_settings("blobs")["pairings"]) | {"many_to_one", "decoder_cosine"}
+    assert len(p.calibration_worlds) == 5 * 4 and p.n_baseline(next(iter(p.calibration_worlds))) == 1000
+
+
 # ---- rules, scripts and saegeom.rules ------------------------------------------------------------------
 def _rules() -> dict[str, str]:
     """{rule name: script file name} of every rule of the workflow (None: no script)."""

@@ -117,12 +117,13 @@ def test_groups_only_join_rules_of_one_partition():
 
 
 @pytest.mark.slow
-def test_slurm_profile_dry_runs_the_default_config(tmp_path):
+@pytest.mark.parametrize("config", ["config.yaml", "paper.yaml"])
+def test_slurm_profile_dry_runs_the_default_and_publication_configs(tmp_path, config):
     pytest.importorskip("snakemake_executor_plugin_slurm")
     r = subprocess.run([SNAKEMAKE, "-n", "--profile", str(REPO / "profiles" / "slurm"), "--workflow-profile",
                         "none", "--slurm-no-account", "-s", str(REPO / "workflow" / "Snakefile"),
-                        "--directory", str(tmp_path),
-                        "all"], capture_output=True, text=True, timeout=600, cwd=REPO)
+                        "--directory", str(tmp_path), "all", "--configfile", str(REPO / "config" / config)],
+                       capture_output=True, text=True, timeout=600, cwd=REPO)
     assert r.returncode == 0, r.stderr[-3000:]
     assert "Group job small" in r.stdout and "slurm_partition=gpu" in r.stdout and "gpu=1" in r.stdout
 
