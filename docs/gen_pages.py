@@ -77,6 +77,8 @@ def results_page() -> str:
     m, run = d["machine"], d.get("run", {})
     took = (f"{run['seconds'] / 60:.1f} minutes, {run['jobs']} jobs" if run.get("seconds") and run.get("jobs")
             else "time not recorded")
+    if run.get("note"):
+        took += f" ({run['note']})"
     lines = [
         "# The default run\n",
         f"Generated from `docs/results/demo.json`: `make demo` at commit `{d['commit']}`, {d['when_utc']}, on "

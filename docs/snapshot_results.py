@@ -90,6 +90,7 @@ def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--seconds", type=float, help="wall-clock seconds of the run (from `time make demo`)")
     ap.add_argument("--jobs", type=int, help="number of Snakemake jobs of the run")
+    ap.add_argument("--note", default="", help="circumstances of the run worth stating (e.g. other load)")
     ap.add_argument("--results", type=Path, default=RESULTS, help="the run's results/ folder (default: ./results)")
     args = ap.parse_args(argv)
     results = args.results
@@ -103,7 +104,7 @@ def main(argv: list[str] | None = None) -> None:
         "machine": {"cpu": _cpu(), "cores": len(os.sched_getaffinity(0)),
                     "python": platform.python_version()},
         "commit": commit,
-        "run": {"seconds": args.seconds, "jobs": args.jobs},
+        "run": {"seconds": args.seconds, "jobs": args.jobs, "note": args.note},
         **summarise(metrics, calibration),
     }
     OUT.parent.mkdir(parents=True, exist_ok=True)
