@@ -111,6 +111,7 @@ def main(argv: list[str] | None = None) -> None:
     tmp = OUT.with_suffix(".tmp")
     tmp.write_text(json.dumps(snapshot, indent=1, allow_nan=False))
     tmp.replace(OUT)
+    (ROOT / "docs" / "assets").mkdir(parents=True, exist_ok=True)
     for src, dst in FIGURES.items():
         if (results / "figures" / src).exists():
             shutil.copyfile(results / "figures" / src, ROOT / "docs" / "assets" / dst)
