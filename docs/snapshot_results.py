@@ -97,7 +97,8 @@ def main(argv: list[str] | None = None) -> None:
     metrics = pd.read_parquet(results / "metrics.parquet")
     cal_path = results / "calibration.parquet"
     calibration = pd.read_parquet(cal_path) if cal_path.exists() else None
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
+    # the commit of the checkout that produced the results (the folder above results/)
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=results.resolve().parent, capture_output=True,
                             text=True).stdout.strip()
     snapshot = {
         "when_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
