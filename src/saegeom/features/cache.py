@@ -39,6 +39,7 @@ from saegeom.features.latents import (
 from saegeom.io.atomic import atomic_path
 from saegeom.io.shards import MASK, TENSOR, ShardSet
 from saegeom.io.tables import write_table
+from saegeom.sae.encode import encode_rows
 
 
 def is_non_concept(token: str, special: frozenset[str] = frozenset()) -> bool:
@@ -115,9 +116,9 @@ def build_feature_cache(sae, shards: ShardSet, tokenizer, out_dir: str | Path, *
         arr = shards.shard_arrays(s)
         x_all, mask = arr[TENSOR], arr.get(MASK, np.ones(len(arr[TENSOR]), np.uint8)).astype(bool)
         for start in range(0, len(x_all), batch_size):
-            x = torch.from_numpy(x_all[start : start + batch_size]).to(device)
+            x = x_all[start : start + batch_size]
             m = torch.from_numpy(mask[start : start + batch_size])
-            z = sae.encode(x).float().cpu() * m[:, None]  # masked rows have no code
+            z = encode_rows(sae, x, device).cpu() * m[:, None]  # masked rows have no code
             top = torch.topk(z, k, dim=1)
             rows = slice(offset + start, offset + start + len(x))
             indices[rows] = top.indices.numpy().astype(np.int32)

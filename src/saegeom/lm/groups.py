@@ -29,6 +29,7 @@ import torch
 
 from saegeom.compare.rows import Context, make_row
 from saegeom.io.shards import MASK, TENSOR, ShardSet
+from saegeom.sae.encode import encode_batches
 
 CATEGORY_MODEL = "categories"  # model_b / sae_b of category-recovery rows
 RECOVERY_METRICS = ("category_precision", "category_recall", "category_f1")
@@ -89,8 +90,7 @@ def category_scores(sae, shards: ShardSet, tokenizer, categories: dict[str, list
         keep = arr[MASK].astype(bool) if MASK in arr else np.ones(len(arr[TENSOR]), bool)
         x = arr[TENSOR][keep]
         ids.append(arr[TOKEN_IDS][keep])
-        for start in range(0, len(x), batch_size):
-            codes.append(sae.encode(torch.from_numpy(x[start : start + batch_size]).to(device)).float().cpu())
+        codes += [z.cpu() for z in encode_batches(sae, x, device, batch_size)]
     z = torch.cat(codes)  # (n_tokens, d_sae)
     token_ids = np.concatenate(ids)
     vocab = np.unique(token_ids)

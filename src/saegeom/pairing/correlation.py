@@ -24,19 +24,12 @@ import scipy.sparse as sp
 from tqdm.auto import tqdm
 
 from saegeom.io.shards import ShardSet, paired_blocks
+from saegeom.sae.encode import encode_batches, encode_rows
 
 
 def encode_sparse(sae, x: np.ndarray, device: str = "cpu", batch_size: int = 2048) -> sp.csr_matrix:
-    """SAE codes of rows ``x`` (n, d_in) as a CSR matrix (n, d_sae), float32."""
-    import torch  # here, not at module level: importing saegeom.pairing/compare must not start torch
-
-    parts = []
-    for start in range(0, len(x), batch_size):
-        with torch.no_grad():
-            z = sae.encode(torch.as_tensor(x[start : start + batch_size], device=device, dtype=torch.float32))
-        if (z < 0).any():
-            raise ValueError("SAE produced negative activations; sparse correlation assumes non-negative codes")
-        parts.append(sp.csr_matrix(z.cpu().numpy()))
+    """SAE codes of rows ``x`` (n, d_in) as a CSR matrix (n, d_sae), float32 (``saegeom.sae.encode``)."""
+    parts = [sp.csr_matrix(z.cpu().numpy()) for z in encode_batches(sae, x, device, batch_size, nonnegative=True)]
     return sp.vstack(parts, format="csr") if parts else sp.csr_matrix((0, sae.cfg.d_sae), dtype=np.float32)
 
 
@@ -228,13 +221,7 @@ class DeviceCoactivationAccumulator:
 
 def encode_dense(sae, x: np.ndarray, device: str = "cpu"):
     """SAE codes of rows ``x`` (n, d_in) as a dense float32 tensor on ``device`` (n, d_sae)."""
-    import torch
-
-    with torch.no_grad():
-        z = sae.encode(torch.as_tensor(x, device=device, dtype=torch.float32))
-    if (z < 0).any():
-        raise ValueError("SAE produced negative activations; sparse correlation assumes non-negative codes")
-    return z
+    return encode_rows(sae, x, device, nonnegative=True)
 
 
 def coactivation_stats(sae_a, shards_a: ShardSet, sae_b, shards_b: ShardSet, *, device: str = "cpu",
