@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from test_profiles import rule_blocks
 
 from saegeom import rules as R
 from saegeom.config_checks import ConfigError
@@ -157,15 +158,10 @@ def test_publication_config_plans_the_same_studies_with_the_full_suites():
 
 
 # ---- rules, scripts and saegeom.rules ------------------------------------------------------------------
-def _rules() -> dict[str, str]:
+def _rules() -> dict[str, str | None]:
     """{rule name: script file name} of every rule of the workflow (None: no script)."""
-    out = {}
-    for smk in [REPO / "workflow" / "Snakefile", *(REPO / "workflow" / "rules").glob("*.smk")]:
-        for block in re.split(r"^rule ", smk.read_text(), flags=re.M)[1:]:
-            name = block.split(":", 1)[0]
-            script = re.search(r'script:\s*"\.\./scripts/(\w+)\.py"', block)
-            out[name] = script.group(1) if script else None
-    return out
+    scripts = {name: re.search(r'script:\s*"\.\./scripts/(\w+)\.py"', block) for name, block in rule_blocks().items()}
+    return {name: m.group(1) if m else None for name, m in scripts.items()}
 
 
 def test_every_rule_script_runs_the_function_of_its_name():

@@ -15,13 +15,11 @@ REPO = Path(__file__).resolve().parents[2]
 PROFILES = sorted(REPO.glob("profiles/*/config.yaml"))
 SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
 RULE_RE = re.compile(r"^(?:rule|checkpoint)\s+([A-Za-z_]\w*)\s*:", re.M)
-SKIP_DIRS = {".venv", ".snakemake", ".git", "node_modules"}
 
 
 def workflow_files() -> list[Path]:
-    """Every Snakefile and .smk of the workflow, wherever they live (rules/ or workflow/rules/)."""
-    files = [*REPO.glob("**/*.smk"), *REPO.glob("**/Snakefile")]
-    return sorted(f for f in files if not SKIP_DIRS & set(f.relative_to(REPO).parts) and "tests" not in f.parts)
+    """The workflow's Snakefile and every rule file (the catalog layout: workflow/Snakefile, workflow/rules/)."""
+    return [REPO / "workflow" / "Snakefile", *sorted((REPO / "workflow" / "rules").glob("*.smk"))]
 
 
 def rule_blocks() -> dict[str, str]:
