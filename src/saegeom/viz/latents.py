@@ -1,4 +1,4 @@
-"""``latents.parquet`` of the feature cache: one row per SAE latent (schema fixed by the lead).
+"""``latents.parquet`` of the feature cache: one row per SAE latent.
 
 Columns (``LATENTS_SCHEMA``): ``latent`` (int32, 0..d_sae−1), ``frequency`` (share of unmasked
 tokens where the latent fires), ``mean_activation`` (over tokens where it fires; NaN when never),
