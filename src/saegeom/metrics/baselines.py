@@ -36,8 +36,9 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from tqdm.auto import tqdm
@@ -257,10 +258,152 @@ def make_sampler(kind: str, x: np.ndarray, y: np.ndarray, pools: NullPools | Non
     raise ValueError(f"unknown null {kind!r}; expected one of {sorted(NULLS)}")
 
 
+@dataclass
+class NullStream:
+    """One null's draws, made once and evaluated by every metric (:func:`permutation_tests`).
+
+    ``n_draws``: draws taken from the random stream; ``index_sets``: each draw's index set when recorded
+    (``record=True``; index nulls only, else None per draw)."""
+
+    baseline: str
+    seed: int
+    n_draws: int = 0
+    index_sets: list[np.ndarray | None] | None = None
+
+
+#: above this many (items × width) elements, ``device="auto"`` takes the shared products on a CUDA GPU
+#: when one is present (below it the copies cost more than they save)
+DEVICE_MIN_ELEMENTS = 1 << 20
+
+
+def _product_device(device: str | None, n_elements: int) -> str | None:
+    """The torch device of the shared products: None (numpy) unless asked or ``auto`` with a GPU."""
+    if device is None or device == "numpy":
+        return None
+    if device == "auto":
+        if n_elements < DEVICE_MIN_ELEMENTS:
+            return None
+        try:
+            import torch
+        except ImportError:  # pragma: no cover - torch is a dependency
+            return None
+        return "cuda" if torch.cuda.is_available() else None
+    return device
+
+
+def permutation_tests(metrics: Mapping[str | MetricSpec, Mapping[str, Any]] | Sequence[str | MetricSpec], x, y, n_baseline: int = 1000,
+                      baseline: str = "random_partners", seed: int = 0, pools: NullPools | None = None,
+                      sampler: Sampler | None = None, min_valid_fraction: float = 0.5, progress: bool = False,
+                      fast: bool = True, precision: str = "float32", device: str | None = "auto",
+                      stream: NullStream | None = None, record: bool = False,
+                      ) -> dict[str, BaselineResult | MetricUndefined]:
+    """Every metric of ``metrics`` (names or specs, or those → keyword arguments) against ONE stream of null draws.
+
+    The null's draws (index sets, or matrix pairs for nulls that redraw X too) come from
+    ``np.random.default_rng(seed)`` once, in the order :func:`make_sampler` draws them, and every
+    metric is evaluated on each draw — so all rows of one (subspace, null) share their null
+    configurations, and the work that depends only on a draw is done once per draw: the gather of
+    Y, its centred Gram and eigendecomposition, and one product ``U_xᵀ Y`` that serves linear and
+    debiased CKA, SVCCA, PWCCA, both Procrustes and soft matching (``fast_nulls.SharedRows``).
+    The draws themselves are those of the single-metric path (same samplers: the observed set is a
+    possible draw, frequency-decile strata, repeated partners), so every exchangeability
+    property of :func:`make_sampler` holds unchanged; ties, the reachable-p rule and ``n_distinct``
+    are those of :func:`p_value` / :func:`distinct_values`.
+
+    ``precision``: ``float32`` takes that shared product in float32 (values within
+    ``fast_nulls.FLOAT32_ATOL`` of float64; module doc of ``fast_nulls``); ``device``: ``auto`` (a CUDA GPU
+    when present and the problem is large), None (numpy) or a torch device. ``stream``: filled with
+    the number of draws (and, with ``record``, the index sets). Returns, per metric, its
+    :class:`BaselineResult`, or the ``MetricUndefined`` its observed value raised.
+    """
+    from saegeom.metrics.fast_nulls import SharedRows, fast_null, uses_shared_rows
+
+    items = metrics.items() if isinstance(metrics, Mapping) else ((m, {}) for m in metrics)
+    specs: dict[str, MetricSpec] = {}
+    kws: dict[str, dict[str, Any]] = {}
+    for m, kw in items:
+        spec = get_metric(m) if isinstance(m, str) else m
+        specs[spec.name], kws[spec.name] = spec, dict(kw)
+    x, y = as_f64(x), as_f64(y)
+    stream = stream if stream is not None else NullStream(baseline, seed)
+    if record:
+        stream.index_sets = []
+    out: dict[str, BaselineResult | MetricUndefined] = {}
+    try:
+        draw = sampler or make_sampler(baseline, x, y, pools)
+        isampler = None if sampler is not None or not fast else index_sampler(baseline, x, y, pools)
+    except MetricUndefined as e:  # the values stand; only this null cannot be drawn here
+        for m, spec in specs.items():
+            try:
+                out[m] = BaselineResult(spec(x, y, **kws[m]), float("nan"), float("nan"), float("nan"), n_baseline,
+                                        0, baseline, np.full(n_baseline, np.nan), f"null {baseline} undefined: {e}")
+            except MetricUndefined as err:
+                out[m] = err
+        return out
+    evaluators: dict[str, Any] = {}
+    if isampler is not None:
+        shared = None
+        if isampler.axis == 0 and x.shape[0] >= 4 and any(uses_shared_rows(m) for m in specs):
+            src = as_f64(isampler.source)
+            shared = SharedRows(x, src, precision, _product_device(device, src.size))
+        for m, spec in specs.items():
+            evaluators[m] = fast_null(spec, x, isampler.source, isampler.axis, shared=shared, **kws[m])
+    values: dict[str, float] = {}
+    for m, spec in specs.items():
+        ev = evaluators.get(m)
+        try:
+            observed = None if ev is None else ev.observed(y)
+            values[m] = spec(x, y, **kws[m]) if observed is None else observed
+        except MetricUndefined as e:
+            out[m] = e
+    live = [m for m in specs if m in values]
+    null = {m: np.full(n_baseline, np.nan) for m in live}
+    rng = np.random.default_rng(seed)
+    for i in tqdm(range(n_baseline), desc=f"null {baseline} ({len(live)} metrics)", disable=not progress):
+        if not live:
+            break
+        if isampler is not None:
+            idx = isampler.draw(rng)
+            xb, yb = x, None
+            if stream.index_sets is not None:
+                stream.index_sets.append(idx)
+        else:
+            xb, yb = draw(rng)
+            if stream.index_sets is not None:
+                stream.index_sets.append(None)
+        stream.n_draws += 1
+        for m in live:
+            try:
+                ev = evaluators.get(m)
+                if ev is not None:
+                    null[m][i] = ev(idx)
+                else:
+                    if yb is None:
+                        yb = _take(isampler.source, idx, isampler.axis)
+                    null[m][i] = specs[m](xb, yb, **kws[m])
+            except MetricUndefined:
+                pass
+    configs = len(pools.others) if baseline == "mismatched_subspace" and sampler is None and pools else None
+    for m in live:
+        spec, samples = specs[m], null[m]
+        n_valid = int(np.isfinite(samples).sum())
+        if n_valid < n_baseline:
+            log.info("%s / %s: %d of %d null draws undefined", m, baseline, n_baseline - n_valid, n_baseline)
+        p, note = p_value(values[m], samples, spec.higher_is_similar, min_valid_fraction, n_configurations=configs)
+        ev = evaluators.get(m)
+        if ev is not None and ev.note:
+            note = "; ".join(filter(None, [ev.note, note]))
+        finite = samples[np.isfinite(samples)]
+        out[m] = BaselineResult(values[m], float(finite.mean()) if len(finite) else float("nan"),
+                                float(finite.std(ddof=1)) if len(finite) > 1 else float("nan"),
+                                p, n_baseline, n_valid, baseline, samples, note, distinct_values(samples))
+    return {m: out[m] for m in specs}
+
+
 def permutation_test(metric: str | MetricSpec, x, y, n_baseline: int = 1000, baseline: str = "random_partners",
                      seed: int = 0, pools: NullPools | None = None, sampler: Sampler | None = None,
                      min_valid_fraction: float = 0.5, progress: bool = False, fast: bool = True,
-                     **metric_kw) -> BaselineResult:
+                     precision: str = "float64", **metric_kw) -> BaselineResult:
     """Value of ``metric(x, y)`` against ``n_baseline`` draws from a null.
 
     The null is ``sampler`` when given (``baseline`` is then only its label), else the
@@ -272,40 +415,11 @@ def permutation_test(metric: str | MetricSpec, x, y, n_baseline: int = 1000, bas
     ``fast``: for nulls that keep X and re-index Y, evaluate draws with
     ``saegeom.metrics.fast_nulls`` (X's factorisation, Gram, RDM ranks, k-NN graph computed once);
     same draws, same values to float tolerance, same p-values. ``fast=False`` is the plain loop.
+    One metric of :func:`permutation_tests` (float64 products on the host unless ``precision``).
     """
-    from saegeom.metrics.fast_nulls import fast_null
-
     spec = get_metric(metric) if isinstance(metric, str) else metric
-    x, y = as_f64(x), as_f64(y)
-    null = np.full(n_baseline, np.nan)
-    try:
-        draw = sampler or make_sampler(baseline, x, y, pools)
-        isampler = None if sampler is not None or not fast else index_sampler(baseline, x, y, pools)
-    except MetricUndefined as e:  # the value stands; only this null cannot be drawn here
-        return BaselineResult(spec(x, y, **metric_kw), float("nan"), float("nan"), float("nan"), n_baseline, 0,
-                              baseline, null, f"null {baseline} undefined: {e}")
-    evaluator = None if isampler is None else fast_null(spec, x, isampler.source, isampler.axis, **metric_kw)
-    observed = None if evaluator is None else evaluator.observed(y)
-    value = spec(x, y, **metric_kw) if observed is None else observed
-    rng = np.random.default_rng(seed)
-    for i in tqdm(range(n_baseline), desc=f"null {spec.name}/{baseline}", disable=not progress):
-        try:
-            if evaluator is not None:
-                assert isampler is not None  # the evaluator is built from it
-                null[i] = evaluator(isampler.draw(rng))
-            else:
-                xb, yb = draw(rng)
-                null[i] = spec(xb, yb, **metric_kw)
-        except MetricUndefined:
-            pass
-    n_valid = int(np.isfinite(null).sum())
-    if n_valid < n_baseline:
-        log.info("%s / %s: %d of %d null draws undefined", spec.name, baseline, n_baseline - n_valid, n_baseline)
-    configs = len(pools.others) if baseline == "mismatched_subspace" and sampler is None and pools else None
-    p, note = p_value(value, null, spec.higher_is_similar, min_valid_fraction, n_configurations=configs)
-    if evaluator is not None and evaluator.note:
-        note = "; ".join(filter(None, [evaluator.note, note]))
-    finite = null[np.isfinite(null)]
-    return BaselineResult(value, float(finite.mean()) if len(finite) else float("nan"),
-                          float(finite.std(ddof=1)) if len(finite) > 1 else float("nan"),
-                          p, n_baseline, n_valid, baseline, null, note, distinct_values(null))
+    r = permutation_tests({spec: metric_kw}, x, y, n_baseline, baseline, seed, pools, sampler,
+                          min_valid_fraction, progress, fast, precision, device=None)[spec.name]
+    if isinstance(r, MetricUndefined):
+        raise r
+    return r

@@ -14,6 +14,17 @@ computed once, and a draw costs only what depends on Y. Each evaluator
   conditioned (a near-constant side, tied neighbours, a draw outside the fixed set);
 * is written by hand because no library offers "the same measure under a re-indexed Y".
 
+The gram-family evaluators (CKA, debiased CKA, SVCCA, PWCCA, both Procrustes, soft matching) of one
+(X, source) share a :class:`SharedRows`: X's SVD once, and per draw one gather of Y, one centred
+Gram of Y, one eigendecomposition and one product ``P = U_xᵀ Y`` (U_x: X's orthonormal basis) from
+which every one of them reads what it needs (``Xcᵀ Y = V_x S_x P``; CCA's ``Q_xᵀ Y`` are rows of P).
+With ``precision="float32"`` that product is taken in float32 (on the GPU when one is used); the
+metric values then stay within ``FLOAT32_ATOL`` of the float64 path (measured, and tested in
+``tests/metrics/test_null_stream.py``): each evaluator re-takes the product in float64 on a draw
+where rounding could be amplified (a Y side with Gram condition number above
+``FLOAT32_MAX_CONDITION`` for CCA, a Procrustes or soft-matching distance² below
+``FLOAT32_MIN_DISTANCE_SQ``, where 2 − 2t cancels).
+
 The one non-exact path: RSA on more than ``RSA_EXACT_MAX_ITEMS`` items (n(n−1)/2 RDM entries
 ranked per draw) uses a fixed random subsample of ``RSA_SUBSAMPLE_ITEMS`` items for the value
 *and* every null draw (a valid permutation test of the subsampled statistic), and says so in
@@ -38,6 +49,120 @@ RSA_EXACT_MAX_ITEMS = 4096  # above: n(n-1)/2 ranks per draw are too many; subsa
 RSA_SUBSAMPLE_ITEMS = 1024
 MMCS_TOP = 64  # best cosines of each X row kept; a draw missing all of them is computed exactly
 _CHUNK = 1 << 24  # elements of an intermediate block (128 MB of float64)
+#: float32 products: metric values within this of the float64 path (measured max over the benchmark
+#: and test data ≈ 2e-6; tests assert it)
+FLOAT32_ATOL = 2e-5
+FLOAT32_MAX_CONDITION = 1e4  # Y-Gram condition number (kept eigenvalues) above which CCA re-takes P in float64
+FLOAT32_MIN_DISTANCE_SQ = 1e-2  # Procrustes / soft-matching distance² below which P is re-taken in float64
+
+
+class RowDraw:
+    """The shared work of one draw ``Y = S[idx]`` (see :class:`SharedRows`), computed on first use."""
+
+    def __init__(self, shared: SharedRows, idx: np.ndarray):
+        self.shared, self.idx = shared, idx
+        self._y: np.ndarray | None = None
+        self._gram: tuple[np.ndarray, np.ndarray] | None = None
+        self._eig: tuple[np.ndarray, np.ndarray] | None = None
+        self._p: dict[bool, np.ndarray] = {}
+
+    @property
+    def y(self) -> np.ndarray:
+        """(n, d2) float64 Y of this draw."""
+        if self._y is None:
+            self._y = self.shared.s[self.idx]
+        return self._y
+
+    def centred_gram(self) -> tuple[np.ndarray, np.ndarray]:
+        """(YcᵀYc (d2, d2), column mean μ (d2,)): from SᵀS updated over the rows whose count is not 1
+        (none when a draw permutes all of S), else YᵀY."""
+        if self._gram is None:
+            sh, idx = self.shared, self.idx
+            c = np.bincount(idx, minlength=len(sh.s))
+            off = np.flatnonzero(c != 1)
+            if len(off) < len(idx):
+                w = (c[off] - 1).astype(np.float64)
+                gram = sh.sts + (sh.s[off].T * w) @ sh.s[off]
+                mean = (sh.colsum + w @ sh.s[off]) / len(idx)
+            else:
+                gram, mean = self.y.T @ self.y, self.y.mean(axis=0)
+            self._gram = (gram - len(idx) * np.outer(mean, mean), mean)
+        return self._gram
+
+    def eig(self) -> tuple[np.ndarray, np.ndarray]:
+        """(w, v): eigenvalues (descending) and eigenvectors of the centred Gram."""
+        if self._eig is None:
+            w, v = np.linalg.eigh(self.centred_gram()[0])
+            self._eig = (w[::-1], v[:, ::-1])
+        return self._eig
+
+    def p(self, exact: bool = False) -> np.ndarray:
+        """(r, d2) float64 ``U_xᵀ Y`` — taken in the shared precision unless ``exact`` (float64)."""
+        exact = exact or self.shared.precision == "float64"
+        if exact not in self._p:
+            self._p[exact] = self.shared.product(self.idx, exact)
+        return self._p[exact]
+
+    def cross(self, exact: bool = False) -> np.ndarray:
+        """(d1, d2) ``Xcᵀ Y`` = V_x S_x P (equal to Xcᵀ Yc: Xc has centred columns)."""
+        return self.shared.to_cross @ self.p(exact)
+
+    @property
+    def approximate(self) -> bool:
+        """True when :meth:`p` is not float64 by default (evaluators then guard cancellation)."""
+        return self.shared.precision != "float64"
+
+
+class SharedRows:
+    """What every gram-family evaluator of one (X, source) reuses, and one :class:`RowDraw` per draw.
+
+    x: (n, d1) float64; source S: (n_src, d2) float64, Y = S[idx]. Once: Xc = X centred and its
+    SVD Xc = U_x S_x V_xᵀ (directions with singular value ≤ 1e-10 × the largest dropped, as
+    ``representational._orthonormal_basis`` does), SᵀS, S's column sums and row norms. Per draw
+    (:meth:`draw`, cached for the last ``idx`` object, so the evaluators called one after the other on
+    the same draw share it): see :class:`RowDraw`. ``precision``: ``float64`` or ``float32`` (the
+    product ``P = U_xᵀ Y``; module doc); ``device``: None (numpy) or a torch device for that product.
+    """
+
+    def __init__(self, x: np.ndarray, source: np.ndarray, precision: str = "float64", device: str | None = None):
+        if precision not in ("float32", "float64"):
+            raise ValueError(f"precision must be float32 or float64, got {precision!r}")
+        self.s, self.precision, self.device = source, precision, device
+        self.sts = source.T @ source
+        self.colsum = source.sum(axis=0)
+        self.sq = np.einsum("ij,ij->i", source, source)
+        self.xc = rep._centre(x)
+        u, sv, vt = np.linalg.svd(self.xc, full_matrices=False)
+        keep = sv > 1e-10 * max(sv.max(initial=0.0), 1e-300)
+        self.ux, self.sx, self.vtx = u[:, keep], sv[keep], vt[keep]
+        self.to_cross = self.vtx.T * self.sx  # (d1, r)
+        self._low: tuple | None = None  # (U_xᵀ, S) in float32 / on the device, made on first use
+        self._last: RowDraw | None = None
+        self.n_draws = 0  # distinct draws served (tests: one stream per null)
+
+    def draw(self, idx: np.ndarray) -> RowDraw:
+        if self._last is None or self._last.idx is not idx:
+            self._last = RowDraw(self, idx)
+            self.n_draws += 1
+        return self._last
+
+    def product(self, idx: np.ndarray, exact: bool) -> np.ndarray:
+        """U_xᵀ S[idx] as float64 (r, d2): float64 on the host when ``exact``, else in ``precision`` on
+        ``device``."""
+        if exact or (self.precision == "float64" and self.device is None):
+            return self.ux.T @ self.s[idx]
+        if self.device is None:
+            if self._low is None:
+                self._low = (np.ascontiguousarray(self.ux.T, np.float32), self.s.astype(np.float32))
+            return (self._low[0] @ self._low[1][idx]).astype(np.float64)
+        import torch
+
+        dt = torch.float32 if self.precision == "float32" else torch.float64
+        if self._low is None:
+            self._low = (torch.as_tensor(self.ux.T, dtype=dt, device=self.device).contiguous(),
+                         torch.as_tensor(self.s, dtype=dt, device=self.device))
+        ti = torch.as_tensor(idx, device=self.device)
+        return (self._low[0] @ self._low[1].index_select(0, ti)).double().cpu().numpy()
 
 
 class FastNull:
@@ -62,27 +187,13 @@ class FastNull:
 
 
 class _RowGram(FastNull):
-    """Rows drawn from S (axis 0): YᵀY = Sᵀ diag(c) S with c = bincount(idx), updated from the
-    precomputed SᵀS over the rows whose count is not 1 (none when a draw permutes all of S)."""
+    """Rows drawn from S (axis 0), through a :class:`SharedRows` (given, or one of its own)."""
 
-    def __init__(self, spec, x, source, axis, **kw):
+    def __init__(self, spec, x, source, axis, shared: SharedRows | None = None, **kw):
         super().__init__(spec, x, source, axis, **kw)
-        self.s = source
-        self.sts = source.T @ source
-        self.colsum = source.sum(axis=0)
-        self.sq = np.einsum("ij,ij->i", source, source)
-
-    def centred_gram(self, idx: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(YcᵀYc (d2, d2), column mean μ (d2,)) of Y = S[idx]."""
-        c = np.bincount(idx, minlength=len(self.s))
-        off = np.flatnonzero(c != 1)
-        if len(off) < len(idx):
-            w = (c[off] - 1).astype(np.float64)
-            gram = self.sts + (self.s[off].T * w) @ self.s[off]
-            mean = (self.colsum + w @ self.s[off]) / len(idx)
-        else:
-            gram, mean = y.T @ y, y.mean(axis=0)
-        return gram - len(idx) * np.outer(mean, mean), mean
+        self.shared = shared if shared is not None else SharedRows(x, source)
+        self.s, self.sts, self.sq = self.shared.s, self.shared.sts, self.shared.sq
+        self.xc = self.shared.xc
 
     def well_conditioned(self, gram: np.ndarray) -> bool:
         """False when the centred Gram is at rounding level of SᵀS (near-constant Y): use plain."""
@@ -92,15 +203,14 @@ class _RowGram(FastNull):
 class _LinearCKA(_RowGram):
     def __init__(self, spec, x, source, axis, **kw):
         super().__init__(spec, x, source, axis, **kw)
-        self.xc = rep._centre(x)
         self.nxx = np.linalg.norm(self.xc.T @ self.xc)
 
     def __call__(self, idx):
-        y = self.s[idx]
-        gram, _ = self.centred_gram(idx, y)
+        d = self.shared.draw(idx)
+        gram, _ = d.centred_gram()
         if self.nxx == 0 or not self.well_conditioned(gram):
             return self.plain(idx)
-        return float(np.linalg.norm(y.T @ self.xc) ** 2 / (self.nxx * np.linalg.norm(gram)))
+        return float(np.linalg.norm(d.cross()) ** 2 / (self.nxx * np.linalg.norm(gram)))
 
 
 class _DebiasedCKA(_RowGram):
@@ -109,7 +219,6 @@ class _DebiasedCKA(_RowGram):
 
     def __init__(self, spec, x, source, axis, **kw):
         super().__init__(spec, x, source, axis, **kw)
-        self.xc = rep._centre(x)
         self.dk = np.einsum("ij,ij->i", self.xc, self.xc)
         self.hxx = rep._hsic_unbiased(self.xc, self.xc)
 
@@ -119,73 +228,72 @@ class _DebiasedCKA(_RowGram):
         return float((trace + dk.sum() * dl.sum() / ((n - 1) * (n - 2)) - 2.0 / (n - 2) * (dk @ dl)) / (n * (n - 3)))
 
     def __call__(self, idx):
-        y = self.s[idx]
-        gram, mean = self.centred_gram(idx, y)
+        d = self.shared.draw(idx)
+        gram, mean = d.centred_gram()
         if not self.well_conditioned(gram):
             return self.plain(idx)
-        dl = self.sq[idx] - 2 * (y @ mean) + mean @ mean  # ‖y_i − μ‖²
+        dl = self.sq[idx] - 2 * (d.y @ mean) + mean @ mean  # ‖y_i − μ‖²
         hyy = self._hsic(float(np.sum(gram**2)), dl, dl)
         if self.hxx <= 0 or hyy <= 0:
             return self.plain(idx)  # the plain metric raises with its own message
-        return self._hsic(float(np.linalg.norm(y.T @ self.xc) ** 2), self.dk, dl) / np.sqrt(self.hxx * hyy)
+        return self._hsic(float(np.linalg.norm(d.cross()) ** 2), self.dk, dl) / np.sqrt(self.hxx * hyy)
 
 
 class _SVCCA(_RowGram):
-    """X's reduced basis once; Y's from the eigendecomposition of its centred Gram (d2 × d2),
-    so a draw costs one (kx × n) @ (n × d2) product: canonical correlations are the singular values
-    of Qxᵀ Yc V_k S_k⁻¹ (Qx has centred columns, so Qxᵀ Yc = Qxᵀ Y)."""
+    """X's reduced basis spans the first kx columns of U_x; Y's from the eigendecomposition of its
+    centred Gram (d2 × d2): canonical correlations are the singular values of
+    P[:kx] V_k W_k^{-1/2} (Qx has centred columns, so Qxᵀ Yc = Qxᵀ Y)."""
 
     def __init__(self, spec, x, source, axis, var_fraction: float = 0.99, **kw):
         super().__init__(spec, x, source, axis, var_fraction=var_fraction, **kw)
         self.vf = var_fraction
-        self.qx = rep._orthonormal_basis(rep._centre(rep._svd_reduce(rep._centre(x), var_fraction)))
+        self.kx = rep._orthonormal_basis(rep._centre(rep._svd_reduce(self.xc, var_fraction))).shape[1]
+        self.kx = min(self.kx, self.shared.ux.shape[1])
 
     def __call__(self, idx):
-        y = self.s[idx]
-        gram, _ = self.centred_gram(idx, y)
-        w, v = np.linalg.eigh(gram)
-        w, v = w[::-1], v[:, ::-1]
-        if self.qx.shape[1] == 0 or not self.well_conditioned(gram):
+        d = self.shared.draw(idx)
+        gram, _ = d.centred_gram()
+        if self.kx == 0 or not self.well_conditioned(gram):
             return self.plain(idx)
+        w, v = d.eig()
         k = int(np.searchsorted(np.cumsum(w) / w.sum(), self.vf - 1e-12) + 1)
         if w[k - 1] < 1e-8 * w[0]:  # eigenvalues of a Gram lose the small singular values: use the SVD
             return self.plain(idx)
-        kx = self.qx.shape[1]
-        if kx + k > self.n - 1:
-            raise MetricUndefined(f"svcca undefined: kx={kx} + ky={k} kept components exceed n - 1 = {self.n - 1} "
-                                  f"(n={self.n} items), so some canonical correlations are 1 by construction")
-        m = (self.qx.T @ y) @ (v[:, :k] / np.sqrt(w[:k]))
+        if self.kx + k > self.n - 1:
+            raise MetricUndefined(f"svcca undefined: kx={self.kx} + ky={k} kept components exceed n - 1 = "
+                                  f"{self.n - 1} (n={self.n} items), so some canonical correlations are 1 by "
+                                  "construction")
+        exact = d.approximate and w[0] > FLOAT32_MAX_CONDITION * w[k - 1]
+        m = d.p(exact)[: self.kx] @ (v[:, :k] / np.sqrt(w[:k]))
         return float(np.clip(np.linalg.svd(m, compute_uv=False), 0.0, 1.0).mean())
 
 
 class _PWCCA(_RowGram):
-    """PWCCA with X's orthonormal basis once and Y's from its centred Gram's eigendecomposition:
-    Qxᵀ Qy = (Qxᵀ Y) V_k W_k^{-1/2} (one (kx × n) @ (n × d2) product per draw); the weights use the
-    narrower side's neurons, through Qxᵀ Xc (fixed) or Qyᵀ Yc = W_k^{1/2} V_kᵀ."""
+    """PWCCA with X's orthonormal basis U_x and Y's from its centred Gram's eigendecomposition:
+    Qxᵀ Qy = P V_k W_k^{-1/2}; the weights use the narrower side's neurons, through
+    U_xᵀ Xc = S_x V_xᵀ (fixed) or Qyᵀ Yc = W_k^{1/2} V_kᵀ."""
 
     def __init__(self, spec, x, source, axis, **kw):
         super().__init__(spec, x, source, axis, **kw)
-        xc = rep._centre(x)
-        self.qx = rep._orthonormal_basis(xc)
-        self.qx_xc = self.qx.T @ xc
+        self.qx_xc = self.shared.sx[:, None] * self.shared.vtx
         self.x_weights = x.shape[1] <= source.shape[1]
 
     def __call__(self, idx):
-        y = self.s[idx]
-        gram, _ = self.centred_gram(idx, y)
-        if self.qx.shape[1] == 0 or not self.well_conditioned(gram):
+        d = self.shared.draw(idx)
+        gram, _ = d.centred_gram()
+        kx = self.shared.ux.shape[1]
+        if kx == 0 or not self.well_conditioned(gram):
             return self.plain(idx)
-        w, v = np.linalg.eigh(gram)
-        w, v = w[::-1], v[:, ::-1]
+        w, v = d.eig()
         s = np.sqrt(np.maximum(w, 0.0))
         keep = s > 1e-10 * s[0]
         k = int(keep.sum())
         if (w[:k] < 1e-8 * w[0]).any() or ((w[k:] > 1e-22 * w[0]).any() and k < len(w)):
             return self.plain(idx)  # rank decided near rounding level: the SVD decides it
-        kx = self.qx.shape[1]
         if kx + k > self.n - 1:
             return self.plain(idx)  # raises the plain metric's MetricUndefined
-        m = (self.qx.T @ y) @ (v[:, :k] / s[:k])
+        exact = d.approximate and w[0] > FLOAT32_MAX_CONDITION * w[k - 1]
+        m = d.p(exact) @ (v[:, :k] / s[:k])
         u, rho, vt = np.linalg.svd(m, full_matrices=False)
         rho = np.clip(rho, 0.0, 1.0)
         if self.x_weights:
@@ -201,17 +309,10 @@ class _Procrustes(_RowGram):
 
     def __init__(self, spec, x, source, axis, **kw):
         super().__init__(spec, x, source, axis, **kw)
-        xc = rep._centre(x)
-        nrm = np.linalg.norm(xc)
-        self.xn = xc / nrm if nrm > 0 else None
+        self.nrm = np.linalg.norm(self.xc)
         self.permutation = spec.name == "permutation_procrustes"
 
-    def __call__(self, idx):
-        y = self.s[idx]
-        gram, _ = self.centred_gram(idx, y)
-        if self.xn is None or not self.well_conditioned(gram):
-            return self.plain(idx)
-        m = (self.xn.T @ y) / np.sqrt(np.trace(gram))
+    def _distance_sq(self, m: np.ndarray) -> float:
         if self.permutation:
             w = max(m.shape)
             m = np.pad(m, ((0, w - m.shape[0]), (0, w - m.shape[1])))
@@ -219,7 +320,17 @@ class _Procrustes(_RowGram):
             t = m[r, c].sum()
         else:
             t = np.linalg.svd(m, compute_uv=False).sum()
-        d2 = 2.0 - 2.0 * t
+        return 2.0 - 2.0 * t
+
+    def __call__(self, idx):
+        d = self.shared.draw(idx)
+        gram, _ = d.centred_gram()
+        if self.nrm == 0 or not self.well_conditioned(gram):
+            return self.plain(idx)
+        scale = self.nrm * np.sqrt(np.trace(gram))
+        d2 = self._distance_sq(d.cross() / scale)
+        if d.approximate and d2 < FLOAT32_MIN_DISTANCE_SQ:
+            d2 = self._distance_sq(d.cross(exact=True) / scale)
         if d2 < 1e-6:  # cancellation: near-identical shapes are measured directly
             return self.plain(idx)
         return float(np.sqrt(d2))
@@ -233,25 +344,31 @@ class _SoftMatching(_RowGram):
 
     def __init__(self, spec, x, source, axis, **kw):
         super().__init__(spec, x, source, axis, **kw)
-        xc = rep._centre(x)
-        nrm = np.linalg.norm(xc)
-        self.xn = xc / nrm * np.sqrt(x.shape[1]) if nrm > 0 else None
+        nrm = np.linalg.norm(self.xc)
+        self.xscale = np.sqrt(x.shape[1]) / nrm if nrm > 0 else None
+        self.xsq = (self.xc**2).sum(axis=0) * self.xscale**2 if nrm > 0 else None
 
-    def __call__(self, idx):
-        y = self.s[idx]
-        gram, _ = self.centred_gram(idx, y)
-        if self.xn is None or not self.well_conditioned(gram):
-            return self.plain(idx)
-        d1, d2 = self.xn.shape[1], y.shape[1]
+    def _value(self, cross: np.ndarray, gram: np.ndarray) -> float:
+        d1, d2 = cross.shape
         scale = np.sqrt(d2 / np.trace(gram))
-        cost = (self.xn**2).sum(axis=0)[:, None] + (np.diag(gram) * scale**2)[None, :] - 2 * scale * (self.xn.T @ y)
+        cost = self.xsq[:, None] + (np.diag(gram) * scale**2)[None, :] - 2 * scale * self.xscale * cross
         cost = np.maximum(cost, 0.0)
         if d1 == d2:
             r, c = linear_sum_assignment(cost)
-            return float(np.sqrt(max(cost[r, c].sum() / d1, 0.0)))
+            return float(max(cost[r, c].sum() / d1, 0.0))
         import ot
 
-        return float(np.sqrt(max(ot.emd2(np.full(d1, 1.0 / d1), np.full(d2, 1.0 / d2), cost), 0.0)))
+        return float(max(ot.emd2(np.full(d1, 1.0 / d1), np.full(d2, 1.0 / d2), cost), 0.0))
+
+    def __call__(self, idx):
+        d = self.shared.draw(idx)
+        gram, _ = d.centred_gram()
+        if self.xscale is None or not self.well_conditioned(gram):
+            return self.plain(idx)
+        v = self._value(d.cross(), gram)
+        if d.approximate and v < FLOAT32_MIN_DISTANCE_SQ:
+            v = self._value(d.cross(exact=True), gram)
+        return float(np.sqrt(v))
 
 
 class _MMCS(FastNull):
@@ -431,11 +548,14 @@ _ROW_EVALUATORS: dict[str, Callable[..., FastNull]] = {
 }
 
 
-def fast_null(spec: MetricSpec, x: np.ndarray, source: np.ndarray, axis: int, **kw) -> FastNull | None:
+def fast_null(spec: MetricSpec, x: np.ndarray, source: np.ndarray, axis: int, shared: SharedRows | None = None,
+              **kw) -> FastNull | None:
     """An evaluator ``idx -> metric(x, take(source, idx, axis))`` that reuses what depends on X only,
     or None where there is none (then the caller evaluates the plain metric per draw).
 
     x: (n, d1) float64; source: (n_src, d2) when ``axis`` is 0 (rows drawn), (n, n_src) when 1.
+    ``shared``: the :class:`SharedRows` of (x, source) that the gram-family evaluators of one null
+    stream share (default: each its own, float64).
     """
     if axis != 0 or spec.name not in _ROW_EVALUATORS or x.shape[0] < 4:
         return None
@@ -444,4 +564,13 @@ def fast_null(spec: MetricSpec, x: np.ndarray, source: np.ndarray, axis: int, **
     source = as_f64(source)  # here, not in the sampler: the plain path converts only the drawn columns
     if spec.name == "rsa" and x.shape[0] > RSA_EXACT_MAX_ITEMS:
         return _SubsampledRSA(spec, x, source, axis, **kw)
-    return _ROW_EVALUATORS[spec.name](spec, x, source, axis, **kw)
+    cls = _ROW_EVALUATORS[spec.name]
+    if issubclass(cls, _RowGram):
+        return cls(spec, x, source, axis, shared=shared, **kw)
+    return cls(spec, x, source, axis, **kw)
+
+
+def uses_shared_rows(name: str) -> bool:
+    """Whether metric ``name``'s evaluator reads a :class:`SharedRows`."""
+    cls = _ROW_EVALUATORS.get(name)
+    return cls is not None and issubclass(cls, _RowGram)
