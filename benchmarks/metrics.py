@@ -1,33 +1,58 @@
-"""Seconds for 1000 null draws of every default decoder metric: plain loop vs fast nulls, same draws.
+"""Seconds for 1000 null draws of every default decoder metric: one shared null stream vs one stream per metric.
 
 Paired decoder-like rows: X (n, d) unit rows, Y = X·R + noise (R a random rotation), rows
 renormalised; the null is the headline ``random_partners`` of subspace ``all`` with B's live
-latents as the pool (n of them, so each draw re-pairs all of them). For each metric the plain loop
-(``permutation_test(fast=False)``: the metric recomputed per draw) runs until ``--budget`` seconds
-are spent and is projected to ``--n-perm`` draws (marked ``~``); the fast path
-(``saegeom.metrics.fast_nulls``: X's factorisation, Gram, RDM ranks, k-NN graph reused) runs
-``--fast-draws`` draws, projected to ``--n-perm`` with its set-up counted once (``~``). Both use
-the same seed, so their first draws must agree (column ``max |Δ|``).
+latents as the pool (n of them, so each draw re-pairs all of them). Three ways to evaluate it,
+all on the same draws (same seed), in this process:
 
-    python benchmarks/metrics.py                       # n = 2048, a few minutes on 2 cores
-    python benchmarks/metrics.py --research            # n = 16384, d = 256 (issue 18's target)
+* ``stream``: ``permutation_tests`` — every metric on ONE stream of draws, the Y-side work shared
+  per draw (one gather, one centred Gram, one eigendecomposition, one product ``U_xᵀ Y``), products in
+  ``--precision`` (float32 by default). Runs all ``--n-perm`` draws (never projected).
+* ``per-metric``: ``permutation_test(fast=True)`` per metric — each metric its own stream and its own
+  gather, Gram, eigendecomposition and product per draw, in float64: the fast path before the shared
+  stream. Runs ``--fast-draws`` draws and is projected to ``--n-perm`` with its set-up counted once
+  (marked ``~``) when fewer.
+* ``plain`` (only with ``--budget`` > 0): ``permutation_test(fast=False)``, the metric recomputed per
+  draw, until the budget is spent, projected (``~``).
 
-Writes ``benchmarks/results/metrics.json`` (or ``metrics_research.json``).
+Column ``max |Δ|``: the largest difference between the stream's and the per-metric path's null values
+on their common draws (float32 vs float64 products when ``--precision float32``).
+
+    python benchmarks/metrics.py                       # n = 2048
+    python benchmarks/metrics.py --research            # n = 16384, d = 256, 1000 draws
+
+Writes ``benchmarks/results/metrics.json`` (or ``metrics_research.json``) with the machine, the date
+and the load average while it ran.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import time
 
 import numpy as np
 from _report import write_result
 from scipy.stats import ortho_group
 
-from saegeom.metrics import fast_nulls, permutation_test
-from saegeom.metrics.baselines import NullPools
+from saegeom.metrics import permutation_test
+from saegeom.metrics.baselines import NullPools, NullStream, permutation_tests
 from saegeom.metrics.registry import MetricUndefined
 from saegeom.settings import DEFAULT_METRIC_OPTIONS, DEFAULT_METRICS
+
+
+def _projected(run, draws: int, n_perm: int) -> tuple[float, object]:
+    """Seconds for ``n_perm`` draws of ``run(k)`` from a 1-draw run (set-up) and a ``draws``-draw run."""
+    t = time.perf_counter()
+    run(1)
+    one = time.perf_counter() - t
+    m = min(draws, n_perm)
+    t = time.perf_counter()
+    r = run(m)
+    s = time.perf_counter() - t
+    if m < n_perm:
+        s = one + max(s - one, 0.0) / max(m - 1, 1) * (n_perm - 1)
+    return s, r
 
 
 def main() -> None:
@@ -35,72 +60,86 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=2048)
     ap.add_argument("--d", type=int, default=256)
     ap.add_argument("--n-perm", type=int, default=1000)
-    ap.add_argument("--budget", type=float, default=8.0, help="seconds of plain draws per metric")
-    ap.add_argument("--fast-draws", type=int, default=100,
-                    help="fast draws measured; projected to --n-perm (set-up counted once) when fewer")
+    ap.add_argument("--budget", type=float, default=0.0, help="seconds of plain draws per metric (0: no plain loop)")
+    ap.add_argument("--fast-draws", type=int, default=20,
+                    help="per-metric draws measured; projected to --n-perm (set-up counted once) when fewer")
+    ap.add_argument("--precision", default="float32", choices=["float32", "float64"])
+    ap.add_argument("--device", default="auto", help="shared products: auto (CUDA when present), numpy, cuda")
     ap.add_argument("--research", action="store_true", help="n = 16384 (overrides --n)")
     ap.add_argument("--metrics", default=",".join(DEFAULT_METRICS["decoder"]))
-    ap.add_argument("--no-plain", default="", help="metrics whose plain loop is not run (e.g. rsa at n = 16384: "
-                                                   "one plain draw ranks 134M RDM entries and needs ~8 GiB)")
+    ap.add_argument("--name", default=None, help="result file name (default metrics / metrics_research)")
     args = ap.parse_args()
     if args.research:
         args.n = 16384
+    load_before = os.getloadavg()
     rng = np.random.default_rng(0)
     x = rng.standard_normal((args.n, args.d))
     x /= np.linalg.norm(x, axis=1, keepdims=True)
     y = x @ ortho_group.rvs(args.d, random_state=1) + 0.3 * rng.standard_normal((args.n, args.d)) / np.sqrt(args.d)
     y /= np.linalg.norm(y, axis=1, keepdims=True)
     pools = NullPools(axis=0, b_pool=y, y_pool_idx=np.arange(args.n))
-    print(f"n={args.n} paired items, d={args.d}, null draws={args.n_perm}, plain budget={args.budget:.0f}s/metric\n")
-    head = f"{'metric':<24} {'plain s':>10} {'fast s':>9} {'speed-up':>9} {'max |Δ|':>9}  note"
-    print(head)
-    rows, total_fast, total_plain = [], 0.0, 0.0
-    for name in args.metrics.split(","):
-        kw = DEFAULT_METRIC_OPTIONS.get(name, {})
-        t = time.perf_counter()
-        k = 1
-        try:
-            # plain draws until the budget is spent (same seed: the first k draws of the fast run)
-            while name not in args.no_plain.split(","):
-                plain = permutation_test(name, x, y, n_baseline=k, seed=0, pools=pools, fast=False, **kw)
+    names = args.metrics.split(",")
+    opts = {m: DEFAULT_METRIC_OPTIONS.get(m, {}) for m in names}
+    print(f"n={args.n} paired items, d={args.d}, null draws={args.n_perm}, precision={args.precision}, "
+          f"load average {load_before[0]:.1f}\n", flush=True)
+
+    stream = NullStream("random_partners", 0)
+    t = time.perf_counter()
+    shared = permutation_tests(opts, x, y, n_baseline=args.n_perm, seed=0, pools=pools, precision=args.precision,
+                               device=None if args.device == "numpy" else args.device, stream=stream)
+    stream_s = time.perf_counter() - t
+    print(f"shared stream: {len(names)} metrics x {stream.n_draws} draws in {stream_s:.1f} s\n", flush=True)
+
+    print(f"{'metric':<24} {'plain s':>9} {'per-metric s':>13} {'max |Δ|':>9}  note")
+    rows, per_metric_total, plain_total = [], 0.0, 0.0
+    for name in names:
+        kw = opts[name]
+        s = shared[name]
+        if isinstance(s, MetricUndefined):
+            print(f"{name:<24} undefined here: {s}")
+            continue
+        per_s, per = _projected(lambda k, name=name, kw=kw: permutation_test(
+            name, x, y, n_baseline=k, seed=0, pools=pools, fast=True, **kw), args.fast_draws, args.n_perm)
+        plain_s = float("nan")
+        if args.budget > 0:
+            t, k = time.perf_counter(), 1
+            while True:
+                permutation_test(name, x, y, n_baseline=k, seed=0, pools=pools, fast=False, **kw)
                 if time.perf_counter() - t > args.budget or k >= args.n_perm:
                     break
                 k = min(args.n_perm, k * 4)
-        except MetricUndefined as e:
-            print(f"{name:<24} undefined here: {e}")
-            continue
-        plain_s = (time.perf_counter() - t) / (k * (4 / 3) if k > 1 else 1) * args.n_perm  # geometric series
-        if name in args.no_plain.split(","):
-            plain, plain_s, k = None, float("nan"), 0
-        if name in fast_nulls._ROW_EVALUATORS:
-            t = time.perf_counter()
-            permutation_test(name, x, y, n_baseline=1, seed=0, pools=pools, fast=True, **kw)
-            one = time.perf_counter() - t  # set-up, value and one draw
-            m = min(args.fast_draws, args.n_perm)
-            t = time.perf_counter()
-            fast = permutation_test(name, x, y, n_baseline=m, seed=0, pools=pools, fast=True, **kw)
-            fast_s = time.perf_counter() - t
-            if m < args.n_perm:  # per draw from the difference, plus one set-up
-                fast_s = one + max(fast_s - one, 0.0) / max(m - 1, 1) * (args.n_perm - 1)
-        else:  # no fast path: the plain loop is what runs
-            fast, fast_s = plain, plain_s
-            fast.note = "no fast path (plain loop, projected)"
-        kk = min(k, len(fast.samples))
-        delta = (float(np.nanmax(np.abs(fast.samples[:kk] - plain.samples[:kk])))
-                 if plain is not None and "subsample" not in fast.note else None)
-        mark = "" if k >= args.n_perm else "~"
-        fmark = "" if name not in fast_nulls._ROW_EVALUATORS or args.fast_draws >= args.n_perm else "~"
-        total_fast += fast_s
-        total_plain += np.nan_to_num(plain_s)
-        print(f"{name:<24} {mark + f'{plain_s:.1f}':>10} {fmark + f'{fast_s:.1f}':>9} {plain_s / fast_s:>9.1f} "
-              f"{'' if delta is None else f'{delta:.1e}':>9}  {fast.note[:60]}", flush=True)
-        rows.append(dict(metric=name, plain_s=plain_s, plain_projected=k < args.n_perm, plain_draws=k,
-                         fast_s=fast_s, speedup=plain_s / fast_s, max_abs_diff=delta, note=fast.note,
-                         value=fast.value, p_value=fast.p_value))
-    print(f"{'total':<24} {total_plain:>10.1f} {total_fast:>9.1f} {total_plain / total_fast:>9.1f}")
-    print("\n~ = projected: plain from the draws that fit the budget, fast from --fast-draws draws + set-up")
-    write_result("metrics_research" if args.research else "metrics", vars(args), rows,
-                 total_fast_s=total_fast, total_plain_s=total_plain)
+            plain_s = (time.perf_counter() - t) / (k * (4 / 3) if k > 1 else 1) * args.n_perm
+            plain_total += plain_s
+        kk = len(per.samples)
+        delta = float(np.nanmax(np.abs(s.samples[:kk] - per.samples))) if kk else float("nan")
+        per_metric_total += per_s
+        mark = "~" if args.fast_draws < args.n_perm else ""
+        print(f"{name:<24} {plain_s:>9.1f} {mark + f'{per_s:.1f}':>13} {delta:>9.1e}  {s.note[:50]}", flush=True)
+        rows.append(dict(metric=name, plain_s=plain_s, per_metric_s=per_s, per_metric_projected=bool(mark),
+                         per_metric_draws=min(args.fast_draws, args.n_perm), max_abs_diff=delta, value=s.value,
+                         p_value=s.p_value, note=s.note))
+    ratio = per_metric_total / stream_s
+    print(f"{'total':<24} {plain_total:>9.1f} {per_metric_total:>13.1f}")
+    print(f"\nshared stream {stream_s:.1f} s vs per-metric fast path {per_metric_total:.1f} s: {ratio:.1f}x faster "
+          f"(~ = per-metric projected from {args.fast_draws} draws + set-up; the stream ran all {args.n_perm})")
+    load = os.getloadavg()
+    print(f"load average (1, 5, 15 min): {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} on {os.cpu_count()} CPUs")
+    write_result(args.name or ("metrics_research" if args.research else "metrics"), vars(args), rows,
+                 stream_s=stream_s, per_metric_total_s=per_metric_total, plain_total_s=plain_total or None,
+                 speedup_vs_per_metric=ratio, stream_draws=stream.n_draws, loadavg_start=list(load_before),
+                 loadavg_end=list(load), device=stream_device(args.device))
+
+
+def stream_device(device: str) -> str:
+    """Where the shared products ran (the JSON says so: no GPU means the CPU numbers)."""
+    try:
+        import torch
+
+        if device != "numpy" and torch.cuda.is_available():
+            return f"cuda: {torch.cuda.get_device_name(0)}"
+    except ImportError:
+        pass
+    return "cpu (no GPU visible to torch)"
 
 
 if __name__ == "__main__":

@@ -25,11 +25,12 @@ from typing import Any, Protocol
 import numpy as np
 import pandas as pd
 
-from saegeom.compare.rows import Context, make_row, row_with_null
+from saegeom.compare.multiple_testing import gpd_tail_p
+from saegeom.compare.rows import Context, _SubspaceFields, degenerate_items, make_row, row_with_null
 from saegeom.io.shards import ShardSet, paired_blocks, split_shards
 from saegeom.io.tables import METRICS_SCHEMA, validate_metrics
-from saegeom.metrics.baselines import NullPools
-from saegeom.metrics.registry import get_metric
+from saegeom.metrics.baselines import NullPools, permutation_tests
+from saegeom.metrics.registry import MetricUndefined, get_metric
 from saegeom.pairing.correlation import encode_sparse
 from saegeom.pairing.saes import as_shards, available_pairings, pair_saes
 from saegeom.sae.load import check_input_width, decoder_directions
@@ -181,19 +182,79 @@ def representation_rows(ctx: Context, rep: str, pairing: str, x_all: np.ndarray,
                           y_pool_idx=idx, y_bins=y_bins,
                           others=[_take(y_all, m, axis) for s, m in subspaces.items()
                                   if s != sub and _family(s) == _family(sub) and m.any()])
-        for metric in settings.metrics.get(rep, []):
-            if (sub, metric) in skip:
+        n_pairs = int(mask.sum())
+        wanted = [m for m in settings.metrics.get(rep, []) if (sub, m) not in skip]
+        nulls = list(dict.fromkeys(b for m in wanted for b in nulls_for(settings, rep, sub, m)))
+        by_key: dict[tuple[str, str], dict[str, Any]] = {}
+        for null in nulls:
+            if null == "mismatched_subspace" and not pools.others:
                 continue
-            for null in nulls_for(settings, rep, sub, metric):
-                if null == "mismatched_subspace" and not pools.others:
-                    continue
-                rows.append(row_with_null(
-                    ctx, x, y, metric=metric, subspace=sub, representation=rep, pairing=pairing,
-                    n_baseline=settings.n_baseline, baseline=null, n_pairs=int(mask.sum()),
-                    min_pairs=settings.min_pairs, n_tokens=n_tokens, pools=pools, n_distinct_pairs=n_distinct,
+            metrics = [m for m in wanted if null in nulls_for(settings, rep, sub, m)]
+            for r in rows_with_null_stream(
+                    ctx, x, y, metrics=metrics, subspace=sub, representation=rep, pairing=pairing,
+                    n_baseline=settings.n_baseline, baseline=null, n_pairs=n_pairs, min_pairs=settings.min_pairs,
+                    n_tokens=n_tokens, pools=pools, n_distinct_pairs=n_distinct,
                     min_valid_fraction=settings.min_valid_fraction,
-                    seed=derive_seed(ctx.seed, ctx.comparison, pairing, rep, sub, metric, null),
-                    **settings.metric_options.get(metric, {})))
+                    seed=null_stream_seed(ctx, pairing, rep, sub, null), metric_options=settings.metric_options):
+                by_key[(r["metric"], null)] = r
+        rows += [by_key[(m, b)] for m in wanted for b in nulls_for(settings, rep, sub, m) if (m, b) in by_key]
+    return rows
+
+
+def null_stream_seed(ctx: Context, pairing: str, rep: str, subspace: str, null: str) -> int:
+    """Seed of the one null stream of (comparison, pairing, representation, subspace, null): every
+    metric of that subspace is evaluated on the same draws (no metric in the seed)."""
+    return derive_seed(ctx.seed, ctx.comparison, pairing, rep, subspace, null)
+
+
+def rows_with_null_stream(ctx: Context, x: np.ndarray, y: np.ndarray, *, metrics: list[str], subspace: str,
+                          representation: str, pairing: str, n_baseline: int, baseline: str, seed: int,
+                          n_pairs: int, min_pairs: int = 2, n_tokens: float = float("nan"),
+                          pools: NullPools | None = None, min_valid_fraction: float = 0.5,
+                          n_distinct_pairs: int | None = None,
+                          metric_options: dict[str, dict[str, Any]] | None = None) -> list[dict[str, Any]]:
+    """One row per metric of ``metrics`` against the null ``baseline``, all on ONE stream of null draws
+    (``saegeom.metrics.baselines.permutation_tests``): the rows of :func:`~saegeom.compare.rows.row_with_null`
+    (the same NaN rows with a note for too few pairs, degenerate items or an undefined metric), with
+    the null drawn once instead of once per metric."""
+    options = metric_options or {}
+    n_distinct_pairs = n_pairs if n_distinct_pairs is None else n_distinct_pairs
+
+    def common(metric: str) -> _SubspaceFields:
+        return _SubspaceFields(subspace=subspace, representation=representation, pairing=pairing, metric=metric,
+                               baseline=baseline, n_items=len(x), n_pairs=n_pairs,
+                               n_distinct_pairs=n_distinct_pairs, n_tokens=n_tokens)
+
+    if not metrics:
+        return []
+    if n_pairs < min_pairs:
+        return [make_row(ctx, **common(m), note=f"too few pairs ({n_pairs} < {min_pairs})") for m in metrics]
+    if n_distinct_pairs < min_pairs:
+        return [make_row(ctx, **common(m), note=f"too few distinct pairs ({n_distinct_pairs} of {n_pairs} pairs are "
+                                                f"distinct, < {min_pairs}): the pairing repeats a latent pair")
+                for m in metrics]
+    why = degenerate_items(x, y)
+    if why:
+        log.info("%s %s %s: degenerate items (%s)", pairing, representation, subspace, why)
+        return [make_row(ctx, **common(m), note=f"{m} undefined: {why}") for m in metrics]
+    results = permutation_tests({m: options.get(m, {}) for m in metrics}, x, y, n_baseline=n_baseline,
+                                baseline=baseline, seed=seed, pools=pools, min_valid_fraction=min_valid_fraction)
+    rows = []
+    for m in metrics:
+        r = results[m]
+        if isinstance(r, MetricUndefined):
+            log.info("%s %s %s %s: undefined (%s)", pairing, representation, subspace, m, r)
+            rows.append(make_row(ctx, **common(m), note=str(r)))
+            continue
+        if not np.isfinite(r.value):
+            rows.append(make_row(ctx, **common(m), note=f"{m} gave a non-finite value on these items"))
+            continue
+        p_tail = (gpd_tail_p(r.value, r.samples, get_metric(m).higher_is_similar)[0]
+                  if np.isfinite(r.p_value) else float("nan"))
+        rows.append(make_row(ctx, **common(m), value=r.value, baseline_mean=r.baseline_mean,
+                             baseline_std=r.baseline_std, p_value=r.p_value, p_value_gpd=p_tail,
+                             n_baseline=r.n_baseline, n_baseline_valid=r.n_valid,
+                             n_baseline_distinct=r.n_distinct, note=r.note))
     return rows
 
 

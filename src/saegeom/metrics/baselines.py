@@ -291,7 +291,8 @@ def _product_device(device: str | None, n_elements: int) -> str | None:
     return device
 
 
-def permutation_tests(metrics: Mapping[str | MetricSpec, Mapping[str, Any]] | Sequence[str | MetricSpec], x, y, n_baseline: int = 1000,
+def permutation_tests(metrics: Mapping[str | MetricSpec, Mapping[str, Any]] | Sequence[str | MetricSpec], x, y,
+                      n_baseline: int = 1000,
                       baseline: str = "random_partners", seed: int = 0, pools: NullPools | None = None,
                       sampler: Sampler | None = None, min_valid_fraction: float = 0.5, progress: bool = False,
                       fast: bool = True, precision: str = "float32", device: str | None = "auto",

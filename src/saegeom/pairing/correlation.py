@@ -187,10 +187,17 @@ class DeviceCoactivationAccumulator:
     ``update`` takes dense (n, d) code tensors; the cross sum is a dense float64 (d_A, d_B) tensor
     on the device, grown by ``torch.sparse.mm(Aᵀ as sparse, B)`` (cost ∝ nnz(A)·d_B, not n·d_A·d_B).
     ``stats`` copies it to the host once, as the sparse matrix :class:`CoactivationStats` holds.
+    ``memory_bytes``: the pairing budget; a dense sum larger than it raises ``MemoryError`` before any
+    allocation (:func:`coactivation_stats` then takes the blocked path of
+    :func:`bounded_coactivation_stats`, as on the host).
     """
 
-    def __init__(self, d_a: int, d_b: int, device: str):
+    def __init__(self, d_a: int, d_b: int, device: str, memory_bytes: float | None = None):
         import torch
+
+        if memory_bytes is not None and d_a * d_b * 8 > memory_bytes:
+            raise MemoryError(f"a dense {d_a}×{d_b} device co-activation sum needs {d_a * d_b * 8 / 2**30:.3g} GiB "
+                              f"> the pairing budget {memory_bytes / 2**30:.3g} GiB (compare.pairing_memory_gib)")
 
         self.n, self.device = 0, device
         z = lambda d, dt=torch.float64: torch.zeros(d, dtype=dt, device=device)  # noqa: E731
@@ -238,20 +245,24 @@ def coactivation_stats(sae_a, shards_a: ShardSet, sae_b, shards_b: ShardSet, *, 
     (:class:`DeviceCoactivationAccumulator`) instead of copying codes to the host.
     Memory: one shard of activations, one batch of dense codes per SAE, and the
     co-activation sums (dense up to ``dense_bytes`` each, see :class:`CoactivationAccumulator`).
-    ``memory_bytes`` (host accumulation only): bound the sums to this, any width —
-    :func:`bounded_coactivation_stats` (its guarantee: exact best partners; each latent's ``top_m``
-    best positive partners kept for ``hungarian``); ``dense_bytes`` is then not used.
+    ``memory_bytes``: bound the sums to this, any width, on the host and on the device alike: when
+    the dense sums (× 2 with ``shifted``) do not fit the one-pass share of the budget
+    (:func:`plan_coactivation`), :func:`bounded_coactivation_stats` runs (codes still encoded on
+    ``device``; its guarantee: exact best partners; each latent's ``top_m`` best positive partners kept
+    for ``hungarian``) and ``dense_bytes`` is not used; when they fit, the device accumulator runs
+    with its dense sums inside the budget.
     """
     import torch
 
     d_a, d_b = sae_a.cfg.d_sae, sae_b.cfg.d_sae
     if on_device is None:  # a dense device sum up to 4 × DENSE_CROSS_BYTES (32768² latents); wider SAEs on the host
         on_device = str(device).startswith("cuda") and d_a * d_b * 8 <= 4 * DENSE_CROSS_BYTES
+    blocked = memory_bytes is not None and (not on_device or device_sums_exceed(d_a, d_b, memory_bytes, shifted))
     acc: CoactivationAccumulator | DeviceCoactivationAccumulator
     null: CoactivationAccumulator | DeviceCoactivationAccumulator | None
-    if on_device:
-        acc = DeviceCoactivationAccumulator(d_a, d_b, device)
-        null = DeviceCoactivationAccumulator(d_a, d_b, device) if shifted else None
+    if on_device and not blocked:
+        acc = DeviceCoactivationAccumulator(d_a, d_b, device, memory_bytes)
+        null = DeviceCoactivationAccumulator(d_a, d_b, device, memory_bytes) if shifted else None
         encode, roll = encode_dense, lambda z: torch.roll(z, z.shape[0] // 2, 0)
     else:
         acc = CoactivationAccumulator(d_a, d_b, dense_bytes)
@@ -259,7 +270,9 @@ def coactivation_stats(sae_a, shards_a: ShardSet, sae_b, shards_b: ShardSet, *, 
         encode, roll = encode_sparse, lambda z: z[np.roll(np.arange(z.shape[0]), z.shape[0] // 2)]
     ids = shard_ids if shard_ids is not None else list(range(shards_a.n_shards))
     total = sum(shards_a.index["shards"][i]["n_rows"] for i in ids)
-    if memory_bytes is not None and not on_device:
+    if blocked:
+        assert memory_bytes is not None  # blocked only under a budget
+
         def batches():
             for block_a, block_b in paired_blocks(shards_a, shards_b, ids, max_rows):
                 for start in range(0, len(block_a), batch_size):
@@ -281,6 +294,12 @@ def coactivation_stats(sae_a, shards_a: ShardSet, sae_b, shards_b: ShardSet, *, 
     if null is not None:
         stats.shifted = null.stats()
     return stats
+
+
+def device_sums_exceed(d_a: int, d_b: int, memory_bytes: float, shifted: bool) -> bool:
+    """Whether the device accumulators' dense float64 sums (one, or two with ``shifted``) exceed the
+    one-pass block share of ``memory_bytes`` — the same test that sends the host to more than one pass."""
+    return (2 if shifted else 1) * d_a * d_b * 8 > BLOCK_SHARE * memory_bytes
 
 
 #: how a bounded run splits ``memory_bytes``: the dense co-activation blocks, the scratch of the
