@@ -133,3 +133,17 @@ def test_undefined_metric_is_reported_and_the_others_still_run():
     res = permutation_tests(["pwcca", "linear_cka"], x, y, n_baseline=5, seed=0, pools=pools)
     assert isinstance(res["pwcca"], ValueError) and "n - 1" in str(res["pwcca"])
     assert np.isfinite(res["linear_cka"].samples).all()
+
+
+def test_subsampled_rsa_draws_equal_the_plain_metric_on_the_subsample(monkeypatch):
+    """Above RSA_EXACT_MAX_ITEMS, X's ranks are computed once: each draw equals the plain rsa of the
+    fixed subsample of X against the drawn Y's rows on it."""
+    monkeypatch.setattr(fn, "RSA_EXACT_MAX_ITEMS", 60)
+    monkeypatch.setattr(fn, "RSA_SUBSAMPLE_ITEMS", 40)
+    x, y, pool, pools = _world(n=90, d=5, extra=20, seed=8)
+    stream = NullStream("random_partners", 4)
+    r = permutation_tests(["rsa"], x, y, n_baseline=10, seed=4, pools=pools, stream=stream, record=True)["rsa"]
+    items = np.sort(np.random.default_rng(0).choice(90, 40, replace=False))  # the evaluator's subsample (seed 0)
+    plain = [get_metric("rsa")(x[items], pool[idx][items]) for idx in stream.index_sets]
+    np.testing.assert_allclose(r.samples, plain, rtol=1e-12, atol=1e-14)
+    assert "subsample of 40 of 90" in r.note

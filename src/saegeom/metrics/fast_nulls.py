@@ -73,6 +73,12 @@ class RowDraw:
             self._y = self.shared.s[self.idx]
         return self._y
 
+    def y_dot(self, v: np.ndarray) -> np.ndarray:
+        """(n,) Y v, without gathering Y when it is not there yet (S v, then the draw's entries)."""
+        if self._y is not None or len(self.idx) < len(self.shared.s) // 2:
+            return self.y @ v
+        return (self.shared.s @ v)[self.idx]
+
     def centred_gram(self) -> tuple[np.ndarray, np.ndarray]:
         """(YcᵀYc (d2, d2), column mean μ (d2,)): from SᵀS updated over the rows whose count is not 1
         (none when a draw permutes all of S), else YᵀY."""
@@ -232,7 +238,7 @@ class _DebiasedCKA(_RowGram):
         gram, mean = d.centred_gram()
         if not self.well_conditioned(gram):
             return self.plain(idx)
-        dl = self.sq[idx] - 2 * (d.y @ mean) + mean @ mean  # ‖y_i − μ‖²
+        dl = self.sq[idx] - 2 * d.y_dot(mean) + mean @ mean  # ‖y_i − μ‖²
         hyy = self._hsic(float(np.sum(gram**2)), dl, dl)
         if self.hxx <= 0 or hyy <= 0:
             return self.plain(idx)  # the plain metric raises with its own message
@@ -525,19 +531,42 @@ class _RSA(_FixedSet):
 
 class _SubsampledRSA(FastNull):
     """RSA on a fixed random subsample of ``RSA_SUBSAMPLE_ITEMS`` items, for the value and for
-    every null draw (too many RDM entries to rank per draw otherwise)."""
+    every null draw (too many RDM entries to rank per draw otherwise). X's side (its RDM's centred
+    ranks) is computed once; a draw ranks only Y's RDM, and falls back to the plain metric when an item
+    of the subsample has no direction (the plain metric then drops it on both sides)."""
 
     def __init__(self, spec, x, source, axis, seed: int = 0, **kw):
         super().__init__(spec, x, source, axis, **kw)
         self.items = np.sort(np.random.default_rng(seed).choice(self.n, RSA_SUBSAMPLE_ITEMS, replace=False))
         self.note = (f"rsa on a fixed random subsample of {RSA_SUBSAMPLE_ITEMS} of {self.n} items (value and "
                      f"every null draw; n(n-1)/2 ranks per draw are too many)")
+        self.inner, self.outer = self.kw.get("inner", "correlation"), self.kw.get("outer", "spearman")
+        xs = self.x[self.items]
+        self.a = None
+        if (self.inner in ("correlation", "cosine") and self.outer in ("spearman", "pearson")
+                and rep.defined_items(xs, xs, self.inner).all()):
+            self.a = self._centred(xs)
+
+    def _centred(self, m: np.ndarray) -> np.ndarray | None:
+        """Centred ranks (spearman) or values (pearson) of m's RDM, None when it is constant."""
+        r = rep.rdm(m, self.inner)
+        rr = np.round(r, rep._DECIMALS)
+        if rr.min() == rr.max():
+            return None
+        v = rankdata(rr) if self.outer == "spearman" else r
+        return v - v.mean()
 
     def observed(self, y: np.ndarray) -> float:
         return self.spec(self.x[self.items], y[self.items], **self.kw)
 
     def __call__(self, idx):
-        return self.spec(self.x[self.items], self.source[idx[self.items]], **self.kw)
+        ys = self.source[idx[self.items]]
+        if self.a is None or not rep.defined_items(ys, ys, self.inner).all():
+            return self.spec(self.x[self.items], ys, **self.kw)
+        b = self._centred(ys)
+        if b is None:
+            return self.spec(self.x[self.items], ys, **self.kw)  # raises the plain metric's MetricUndefined
+        return float(self.a @ b / np.sqrt((self.a @ self.a) * (b @ b)))
 
 
 _ROW_EVALUATORS: dict[str, Callable[..., FastNull]] = {
