@@ -63,6 +63,8 @@ def main() -> None:
     ap.add_argument("--budget", type=float, default=0.0, help="seconds of plain draws per metric (0: no plain loop)")
     ap.add_argument("--fast-draws", type=int, default=20,
                     help="per-metric draws measured; projected to --n-perm (set-up counted once) when fewer")
+    ap.add_argument("--stream-draws", type=int, default=None,
+                    help="shared-stream draws measured (default --n-perm); projected to --n-perm when fewer")
     ap.add_argument("--precision", default="float32", choices=["float32", "float64"])
     ap.add_argument("--device", default="auto", help="shared products: auto (CUDA when present), numpy, cuda")
     ap.add_argument("--research", action="store_true", help="n = 16384 (overrides --n)")
@@ -84,11 +86,23 @@ def main() -> None:
           f"load average {load_before[0]:.1f}\n", flush=True)
 
     stream = NullStream("random_partners", 0)
-    t = time.perf_counter()
-    shared = permutation_tests(opts, x, y, n_baseline=args.n_perm, seed=0, pools=pools, precision=args.precision,
-                               device=None if args.device == "numpy" else args.device, stream=stream)
-    stream_s = time.perf_counter() - t
-    print(f"shared stream: {len(names)} metrics x {stream.n_draws} draws in {stream_s:.1f} s\n", flush=True)
+    dev = None if args.device == "numpy" else args.device
+    m = args.stream_draws or args.n_perm
+
+    def run_stream(k):
+        stream.n_draws = 0
+        return permutation_tests(opts, x, y, n_baseline=k, seed=0, pools=pools, precision=args.precision, device=dev,
+                                 stream=stream)
+
+    if m < args.n_perm:
+        stream_s, shared = _projected(run_stream, m, args.n_perm)
+    else:
+        t = time.perf_counter()
+        shared = run_stream(args.n_perm)
+        stream_s = time.perf_counter() - t
+    smark = "~" if m < args.n_perm else ""
+    print(f"shared stream: {len(names)} metrics x {args.n_perm} draws in {smark}{stream_s:.1f} s "
+          f"({stream.n_draws} draws run)\n", flush=True)
 
     print(f"{'metric':<24} {'plain s':>9} {'per-metric s':>13} {'max |Δ|':>9}  note")
     rows, per_metric_total, plain_total = [], 0.0, 0.0
@@ -110,8 +124,8 @@ def main() -> None:
                 k = min(args.n_perm, k * 4)
             plain_s = (time.perf_counter() - t) / (k * (4 / 3) if k > 1 else 1) * args.n_perm
             plain_total += plain_s
-        kk = len(per.samples)
-        delta = float(np.nanmax(np.abs(s.samples[:kk] - per.samples))) if kk else float("nan")
+        kk = min(len(per.samples), len(s.samples))
+        delta = float(np.nanmax(np.abs(s.samples[:kk] - per.samples[:kk]))) if kk else float("nan")
         per_metric_total += per_s
         mark = "~" if args.fast_draws < args.n_perm else ""
         print(f"{name:<24} {plain_s:>9.1f} {mark + f'{per_s:.1f}':>13} {delta:>9.1e}  {s.note[:50]}", flush=True)
@@ -120,13 +134,15 @@ def main() -> None:
                          p_value=s.p_value, note=s.note))
     ratio = per_metric_total / stream_s
     print(f"{'total':<24} {plain_total:>9.1f} {per_metric_total:>13.1f}")
-    print(f"\nshared stream {stream_s:.1f} s vs per-metric fast path {per_metric_total:.1f} s: {ratio:.1f}x faster "
-          f"(~ = per-metric projected from {args.fast_draws} draws + set-up; the stream ran all {args.n_perm})")
+    print(f"\nshared stream {smark}{stream_s:.1f} s vs per-metric fast path {per_metric_total:.1f} s: {ratio:.1f}x "
+          f"faster (~ = projected to {args.n_perm} draws from the draws run + set-up: per-metric {args.fast_draws}, "
+          f"stream {m})")
     load = os.getloadavg()
     print(f"load average (1, 5, 15 min): {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} on {os.cpu_count()} CPUs")
     write_result(args.name or ("metrics_research" if args.research else "metrics"), vars(args), rows,
                  stream_s=stream_s, per_metric_total_s=per_metric_total, plain_total_s=plain_total or None,
-                 speedup_vs_per_metric=ratio, stream_draws=stream.n_draws, loadavg_start=list(load_before),
+                 speedup_vs_per_metric=ratio, stream_draws=m, stream_projected=bool(smark),
+                 blas_threads=os.environ.get("OPENBLAS_NUM_THREADS", "default"), loadavg_start=list(load_before),
                  loadavg_end=list(load), device=stream_device(args.device))
 
 

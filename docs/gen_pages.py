@@ -59,7 +59,7 @@ def performance_page() -> str:
         data = json.loads(path.read_text())
         m = data.get("machine", {})
         parts.append(f"\n### `{path.name}`\n\n{m.get('when_utc', '?')} on {m.get('cpu', '?')}, "
-                     f"{m.get('cores', '?')} cores, GPU: {m.get('gpu') or 'none'}; "
+                     f"{m.get('cores', '?')} cores, GPU: {m.get('gpu') or 'none (no GPU was available to this run)'}; "
                      f"arguments `{json.dumps(data.get('args', {}))}`.\n\n")
         extra = {k: v for k, v in data.items() if k not in {"benchmark", "machine", "args", "rows"}}
         if data.get("rows"):
