@@ -147,3 +147,28 @@ def test_subsampled_rsa_draws_equal_the_plain_metric_on_the_subsample(monkeypatc
     plain = [get_metric("rsa")(x[items], pool[idx][items]) for idx in stream.index_sets]
     np.testing.assert_allclose(r.samples, plain, rtol=1e-12, atol=1e-14)
     assert "subsample of 40 of 90" in r.note
+
+
+@pytest.mark.parametrize("case", ["random_subset", "mismatched_subspace", "activations"])
+def test_shared_pair_work_equals_the_plain_metric(case):
+    """Nulls that redraw X too, and column draws (activations): the draw's shared centring, SVDs and k-NN
+    overlaps give the plain metric's values on the same draws (fast=False recomputes each metric)."""
+    rng = np.random.default_rng(11)
+    metrics = {"svcca": {}, "pwcca": {}, "orthogonal_procrustes": {}, "mutual_knn": {"k": 4},
+               "jaccard_knn": {"k": 4}, "linear_cka": {}}
+    if case == "activations":  # tokens × pairs, columns drawn from B's live latents
+        x = np.maximum(rng.standard_normal((40, 6)), 0)
+        pool = np.maximum(np.concatenate([x + 0.5 * rng.standard_normal((40, 6)), rng.standard_normal((40, 9))], 1), 0)
+        y, pools, null = pool[:, :6], NullPools(axis=1, b_pool=pool, y_pool_idx=np.arange(6)), "random_partners"
+    else:
+        allx, ally = rng.standard_normal((70, 5)), rng.standard_normal((70, 7))
+        ally[:, :5] += allx
+        x, y = allx[:30], ally[:30]
+        pools = NullPools(axis=0, pairs_x=allx, pairs_y=ally, others=[ally[30:50], ally[50:]])
+        null = case
+    args = dict(n_baseline=12, baseline=null, seed=2, pools=pools, min_valid_fraction=0.0)
+    fast = permutation_tests(metrics, x, y, **args)
+    plain = permutation_tests(metrics, x, y, fast=False, **args)
+    for m in metrics:
+        assert np.isfinite(plain[m].samples).sum() >= 6, m
+        np.testing.assert_allclose(fast[m].samples, plain[m].samples, rtol=1e-9, atol=1e-11, err_msg=m)

@@ -317,7 +317,7 @@ def permutation_tests(metrics: Mapping[str | MetricSpec, Mapping[str, Any]] | Se
     the number of draws (and, with ``record``, the index sets). Returns, per metric, its
     :class:`BaselineResult`, or the ``MetricUndefined`` its observed value raised.
     """
-    from saegeom.metrics.fast_nulls import SharedRows, fast_null, uses_shared_rows
+    from saegeom.metrics.fast_nulls import PairDraw, SharedRows, fast_null, pair_value, uses_shared_rows
 
     items = metrics.items() if isinstance(metrics, Mapping) else ((m, {}) for m in metrics)
     specs: dict[str, MetricSpec] = {}
@@ -358,6 +358,7 @@ def permutation_tests(metrics: Mapping[str | MetricSpec, Mapping[str, Any]] | Se
         except MetricUndefined as e:
             out[m] = e
     live = [m for m in specs if m in values]
+    x_side = PairDraw(x, x)  # X's centring and SVD, reused by every draw that keeps X
     null = {m: np.full(n_baseline, np.nan) for m in live}
     rng = np.random.default_rng(seed)
     for i in tqdm(range(n_baseline), desc=f"null {baseline} ({len(live)} metrics)", disable=not progress):
@@ -373,15 +374,19 @@ def permutation_tests(metrics: Mapping[str | MetricSpec, Mapping[str, Any]] | Se
             if stream.index_sets is not None:
                 stream.index_sets.append(None)
         stream.n_draws += 1
+        pair = None
         for m in live:
             try:
                 ev = evaluators.get(m)
                 if ev is not None:
                     null[m][i] = ev(idx)
-                else:
+                    continue
+                if pair is None:
                     if yb is None:
                         yb = _take(isampler.source, idx, isampler.axis)
-                    null[m][i] = specs[m](xb, yb, **kws[m])
+                    pair = PairDraw(as_f64(xb), as_f64(yb), x_side if isampler is not None else None)
+                v = pair_value(m, pair, **kws[m]) if fast else None
+                null[m][i] = specs[m](xb, yb, **kws[m]) if v is None else v
             except MetricUndefined:
                 pass
     configs = len(pools.others) if baseline == "mismatched_subspace" and sampler is None and pools else None

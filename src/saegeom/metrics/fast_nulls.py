@@ -603,3 +603,90 @@ def uses_shared_rows(name: str) -> bool:
     """Whether metric ``name``'s evaluator reads a :class:`SharedRows`."""
     cls = _ROW_EVALUATORS.get(name)
     return cls is not None and issubclass(cls, _RowGram)
+
+
+class PairDraw:
+    """Shared work of one null draw that gives a whole pair (X, Y) — nulls that redraw X too
+    (``random_subset``, ``mismatched_subspace``) and re-indexed columns (activations): centring and one
+    SVD per side, computed on first use and read by every metric of the draw that needs them
+    (:func:`pair_value`). ``x_side``: a :class:`PairDraw` whose X side is reused (X fixed across draws)."""
+
+    def __init__(self, x: np.ndarray, y: np.ndarray, x_side: PairDraw | None = None):
+        self.x, self.y = x, y
+        self._c: dict[str, np.ndarray] = {}
+        self._svd: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        if x_side is not None:
+            x_side.centred("x")
+            x_side.svd("x")
+            self._c["x"], self._svd["x"] = x_side._c["x"], x_side._svd["x"]
+        self._knn: dict[tuple, np.ndarray] = {}
+
+    def centred(self, side: str) -> np.ndarray:
+        if side not in self._c:
+            self._c[side] = rep._centre(self.x if side == "x" else self.y)
+        return self._c[side]
+
+    def svd(self, side: str) -> tuple[np.ndarray, np.ndarray]:
+        """(u, s) of the centred side (thin SVD)."""
+        if side not in self._svd:
+            u, s, _ = np.linalg.svd(self.centred(side), full_matrices=False)
+            self._svd[side] = (u, s)
+        return self._svd[side]
+
+    def basis(self, side: str, var_fraction: float | None = None) -> np.ndarray:
+        """``representational._orthonormal_basis`` of the centred side, or of its ``_svd_reduce`` to
+        ``var_fraction`` (the same span: the first singular directions)."""
+        u, s = self.svd(side)
+        if var_fraction is not None:
+            var = s**2
+            if var.sum() == 0:
+                return u[:, :0]
+            k = int(np.searchsorted(np.cumsum(var) / var.sum(), var_fraction - 1e-12) + 1)
+            u, s = u[:, :k], s[:k]
+        return u[:, s > 1e-10 * max(s.max(initial=0.0), 1e-300)]
+
+    def knn_overlap(self, k: int, seed: int) -> np.ndarray:
+        """``representational._knn_overlap``, once per (k, seed) for mutual and Jaccard k-NN alike."""
+        if (k, seed) not in self._knn:
+            self._knn[(k, seed)] = rep._knn_overlap(self.x, self.y, k, seed)
+        return self._knn[(k, seed)]
+
+
+def _cca_shared(d: PairDraw, qx: np.ndarray, qy: np.ndarray, name: str):
+    n = len(d.x)
+    if qx.shape[1] == 0 or qy.shape[1] == 0:
+        raise MetricUndefined(f"{name} undefined: a side has no variance across items")
+    if qx.shape[1] + qy.shape[1] > n - 1:
+        raise MetricUndefined(f"{name} undefined: kx={qx.shape[1]} + ky={qy.shape[1]} kept components exceed "
+                              f"n - 1 = {n - 1} (n={n} items), so some canonical correlations are 1 by construction")
+    u, rho, _ = np.linalg.svd(qx.T @ qy, full_matrices=False)
+    return u, np.clip(rho, 0.0, 1.0)
+
+
+def pair_value(name: str, d: PairDraw, **kw) -> float | None:
+    """Metric ``name`` of the draw (d.x, d.y) from its shared work, or None where the metric has no
+    shared form here (the caller evaluates the plain metric). Equal to the plain metric to float
+    rounding (``tests/metrics/test_null_stream.py``); raises its ``MetricUndefined`` alike."""
+    x, y = d.x, d.y
+    n = len(x)
+    if name == "svcca" and n >= 2:
+        vf = kw.get("var_fraction", 0.99)
+        return float(_cca_shared(d, d.basis("x", vf), d.basis("y", vf), "svcca")[1].mean())
+    if name == "pwcca" and n >= 2:
+        a, b = ("x", "y") if x.shape[1] <= y.shape[1] else ("y", "x")
+        qa = d.basis(a)
+        u, rho = _cca_shared(d, qa, d.basis(b), "pwcca")
+        alpha = np.abs((qa @ u).T @ d.centred(a)).sum(axis=1)
+        return float((alpha * rho).sum() / alpha.sum())
+    if name == "orthogonal_procrustes" and not kw:
+        xc, yc = d.centred("x"), d.centred("y")
+        nx, ny = np.linalg.norm(xc), np.linalg.norm(yc)
+        if nx == 0 or ny == 0:
+            return None  # the plain metric raises with its own message
+        d2 = 2.0 - 2.0 * np.linalg.svd((xc / nx).T @ (yc / ny), compute_uv=False).sum()
+        return None if d2 < 1e-6 else float(np.sqrt(d2))  # cancellation: near-identical shapes measured directly
+    if name in ("mutual_knn", "jaccard_knn") and set(kw) <= {"k", "seed"}:
+        k = kw.get("k", 10)
+        inter = d.knn_overlap(k, kw.get("seed", 0))
+        return float(inter.mean() / k) if name == "mutual_knn" else float((inter / (2 * k - inter)).mean())
+    return None
