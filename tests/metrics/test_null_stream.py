@@ -42,9 +42,10 @@ def test_shared_stream_equals_the_plain_metric_on_the_recorded_draws(null):
         assert res[m].value == pytest.approx(get_metric(m)(x, y, **kw), rel=1e-12)
 
 
-def test_float32_products_stay_within_the_stated_tolerance():
+def test_float32_products_stay_within_the_stated_tolerance(monkeypatch):
     """float32 shared products vs float64, same draws: every gram-family value within FLOAT32_ATOL (measured
     max over seeds 0-4 of this test: 8e-8), and not bit-identical (the float32 path really ran)."""
+    monkeypatch.setattr(fn, "FLOAT32_MIN_ITEMS", 0)
     x, y, pool, pools = _world(n=200, d=16, extra=100, seed=1)
     args = dict(n_baseline=20, seed=2, pools=pools, device=None)
     lo = permutation_tests(GRAM, x, y, precision="float32", **args)
@@ -57,9 +58,10 @@ def test_float32_products_stay_within_the_stated_tolerance():
     assert moved > 0
 
 
-def test_torch_product_path_on_cpu_equals_numpy():
+def test_torch_product_path_on_cpu_equals_numpy(monkeypatch):
     """The device code path (torch, here on the CPU) gives the numpy path's values."""
     pytest.importorskip("torch")
+    monkeypatch.setattr(fn, "FLOAT32_MIN_ITEMS", 0)
     x, y, pool, pools = _world(seed=3)
     args = dict(n_baseline=8, seed=1, pools=pools)
     for precision, tol in (("float64", 1e-10), ("float32", fn.FLOAT32_ATOL)):
@@ -172,3 +174,21 @@ def test_shared_pair_work_equals_the_plain_metric(case):
     for m in metrics:
         assert np.isfinite(plain[m].samples).sum() >= 6, m
         np.testing.assert_allclose(fast[m].samples, plain[m].samples, rtol=1e-9, atol=1e-11, err_msg=m)
+
+
+def test_float32_never_decides_a_tie(monkeypatch):
+    """A null whose every draw is the observed configuration (each partner alone in its frequency
+    stratum): float64 gives p = 1 with one distinct value; float32 must too (draws near the observed value
+    are re-taken in float64), and small problems use float64 whatever is asked."""
+    x, y, pool, pools = _world(n=60, d=6, seed=12)
+    metrics = ["svcca", "linear_cka", "linear_cka_debiased", "orthogonal_procrustes"]
+    own = np.arange(60)
+    pools = NullPools(axis=0, b_pool=y, b_pool_bins=own, y_pool_idx=own, y_bins=own)
+    args = dict(n_baseline=30, seed=0, pools=pools, device=None)
+    hi = permutation_tests(metrics, x, y, precision="float64", **args)
+    assert fn.SharedRows(x, y, "float32").precision == "float64"  # 60 < FLOAT32_MIN_ITEMS items
+    monkeypatch.setattr(fn, "FLOAT32_MIN_ITEMS", 0)
+    lo = permutation_tests(metrics, x, y, precision="float32", **args)
+    for m in metrics:
+        assert hi[m].p_value == 1.0 and hi[m].n_distinct == 1, m
+        assert lo[m].p_value == 1.0 and lo[m].n_distinct == 1, m

@@ -311,13 +311,16 @@ def permutation_tests(metrics: Mapping[str | MetricSpec, Mapping[str, Any]] | Se
     property of :func:`make_sampler` holds unchanged; ties, the reachable-p rule and ``n_distinct``
     are those of :func:`p_value` / :func:`distinct_values`.
 
-    ``precision``: ``float32`` takes that shared product in float32 (values within
-    ``fast_nulls.FLOAT32_ATOL`` of float64; module doc of ``fast_nulls``); ``device``: ``auto`` (a CUDA GPU
+    ``precision``: ``float32`` takes that shared product in float32 from ``fast_nulls.FLOAT32_MIN_ITEMS``
+    items (values within ``fast_nulls.FLOAT32_ATOL`` of float64; module doc of ``fast_nulls``); a draw
+    within 10 × that tolerance of the observed value is re-taken in float64, so float32 rounding never
+    decides a tie or "at least as extreme", and ``n_distinct`` counts values within 2 × the tolerance
+    as one; ``device``: ``auto`` (a CUDA GPU
     when present and the problem is large), None (numpy) or a torch device. ``stream``: filled with
     the number of draws (and, with ``record``, the index sets). Returns, per metric, its
     :class:`BaselineResult`, or the ``MetricUndefined`` its observed value raised.
     """
-    from saegeom.metrics.fast_nulls import PairDraw, SharedRows, fast_null, pair_value, uses_shared_rows
+    from saegeom.metrics.fast_nulls import FLOAT32_ATOL, PairDraw, SharedRows, fast_null, pair_value, uses_shared_rows
 
     items = metrics.items() if isinstance(metrics, Mapping) else ((m, {}) for m in metrics)
     specs: dict[str, MetricSpec] = {}
@@ -342,8 +345,9 @@ def permutation_tests(metrics: Mapping[str | MetricSpec, Mapping[str, Any]] | Se
                 out[m] = err
         return out
     evaluators: dict[str, Any] = {}
+    shared = None
+    near = 10 * FLOAT32_ATOL
     if isampler is not None:
-        shared = None
         if isampler.axis == 0 and x.shape[0] >= 4 and any(uses_shared_rows(m) for m in specs):
             src = as_f64(isampler.source)
             shared = SharedRows(x, src, precision, _product_device(device, src.size))
@@ -380,6 +384,15 @@ def permutation_tests(metrics: Mapping[str | MetricSpec, Mapping[str, Any]] | Se
                 ev = evaluators.get(m)
                 if ev is not None:
                     null[m][i] = ev(idx)
+                    if shared is not None and shared.precision == "float32" and uses_shared_rows(m) and abs(
+                            null[m][i] - values[m]) <= near * max(1.0, abs(values[m])):
+                        # near the observed value float32 rounding could decide "at least as extreme", or
+                        # break a tie: this draw is re-taken in float64 (the ties rule of p_value holds)
+                        shared.force_exact = True
+                        try:
+                            null[m][i] = ev(idx)
+                        finally:
+                            shared.force_exact = False
                     continue
                 if pair is None:
                     if yb is None:
@@ -400,9 +413,13 @@ def permutation_tests(metrics: Mapping[str | MetricSpec, Mapping[str, Any]] | Se
         if ev is not None and ev.note:
             note = "; ".join(filter(None, [ev.note, note]))
         finite = samples[np.isfinite(samples)]
+        rel = 1e-9
+        if shared is not None and shared.precision == "float32" and uses_shared_rows(m) and len(finite):
+            # float32 rounding is not a new configuration: values within twice its tolerance count as one
+            rel = max(rel, 2 * FLOAT32_ATOL / max(float(np.abs(finite).max()), 1e-300))
         out[m] = BaselineResult(values[m], float(finite.mean()) if len(finite) else float("nan"),
                                 float(finite.std(ddof=1)) if len(finite) > 1 else float("nan"),
-                                p, n_baseline, n_valid, baseline, samples, note, distinct_values(samples))
+                                p, n_baseline, n_valid, baseline, samples, note, distinct_values(samples, rel))
     return {m: out[m] for m in specs}
 
 

@@ -52,6 +52,7 @@ _CHUNK = 1 << 24  # elements of an intermediate block (128 MB of float64)
 #: float32 products: metric values within this of the float64 path (measured max over the benchmark
 #: and test data ≈ 2e-6; tests assert it)
 FLOAT32_ATOL = 2e-5
+FLOAT32_MIN_ITEMS = 1024  # float32 products only from this many items (below, the products are cheap anyway)
 FLOAT32_MAX_CONDITION = 1e4  # Y-Gram condition number (kept eigenvalues) above which CCA re-takes P in float64
 FLOAT32_MIN_DISTANCE_SQ = 1e-2  # Procrustes / soft-matching distance² below which P is re-taken in float64
 
@@ -104,7 +105,7 @@ class RowDraw:
 
     def p(self, exact: bool = False) -> np.ndarray:
         """(r, d2) float64 ``U_xᵀ Y`` — taken in the shared precision unless ``exact`` (float64)."""
-        exact = exact or self.shared.precision == "float64"
+        exact = exact or not self.approximate
         if exact not in self._p:
             self._p[exact] = self.shared.product(self.idx, exact)
         return self._p[exact]
@@ -116,7 +117,7 @@ class RowDraw:
     @property
     def approximate(self) -> bool:
         """True when :meth:`p` is not float64 by default (evaluators then guard cancellation)."""
-        return self.shared.precision != "float64"
+        return self.shared.precision != "float64" and not self.shared.force_exact
 
 
 class SharedRows:
@@ -133,7 +134,10 @@ class SharedRows:
     def __init__(self, x: np.ndarray, source: np.ndarray, precision: str = "float64", device: str | None = None):
         if precision not in ("float32", "float64"):
             raise ValueError(f"precision must be float32 or float64, got {precision!r}")
+        if precision == "float32" and len(x) < FLOAT32_MIN_ITEMS:
+            precision = "float64"
         self.s, self.precision, self.device = source, precision, device
+        self.force_exact = False  # set while a draw is re-evaluated in float64 (near the observed value)
         self.sts = source.T @ source
         self.colsum = source.sum(axis=0)
         self.sq = np.einsum("ij,ij->i", source, source)
