@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import logging
 import math
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -263,12 +264,17 @@ class NullStream:
     """One null's draws, made once and evaluated by every metric (:func:`permutation_tests`).
 
     ``n_draws``: draws taken from the random stream; ``index_sets``: each draw's index set when recorded
-    (``record=True``; index nulls only, else None per draw)."""
+    (``record=True``; index nulls only, else None per draw); ``setup_s``/``draws_s``: seconds (wall,
+    and ``*_cpu_s`` process CPU) before the first draw (samplers, evaluators, observed values) and in the draws."""
 
     baseline: str
     seed: int
     n_draws: int = 0
     index_sets: list[np.ndarray | None] | None = None
+    setup_s: float = 0.0
+    draws_s: float = 0.0
+    setup_cpu_s: float = 0.0
+    draws_cpu_s: float = 0.0
 
 
 #: above this many (items × width) elements, ``device="auto"`` takes the shared products on a CUDA GPU
@@ -328,6 +334,7 @@ def permutation_tests(metrics: Mapping[str | MetricSpec, Mapping[str, Any]] | Se
     for m, kw in items:
         spec = get_metric(m) if isinstance(m, str) else m
         specs[spec.name], kws[spec.name] = spec, dict(kw)
+    t0, c0 = time.perf_counter(), time.process_time()
     x, y = as_f64(x), as_f64(y)
     stream = stream if stream is not None else NullStream(baseline, seed)
     if record:
@@ -365,6 +372,8 @@ def permutation_tests(metrics: Mapping[str | MetricSpec, Mapping[str, Any]] | Se
     x_side = PairDraw(x, x)  # X's centring and SVD, reused by every draw that keeps X
     null = {m: np.full(n_baseline, np.nan) for m in live}
     rng = np.random.default_rng(seed)
+    t1, c1 = time.perf_counter(), time.process_time()
+    stream.setup_s, stream.setup_cpu_s = t1 - t0, c1 - c0
     for i in tqdm(range(n_baseline), desc=f"null {baseline} ({len(live)} metrics)", disable=not progress):
         if not live:
             break
@@ -402,6 +411,7 @@ def permutation_tests(metrics: Mapping[str | MetricSpec, Mapping[str, Any]] | Se
                 null[m][i] = specs[m](xb, yb, **kws[m]) if v is None else v
             except MetricUndefined:
                 pass
+    stream.draws_s, stream.draws_cpu_s = time.perf_counter() - t1, time.process_time() - c1
     configs = len(pools.others) if baseline == "mismatched_subspace" and sampler is None and pools else None
     for m in live:
         spec, samples = specs[m], null[m]
@@ -426,7 +436,7 @@ def permutation_tests(metrics: Mapping[str | MetricSpec, Mapping[str, Any]] | Se
 def permutation_test(metric: str | MetricSpec, x, y, n_baseline: int = 1000, baseline: str = "random_partners",
                      seed: int = 0, pools: NullPools | None = None, sampler: Sampler | None = None,
                      min_valid_fraction: float = 0.5, progress: bool = False, fast: bool = True,
-                     precision: str = "float64", **metric_kw) -> BaselineResult:
+                     precision: str = "float64", stream: NullStream | None = None, **metric_kw) -> BaselineResult:
     """Value of ``metric(x, y)`` against ``n_baseline`` draws from a null.
 
     The null is ``sampler`` when given (``baseline`` is then only its label), else the
@@ -442,7 +452,7 @@ def permutation_test(metric: str | MetricSpec, x, y, n_baseline: int = 1000, bas
     """
     spec = get_metric(metric) if isinstance(metric, str) else metric
     r = permutation_tests({spec: metric_kw}, x, y, n_baseline, baseline, seed, pools, sampler,
-                          min_valid_fraction, progress, fast, precision, device=None)[spec.name]
+                          min_valid_fraction, progress, fast, precision, device=None, stream=stream)[spec.name]
     if isinstance(r, MetricUndefined):
         raise r
     return r
