@@ -355,7 +355,7 @@ def permutation_tests(metrics: Mapping[str | MetricSpec, Mapping[str, Any]] | Se
     shared = None
     near = 10 * FLOAT32_ATOL
     if isampler is not None:
-        if isampler.axis == 0 and x.shape[0] >= 4 and any(uses_shared_rows(m) for m in specs):
+        if isampler.axis == 0 and x.shape[0] >= 4 and any(uses_shared_rows(m) or "knn" in m for m in specs):
             src = as_f64(isampler.source)
             shared = SharedRows(x, src, precision, _product_device(device, src.size))
         for m, spec in specs.items():

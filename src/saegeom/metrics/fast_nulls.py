@@ -137,6 +137,7 @@ class SharedRows:
         if precision == "float32" and len(x) < FLOAT32_MIN_ITEMS:
             precision = "float64"
         self.s, self.precision, self.device = source, precision, device
+        self.knn_graphs: dict = {}  # k-NN graphs shared by the k-NN evaluators of the stream
         self.force_exact = False  # set while a draw is re-evaluated in float64 (near the observed value)
         self.sts = source.T @ source
         self.colsum = source.sum(axis=0)
@@ -464,7 +465,12 @@ class _FixedSet(FastNull):
 
 
 class _KNN(_FixedSet):
-    """k-NN graph of X and of Y_F once; under Y_null = Y_F[p], N_null(i) = p⁻¹(N_F(p_i))."""
+    """k-NN graph of X and of Y_F once; under Y_null = Y_F[p], N_null(i) = p⁻¹(N_F(p_i)). ``graphs``:
+    a dict shared by the k-NN evaluators of one null stream (the graphs are computed once for both)."""
+
+    def __init__(self, spec, x, source, axis, graphs: dict | None = None, **kw):
+        super().__init__(spec, x, source, axis, **kw)
+        self.graphs = graphs
 
     def prepare(self, y_f):
         k = self.kw.get("k", 10)
@@ -474,7 +480,13 @@ class _KNN(_FixedSet):
         if not ok.all():
             return False  # items drop out depending on the draw: plain
         self.k = k
-        self.nx, self.ny = _knn_no_ties(self.x, k), _knn_no_ties(y_f, k)
+        key = (k, self.members.tobytes())  # mutual and Jaccard k-NN of one stream share the graphs
+        if self.graphs is not None and key in self.graphs:
+            self.nx, self.ny = self.graphs[key]
+        else:
+            self.nx, self.ny = _knn_no_ties(self.x, k), _knn_no_ties(y_f, k)
+            if self.graphs is not None:
+                self.graphs[key] = (self.nx, self.ny)
         if self.nx is None or self.ny is None:
             return False
         self.nx = np.sort(self.nx, axis=1)
@@ -600,6 +612,8 @@ def fast_null(spec: MetricSpec, x: np.ndarray, source: np.ndarray, axis: int, sh
     cls = _ROW_EVALUATORS[spec.name]
     if issubclass(cls, _RowGram):
         return cls(spec, x, source, axis, shared=shared, **kw)
+    if cls is _KNN:
+        return cls(spec, x, source, axis, graphs=None if shared is None else shared.knn_graphs, **kw)
     return cls(spec, x, source, axis, **kw)
 
 
