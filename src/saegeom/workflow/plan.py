@@ -68,6 +68,10 @@ TOPOLOGY_SUMMARY = "results/topology/mapper_summary.parquet"
 UMAP_COORDS = "results/umap/{study}/{sae}.parquet"
 VIEWER = "results/viewer/{study}/{sae}/{model_a}~{model_b}.html"
 LOGS = "results/logs"
+# paper figures (saegeom.viz.figures): one table, PNG and PDF per figure, {name} a key of FIGURES
+FIGURE_TABLE = "results/figures/{name}.parquet"
+FIGURE_PNG = "results/figures/{name}.png"
+FIGURE_PDF = "results/figures/{name}.pdf"
 
 #: the SAE name of a calibration world's single SAE
 CALIBRATION_SAE = "calibration"
@@ -410,7 +414,29 @@ class Plan:
     def all_targets(self) -> list[str]:
         """What ``snakemake all`` builds."""
         return [METRICS, CALIBRATION_TABLE, CALIBRATION_FIGURE, COMPARISON_FIGURE, TOPOLOGY_SUMMARY,
-                *self.viewer_pages()]
+                *self.viewer_pages(), *self.figure_targets()]
+
+    # ---- paper figures (rules/figures.smk) --------------------------------------------------------------
+    def layer_matrix_tables(self) -> list[str]:
+        """Every layer-matrix table (results/layers/{study}/{sae}.parquet); none until LM studies hook
+        several layers."""
+        return []
+
+    def training_tables(self) -> list[str]:
+        """Every features-over-training table (results/training/{study}/{sae}.parquet); none until toy LMs
+        save training checkpoints."""
+        return []
+
+    def figure_files(self, name: str) -> dict[str, str]:
+        """The table, PNG and PDF of paper figure ``name`` (a key of saegeom.viz.figures.FIGURES)."""
+        return {"table": FIGURE_TABLE.format(name=name), "png": FIGURE_PNG.format(name=name),
+                "pdf": FIGURE_PDF.format(name=name)}
+
+    def figure_targets(self) -> list[str]:
+        """Every paper figure's table, PNG and PDF (what ``snakemake figures`` builds)."""
+        from saegeom.viz.figures import FIGURES
+
+        return [path for name in FIGURES for path in self.figure_files(name).values()]
 
     # ---- topology and viewer inputs ------------------------------------------------------------------
     def topology_sae(self, study: str, model: str, sae: str) -> str | None:
