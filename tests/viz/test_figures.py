@@ -131,7 +131,8 @@ def test_layer_heatmaps_marks_exactly_the_significant_cells_and_the_best_layers(
     assert set(t.subspace) == {"all"} and set(t.pairing) == {"hungarian"}
     assert len(t) == len(src[(src.subspace == "all") & (src.pairing == "hungarian")])
     fig = mod.draw(t)
-    panels = {ax.get_title().split("\n")[0] + "|" + ax.get_title().split(" · ")[1]: ax
+    # one subfigure per (comparison, representation), titled "comparison · representation · pairing"
+    panels = {ax.get_title() + "|" + ax.figure._suptitle.get_text().split(" · ")[1]: ax
               for ax in fig.axes if ax.get_title()}
     assert len(panels) == 2 * 2  # 2 representations x 2 metrics
     sel = src[(src.subspace == "all") & (src.pairing == "hungarian")]

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from saegeom.viz.figures.style import ALPHA, GID_SIGNIFICANT, NULL_COLOUR, new_figure, no_data, styled
+from saegeom.viz.figures.style import ALPHA, GID_SIGNIFICANT, NULL_COLOUR, new_figure, no_data, styled, suptitle
 from saegeom.viz.figures.tables import (
     TRAINING_COLUMNS,
     check_columns,
@@ -61,7 +61,7 @@ def draw(table: pd.DataFrame):
     subs = sorted(set(table["subspace"]), key=natural_key)
     colours = {s: ("k" if s == "all" else _colour(i)) for i, s in enumerate(x for x in subs if x != "all")}
     colours["all"] = "k"
-    fig = new_figure(2.4 * len(metrics) + 1.6, 2.0 * len(rows) + 0.6)
+    fig = new_figure(max(5.0, 2.6 * len(metrics) + 0.6), 2.1 * len(rows) + 1.0)
     axes = np.atleast_2d(fig.subplots(len(rows), len(metrics), squeeze=False))
     for i, (run, rep) in enumerate(rows):
         for j, metric in enumerate(metrics):
@@ -89,8 +89,9 @@ def draw(table: pd.DataFrame):
             ax.set_ylabel("similarity to final model")
     handles, labels = axes.flat[0].get_legend_handles_labels()
     if handles:
-        fig.legend(handles, labels, loc="outside right upper", fontsize=5)
-    fig.suptitle(f"{TITLE} (filled: p < {ALPHA:g})")
+        fig.legend(handles, labels, loc="outside lower center", ncols=min(len(labels), 6), fontsize=6,
+                   frameon=False)
+    suptitle(fig, f"{TITLE} (filled: p < {ALPHA:g})")
     return fig
 
 

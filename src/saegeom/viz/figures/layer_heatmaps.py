@@ -19,12 +19,12 @@ import pandas as pd
 from saegeom.viz.figures.style import (
     ALPHA,
     GID_BEST,
-    GID_SIGNIFICANT,
     SEQUENTIAL,
-    SIGNIFICANT_MARKER,
     new_figure,
     no_data,
+    star,
     styled,
+    suptitle,
 )
 from saegeom.viz.figures.tables import (
     LAYER_COLUMNS,
@@ -63,7 +63,10 @@ def table(tables: Iterable[str | Path] = ()) -> pd.DataFrame:
 
 @styled
 def draw(table: pd.DataFrame):
-    """The figure from its table (see the module doc); a labelled "no data" panel for an empty table."""
+    """The figure from its table (see the module doc); a labelled "no data" panel for an empty table.
+
+    One subfigure per (comparison, representation), titled ``comparison · representation · pairing``; one
+    panel per metric in it, titled with the metric."""
     if table.empty:
         return no_data(TITLE, "no LM comparison with more than one layer in this run "
                               "(results/layers/ has no table)")
@@ -73,19 +76,21 @@ def draw(table: pd.DataFrame):
     na = int(table.groupby("comparison")["layer_a"].nunique().max())
     nb = int(table.groupby("comparison")["layer_b"].nunique().max())
     cell = 0.32
-    fig = new_figure(max(2.0, len(metrics) * (nb * cell + 1.2)), len(rows) * (na * cell + 1.1) + 0.6)
-    axes = np.atleast_2d(fig.subplots(len(rows), len(metrics), squeeze=False))
-    for i, (comparison, rep) in enumerate(rows):
-        for j, metric in enumerate(metrics):
-            ax = axes[i, j]
-            t = table[(table["comparison"] == comparison) & (table["representation"] == rep)
-                      & (table["metric"] == metric)]
+    width = max(5.0, len(metrics) * max(2.4, nb * cell + 1.5))
+    fig = new_figure(width, len(rows) * max(2.0, na * cell + 1.3) + 0.6)
+    subfigs = np.atleast_1d(fig.subfigures(len(rows), 1, squeeze=False).ravel())
+    for sub, (comparison, rep) in zip(subfigs, rows, strict=True):
+        c = table[(table["comparison"] == comparison) & (table["representation"] == rep)]
+        sub.suptitle(f"{comparison} · {rep} · {c['pairing'].iloc[0]}", fontsize=7)
+        axes = np.atleast_1d(sub.subplots(1, len(metrics), squeeze=False).ravel())
+        for ax, metric in zip(axes, metrics, strict=True):
+            t = c[c["metric"] == metric]
             if t.empty:
                 ax.set_axis_off()
                 continue
             _panel(ax, t, metric)
-            ax.set_title(f"{metric}\n{comparison} · {rep} · {t['pairing'].iloc[0]}", fontsize=6)
-    fig.suptitle(f"{TITLE} (★ q < {ALPHA:g}; outline: best layer of B per layer of A)")
+            ax.set_title(metric)
+    suptitle(fig, f"{TITLE} (★ q < {ALPHA:g}; outline: best layer of B per layer of A)")
     return fig
 
 
@@ -100,13 +105,16 @@ def _panel(ax, t: pd.DataFrame, metric: str) -> None:
     cmap = SEQUENTIAL if higher_is_similar(metric) else SEQUENTIAL + "_r"
     image = ax.imshow(grid, cmap=cmap, origin="lower", aspect="equal")
     sig = significant(t["q_value"], ALPHA)
-    ax.scatter(lb[sig], la[sig], marker=SIGNIFICANT_MARKER, s=22, c="k", linewidths=0, gid=GID_SIGNIFICANT)
+    star(ax, lb[sig], la[sig])
     from matplotlib.patches import Rectangle
 
-    for a, b in zip(la[t["best"].to_numpy(bool)], lb[t["best"].to_numpy(bool)], strict=True):
+    best = t["best"].to_numpy(bool)
+    for a, b in zip(la[best], lb[best], strict=True):
         ax.add_patch(Rectangle((b - 0.5, a - 0.5), 1, 1, fill=False, edgecolor="k", linewidth=1.6, gid=GID_BEST))
     ax.set_xticks(range(nb), [str(x) for x in layers_b])
     ax.set_yticks(range(na), [str(x) for x in layers_a])
     ax.set_xlabel(f"layer of {t['model_b'].iloc[0]}")
     ax.set_ylabel(f"layer of {t['model_a'].iloc[0]}")
-    ax.figure.colorbar(image, ax=ax, shrink=0.8, label=metric)
+    ax.spines[:].set_visible(False)
+    ax.figure.colorbar(image, ax=ax, shrink=0.8, label="value" + ("" if higher_is_similar(metric) else
+                                                                  " (distance: reversed)"))

@@ -24,12 +24,12 @@ from saegeom.viz.figures.style import (
     ALPHA,
     DIVERGING,
     GID_BEST,
-    GID_SIGNIFICANT,
     NULL_COLOUR,
-    SIGNIFICANT_MARKER,
     new_figure,
     no_data,
+    star,
     styled,
+    suptitle,
 )
 from saegeom.viz.figures.tables import (
     LAYER_COLUMNS,
@@ -100,7 +100,7 @@ def draw(table: pd.DataFrame):
         image = _across(ax_map, t, subs, lim)
     if image is not None:
         fig.colorbar(image, ax=axes[:, 1].tolist(), shrink=0.6, label="z vs random partners (+ = more similar)")
-    fig.suptitle(f"{TITLE} (★ q < {ALPHA:g})")
+    suptitle(fig, f"{TITLE} (★ q < {ALPHA:g})")
     return fig
 
 
@@ -115,8 +115,7 @@ def _bands(ax, best: pd.DataFrame, subs: list[str]) -> None:
     sig = significant(best["q_value"], ALPHA)
     top = np.fmax(value, mean + 2 * std)
     span = np.nanmax(np.abs(top)) if np.isfinite(top).any() else 1.0
-    ax.scatter(x[sig], top[sig] + 0.08 * span, marker=SIGNIFICANT_MARKER, s=18, c="k", linewidths=0,
-               gid=GID_SIGNIFICANT)
+    star(ax, x[sig], top[sig] + 0.08 * span)
     ax.set_xticks(x, subs, rotation=60, ha="right", fontsize=5)
     ax.set_ylabel("value")
 
@@ -132,7 +131,7 @@ def _across(ax, t: pd.DataFrame, subs: list[str], lim: float):
     grid[i, j] = t["z_similar"].to_numpy(float)
     image = ax.imshow(grid, cmap=DIVERGING, vmin=-lim, vmax=lim, aspect="auto")
     sig = significant(t["q_value"], ALPHA)
-    ax.scatter(j[sig], i[sig], marker=SIGNIFICANT_MARKER, s=10, c="k", linewidths=0, gid=GID_SIGNIFICANT)
+    star(ax, j[sig], i[sig], size=22)
     from matplotlib.patches import Rectangle
 
     best = sorted({col[(int(a), int(b))] for a, b in zip(t["layer_a"][t["best_pair"].astype(bool)],

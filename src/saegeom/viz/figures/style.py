@@ -85,13 +85,28 @@ def new_figure(width: float, height: float):
     return Figure(figsize=(width, height), layout="constrained")
 
 
+def suptitle(fig, text: str, fontsize: float = 9.0) -> None:
+    """A figure title wrapped to the figure's width (a fixed canvas clips what does not fit)."""
+    import textwrap
+
+    width_in = fig.get_size_inches()[0] if hasattr(fig, "get_size_inches") else fig.figure.get_size_inches()[0]
+    chars = max(20, int(width_in * 72 / (0.6 * fontsize)))  # DejaVu Sans: about 0.6 em per character
+    fig.suptitle(textwrap.fill(text, chars), fontsize=fontsize)
+
+
+def star(ax, x, y, size: float = 30.0) -> None:
+    """The significance mark at data points (x, y): a white star edged in black, visible on any colour."""
+    ax.scatter(x, y, marker=SIGNIFICANT_MARKER, s=size, c="white", edgecolors="k", linewidths=0.5, zorder=4,
+               gid=GID_SIGNIFICANT)
+
+
 def no_data(title: str, why: str):
     """A one-panel figure that says, in the panel, that there is nothing to draw and why (its text artist
     carries gid :data:`GID_NO_DATA`)."""
     fig = new_figure(5.0, 2.0)
     ax = fig.add_subplot()
     ax.set_axis_off()
-    ax.text(0.5, 0.5, f"no data\n{why}", ha="center", va="center", fontsize=9, color="0.3", gid=GID_NO_DATA,
-            transform=ax.transAxes)
-    fig.suptitle(title)
+    ax.text(0.5, 0.5, f"no data\n{why}", ha="center", va="center", fontsize=8, color="0.3", gid=GID_NO_DATA,
+            transform=ax.transAxes, wrap=True)
+    suptitle(fig, title)
     return fig

@@ -19,11 +19,11 @@ from saegeom.settings import HEADLINE_NULLS
 from saegeom.viz.figures.style import (
     ALPHA,
     DIVERGING,
-    GID_SIGNIFICANT,
-    SIGNIFICANT_MARKER,
     new_figure,
     no_data,
+    star,
     styled,
+    suptitle,
 )
 from saegeom.viz.figures.tables import (
     check_columns,
@@ -79,7 +79,7 @@ def draw(table: pd.DataFrame):
     n_sub = max(table.groupby("comparison")["subspace"].nunique())
     ncol = min(2, len(comparisons))
     nrow = int(np.ceil(len(comparisons) / ncol))
-    fig = new_figure(ncol * (0.2 * len(columns) + 2.2) + 0.8, nrow * (0.16 * n_sub + 1.8) + 0.4)
+    fig = new_figure(max(5.0, ncol * (0.2 * len(columns) + 2.2) + 0.8), nrow * (0.16 * n_sub + 1.8) + 0.6)
     axes = np.atleast_2d(fig.subplots(nrow, ncol, squeeze=False))
     image = None
     for ax, comparison in zip(axes.flat, comparisons, strict=False):
@@ -91,7 +91,7 @@ def draw(table: pd.DataFrame):
             index=subs, columns=columns)
         image = ax.imshow(z.to_numpy(float), cmap=DIVERGING, vmin=-lim, vmax=lim, aspect="auto")
         r, c = np.nonzero(significant(q.to_numpy(float), ALPHA))
-        ax.scatter(c, r, marker=SIGNIFICANT_MARKER, s=10, c="k", linewidths=0, gid=GID_SIGNIFICANT)
+        star(ax, c, r, size=22)
         ax.set_xticks(range(len(columns)), columns, rotation=90, fontsize=5)
         ax.set_yticks(range(len(subs)), subs, fontsize=5)
         ax.spines[:].set_visible(False)
@@ -99,5 +99,5 @@ def draw(table: pd.DataFrame):
     for ax in list(axes.flat)[len(comparisons):]:
         ax.set_axis_off()
     fig.colorbar(image, ax=axes.ravel().tolist(), shrink=0.6, label="z vs headline null (+ = more similar)")
-    fig.suptitle(f"{TITLE} (★ q < {ALPHA:g})")
+    suptitle(fig, f"{TITLE} (★ q < {ALPHA:g})")
     return fig

@@ -76,9 +76,15 @@ def keep_preferred_pairing(df: pd.DataFrame, by: Sequence[str]) -> pd.DataFrame:
 
 
 def natural_key(subspace: str) -> tuple[int, str, int, str]:
-    """Order ``all`` first, then by family, ``x:10`` after ``x:9``."""
+    """Order ``all``, the role subspaces (shared, private_a, private_b, mixed), then labelled subspaces by
+    family with ``x:10`` after ``x:9``."""
+    from saegeom.settings import ROLE_SUBSPACES
+
+    fixed = ("all", *ROLE_SUBSPACES)
+    if subspace in fixed:
+        return (fixed.index(subspace), "", -1, "")
     family, _, rest = subspace.partition(":")
-    return (0 if subspace == "all" else 1, family, int(rest) if rest.isdigit() else -1, rest)
+    return (len(fixed), family, int(rest) if rest.isdigit() else -1, rest)
 
 
 def significant(q: pd.Series | np.ndarray, alpha: float) -> np.ndarray:

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from saegeom.viz.figures.style import NULL_COLOUR, new_figure, no_data, styled
+from saegeom.viz.figures.style import NULL_COLOUR, new_figure, no_data, styled, suptitle
 from saegeom.viz.figures.tables import check_columns
 
 TITLE = "Can the comparisons be trusted? Ground-truth recovery and calibration"
@@ -83,7 +83,7 @@ def draw(table: pd.DataFrame):
     fpr = fpr.set_index("label")
     _rates(ax_fpr, fpr, rate_labels, "false-positive rate at α = 0.05", [LEVEL, 2 * LEVEL], labels_shown=True)
     _rates(ax_pow, power, rate_labels, "power at α = 0.05", [0.9], labels_shown=False)
-    fig.suptitle(TITLE)
+    suptitle(fig, TITLE)
     return fig
 
 
@@ -123,7 +123,8 @@ def _rates(ax, t: pd.DataFrame, labels: list[str], title: str, lines: list[float
     ax.scatter(v[untrusted], ys[untrusted], marker="x", s=14, c="C1", zorder=3, gid=GID_UNTRUSTED)
     for x in lines:
         ax.axvline(x, color="0.4", ls="--", lw=0.7)
-    ax.set_xlim(0, 1)
+    high = t["high"].to_numpy(float)
+    ax.set_xlim(0, 1 if lines[-1] > 0.5 else max(0.3, float(np.nanmax(np.r_[high, v, 0.0])) * 1.05))
     ax.set_yticks(ys, [lab + (" ✗" if u else "") for lab, u in zip(labels, untrusted, strict=True)]
                   if labels_shown else [], fontsize=5)
     ax.set_ylim(len(labels) - 0.5, -0.5)
