@@ -52,10 +52,11 @@ def training_table(seed: int = 0, steps: tuple[int, ...] = (100, 200, 300)) -> p
                 for metric in ("svcca", "linear_cka"):
                     mean, std = 0.2, 0.05
                     value = float(rng.uniform(0.1, 0.9))
+                    p = float(rng.uniform(0, 0.01) if rng.random() < 0.5 else rng.uniform(0, 0.5))
                     rows.append(dict(study="toys", sae="relu", model="toy1", hook="blocks.0.hook_resid_post",
                                      layer=0, step=step, final_step=steps[-1], subspace=sub, representation=rep,
                                      pairing="hungarian", metric=metric, value=value, null_mean=mean,
-                                     null_std=std, z=(value - mean) / std, p_value=float(rng.uniform(0, 0.12)),
+                                     null_std=std, z=(value - mean) / std, p_value=p,
                                      n_pairs=int(rng.integers(3, 40))))
     return pd.DataFrame(rows)
 

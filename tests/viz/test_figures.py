@@ -60,8 +60,10 @@ def test_each_figure_module_has_the_contract_and_its_report_caption(name):
     for attr in ("TITLE", "CAPTION", "SOURCES"):
         assert isinstance(getattr(mod, attr), str) and getattr(mod, attr).strip(), attr
     assert callable(mod.table) and callable(mod.draw)
-    # the report's caption is the module's caption (docs and report say the same)
-    assert mod.CAPTION in (REPO / "workflow" / "report" / f"{name}.rst").read_text()
+    # the report's caption is the module's caption (docs and report say the same); to refresh them:
+    # python -m saegeom.viz.figures workflow/report
+    rst = (REPO / "workflow" / "report" / f"{name}.rst").read_text()
+    assert mod.CAPTION in rst and rst == figures.report_caption(name)
 
 
 def test_unknown_figure_is_named():
@@ -206,10 +208,15 @@ def test_semantic_subspaces_marks_significance_in_both_panels(upstream):
 
 # ---- figure 3: features over training --------------------------------------------------------------------
 def test_features_over_training_fills_exactly_the_significant_checkpoints(upstream):
+    from scipy.stats import false_discovery_control
+
     mod = figures.module("features_over_training")
     t = mod.table(**upstream["features_over_training"])
     src = training_table(0)
     assert len(t) == len(src)
+    # no q in the input: BH within one checkpoint x representation (every subspace and metric of it)
+    src["q_value"] = src.groupby(["step", "representation"]).p_value.transform(
+        lambda p: false_discovery_control(p.to_numpy(), method="bh"))
     fig = mod.draw(t)
     panels = [ax for ax in fig.axes if ax.get_title()]
     assert len(panels) == 2 * 2
@@ -217,7 +224,7 @@ def test_features_over_training_fills_exactly_the_significant_checkpoints(upstre
         metric = ax.get_title().split("\n")[0]
         rep = ax.get_title().split(" · ")[1]
         g = src[(src.metric == metric) & (src.representation == rep)]
-        want = {(float(s), round(float(v), 6)) for s, v, p in zip(g.step, g.value, g.p_value, strict=True) if p < 0.05}
+        want = {(float(s), round(float(v), 6)) for s, v, q in zip(g.step, g.value, g.q_value, strict=True) if q < 0.05}
         assert offsets(ax, GID_SIGNIFICANT) == want and 0 < len(want) < len(g)
         assert {ln.get_label() for ln in ax.lines} == set(src.subspace)
 

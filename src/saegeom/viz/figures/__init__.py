@@ -56,12 +56,23 @@ def module(name: str) -> ModuleType:
     return importlib.import_module(FIGURES[name])
 
 
+def report_caption(name: str) -> str:
+    """The Snakemake report's caption of figure ``name`` (``workflow/report/<name>.rst``): title, caption and
+    the table it is drawn from (``python -m saegeom.viz.figures workflow/report`` rewrites them all)."""
+    mod = module(name)
+    return (f"{mod.TITLE}. {mod.CAPTION}\n\nDrawn from ``{TABLE.format(name=name)}`` "
+            f"(built from {mod.SOURCES}).\n")
+
+
 def save(fig: Any, png_path: str | Path, pdf_path: str | Path | None = None, dpi: int = DPI) -> None:
     """Write ``fig`` as PNG (and PDF) atomically, byte-identical across runs on one machine.
 
     What would differ between runs is removed or fixed: the PDF's ``CreationDate`` and producer/creator
     strings, the PNG's ``Software`` text chunk, the style (:func:`~saegeom.viz.figures.style.house_style`)
     and the canvas (Agg for PNG, matplotlib's PDF backend; no tight bounding box)."""
+    import logging
+
+    logging.getLogger("fontTools").setLevel(logging.WARNING)  # the PDF font subsetter logs every table it prunes
     with house_style():
         with atomic_path(png_path) as tmp:
             fig.savefig(tmp, format="png", dpi=dpi, metadata={"Software": None})
@@ -83,3 +94,4 @@ def write_table(df: pd.DataFrame, path: str | Path) -> None:
 
 def read_table(path: str | Path) -> pd.DataFrame:
     return pd.read_parquet(path)
+

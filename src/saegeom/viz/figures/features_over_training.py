@@ -2,10 +2,13 @@
 
 Table (``results/figures/features_over_training.parquet``): every row of the features-over-training tables,
 one pairing per (study, sae, model, layer) (first of ``PAIRING_PREFERENCE`` present), plus ``run``
-(``study/sae: model@layer``) and ``z_similar`` (z sign-flipped for distances: + = more similar than chance).
+(``study/sae: model@layer``), ``z_similar`` (z sign-flipped for distances: + = more similar than chance) and
+``q_value``: the input's, or where it has none, Benjamini–Hochberg of ``p_value`` within one checkpoint's
+comparison × representation (``Q_FAMILY``: run, step, representation; as results/metrics.parquet's family
+comparison × representation × null, the null being random partners throughout).
 
 One row of panels per run × representation, one column per metric: x = checkpoint step, one line per
-subspace (``all`` thick black, each category group in its colour), filled markers where p < 0.05 against the
+subspace (``all`` thick black, each category group in its colour), filled markers where q < 0.05 against the
 ``random_partners`` null (hollow otherwise), and the null band of ``all`` (grey: mean ± 2 std).
 """
 
@@ -31,12 +34,14 @@ from saegeom.viz.figures.tables import (
 TITLE = "Features over training: similarity of each checkpoint's SAE to the final model's"
 CAPTION = (
     "Each checkpoint's SAE compared with the final model's SAE on the same hook and the same tokens, on all "
-    "pairs (black) and inside every category group (colours), per checkpoint step. Filled marker: p < 0.05 "
-    "against the random-partners null; hollow: not significant; grey band: the null of `all` (mean ± 2 std). "
+    "pairs (black) and inside every category group (colours), per checkpoint step. Filled marker: q < 0.05 "
+    "against the random-partners null (Benjamini–Hochberg within checkpoint × representation); hollow: not "
+    "significant; grey band: the null of `all` (mean ± 2 std). "
     "Groups whose curve reaches the final model's level early became stable early in training."
 )
 SOURCES = "results/training/{study}/{sae}.parquet (features-over-training tables)"
 KEY = ["run", "representation"]
+Q_FAMILY = ("run", "step", "representation")
 
 
 def table(tables: Iterable[str | Path] = ()) -> pd.DataFrame:
@@ -46,7 +51,11 @@ def table(tables: Iterable[str | Path] = ()) -> pd.DataFrame:
         else pd.Series(dtype=object)
     df = keep_preferred_pairing(df, ["run"]).copy()
     df["z_similar"] = oriented_z(df) if len(df) else pd.Series(dtype=float)
-    cols = ["run", *TRAINING_COLUMNS, "z_similar"]
+    if "q_value" not in df.columns:
+        from saegeom.compare.multiple_testing import add_q_values
+
+        df = add_q_values(df, Q_FAMILY) if len(df) else df.assign(q_value=pd.Series(dtype=float))
+    cols = ["run", *TRAINING_COLUMNS, "z_similar", "q_value"]
     return df[cols].sort_values([*KEY, "metric", "subspace", "step"]).reset_index(drop=True)
 
 
@@ -55,7 +64,7 @@ def draw(table: pd.DataFrame):
     """The figure from its table (see the module doc); a labelled "no data" panel for an empty table."""
     if table.empty:
         return no_data(TITLE, "no model with training checkpoints in this run (results/training/ has no table)")
-    check_columns(table, ["run", *TRAINING_COLUMNS, "z_similar"], "features_over_training")
+    check_columns(table, ["run", *TRAINING_COLUMNS, "z_similar", "q_value"], "features_over_training")
     rows = sorted({tuple(k) for k in table[KEY].itertuples(index=False)})
     metrics = sorted(set(table["metric"]))
     subs = sorted(set(table["subspace"]), key=natural_key)
@@ -81,7 +90,7 @@ def draw(table: pd.DataFrame):
                 x, y = g["step"].to_numpy(float), g["value"].to_numpy(float)
                 c = colours[sub]
                 ax.plot(x, y, color=c, lw=1.6 if sub == "all" else 0.8, label=sub)
-                sig = significant(g["p_value"], ALPHA)
+                sig = significant(g["q_value"], ALPHA)
                 ax.scatter(x[sig], y[sig], s=12, color=c, zorder=3, gid=GID_SIGNIFICANT)
                 ax.scatter(x[~sig], y[~sig], s=12, facecolors="white", edgecolors=c, linewidths=0.7, zorder=3)
             ax.set_title(f"{metric}\n{run} · {rep} · {t['pairing'].iloc[0]}", fontsize=6)
@@ -91,7 +100,7 @@ def draw(table: pd.DataFrame):
     if handles:
         fig.legend(handles, labels, loc="outside lower center", ncols=min(len(labels), 6), fontsize=6,
                    frameon=False)
-    suptitle(fig, f"{TITLE} (filled: p < {ALPHA:g})")
+    suptitle(fig, f"{TITLE} (filled: q < {ALPHA:g})")
     return fig
 
 
