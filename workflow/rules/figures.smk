@@ -9,9 +9,7 @@ def figure_output(name):
     files = plan.figure_files(name)
     return {
         "table": files["table"],
-        "png": report(
-            files["png"], caption=f"../report/{name}.rst", category="Figures", labels={"figure": name}
-        ),
+        "png": report(files["png"], caption="../report/" + name + ".rst", category="Figures", labels={"figure": name}),
         "pdf": files["pdf"],
     }
 

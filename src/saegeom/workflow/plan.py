@@ -68,10 +68,6 @@ TOPOLOGY_SUMMARY = "results/topology/mapper_summary.parquet"
 UMAP_COORDS = "results/umap/{study}/{sae}.parquet"
 VIEWER = "results/viewer/{study}/{sae}/{model_a}~{model_b}.html"
 LOGS = "results/logs"
-# paper figures (saegeom.viz.figures): one table, PNG and PDF per figure, {name} a key of FIGURES
-FIGURE_TABLE = "results/figures/{name}.parquet"
-FIGURE_PNG = "results/figures/{name}.png"
-FIGURE_PDF = "results/figures/{name}.pdf"
 
 #: the SAE name of a calibration world's single SAE
 CALIBRATION_SAE = "calibration"
@@ -428,9 +424,13 @@ class Plan:
         return []
 
     def figure_files(self, name: str) -> dict[str, str]:
-        """The table, PNG and PDF of paper figure ``name`` (a key of saegeom.viz.figures.FIGURES)."""
-        return {"table": FIGURE_TABLE.format(name=name), "png": FIGURE_PNG.format(name=name),
-                "pdf": FIGURE_PDF.format(name=name)}
+        """The table, PNG and PDF of paper figure ``name`` (a key of saegeom.viz.figures.FIGURES; the path
+        patterns live there)."""
+        from saegeom.viz import figures
+
+        figures.module(name)  # an unknown name is an error here, not a rule with odd paths
+        return {"table": figures.TABLE.format(name=name), "png": figures.PNG.format(name=name),
+                "pdf": figures.PDF.format(name=name)}
 
     def figure_targets(self) -> list[str]:
         """Every paper figure's table, PNG and PDF (what ``snakemake figures`` builds)."""
