@@ -275,3 +275,20 @@ def test_synthetic_overview_z_by_hand_and_stars_where_q_below_005(upstream):
     want = {(float(cols.index(c)), float(rows.index(s))) for s, c, q in zip(t.subspace, t.column, t.q_value,
                                                                              strict=True) if q < 0.05}
     assert offsets(ax, GID_SIGNIFICANT) == want and len(want) == 4
+
+
+def test_each_figure_has_one_rule_whose_outputs_are_the_registry_paths():
+    import re
+
+    from saegeom.workflow.plan import Plan
+
+    smk = (REPO / "workflow" / "rules" / "figures.smk").read_text()
+    blocks = dict(re.findall(r"^rule (\w+):\n((?:    .*\n|\n)*)", smk, re.M))
+    assert set(blocks) == {f"figure_{name}" for name in figures.FIGURES} | {"figures"}
+    for name in figures.FIGURES:
+        block = blocks[f"figure_{name}"]
+        files = Plan.figure_files(None, name)  # type: ignore[arg-type]  # needs no config
+        assert f'table="{files["table"]}"' in block and f'pdf="{files["pdf"]}"' in block
+        assert f'"{files["png"]}"' in block and f'caption="../report/{name}.rst"' in block
+        assert f'"../scripts/figure_{name}.py"' in block
+    assert "plan.figure_targets()" in blocks["figures"]

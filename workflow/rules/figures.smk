@@ -1,24 +1,21 @@
 # Paper figures (saegeom.viz.figures): one rule per figure. Each writes its table next to the figure
-# (results/figures/<name>.parquet, built from upstream result tables) and draws <name>.png and <name>.pdf
-# from that table alone, byte-identical across runs. `snakemake figures` builds them all. A figure whose
-# upstream tables do not exist in this config (no multi-layer LM, no training checkpoints) is still drawn,
-# as a panel saying "no data" and why.
-
-
-def figure_output(name):
-    files = plan.figure_files(name)
-    return {
-        "table": files["table"],
-        "png": report(files["png"], caption="../report/" + name + ".rst", category="Figures", labels={"figure": name}),
-        "pdf": files["pdf"],
-    }
+# (results/figures/<name>.parquet, from upstream result tables) and draws <name>.png and <name>.pdf from that
+# table alone, byte-identical across runs; `snakemake figures` builds them all. A figure whose upstream tables
+# do not exist in this config (no LM hooked at several layers, no training checkpoints) is still drawn: a
+# panel saying "no data" and why. Paths: saegeom.viz.figures.TABLE/PNG/PDF (tests check they agree).
 
 
 rule figure_layer_heatmaps:
     input:
         tables=plan.layer_matrix_tables(),
     output:
-        **figure_output("layer_heatmaps"),
+        table="results/figures/layer_heatmaps.parquet",
+        png=report(
+            "results/figures/layer_heatmaps.png",
+            caption="../report/layer_heatmaps.rst",
+            category="Figures",
+        ),
+        pdf="results/figures/layer_heatmaps.pdf",
     log:
         logfile("figures/layer_heatmaps"),
     conda:
@@ -31,7 +28,13 @@ rule figure_semantic_subspaces:
     input:
         tables=plan.layer_matrix_tables(),
     output:
-        **figure_output("semantic_subspaces"),
+        table="results/figures/semantic_subspaces.parquet",
+        png=report(
+            "results/figures/semantic_subspaces.png",
+            caption="../report/semantic_subspaces.rst",
+            category="Figures",
+        ),
+        pdf="results/figures/semantic_subspaces.pdf",
     log:
         logfile("figures/semantic_subspaces"),
     conda:
@@ -44,7 +47,13 @@ rule figure_features_over_training:
     input:
         tables=plan.training_tables(),
     output:
-        **figure_output("features_over_training"),
+        table="results/figures/features_over_training.parquet",
+        png=report(
+            "results/figures/features_over_training.png",
+            caption="../report/features_over_training.rst",
+            category="Figures",
+        ),
+        pdf="results/figures/features_over_training.pdf",
     log:
         logfile("figures/features_over_training"),
     conda:
@@ -58,7 +67,13 @@ rule figure_trust:
         metrics=P.METRICS,
         calibration=P.CALIBRATION_TABLE,
     output:
-        **figure_output("trust"),
+        table="results/figures/trust.parquet",
+        png=report(
+            "results/figures/trust.png",
+            caption="../report/trust.rst",
+            category="Figures",
+        ),
+        pdf="results/figures/trust.pdf",
     log:
         logfile("figures/trust"),
     conda:
@@ -71,7 +86,13 @@ rule figure_synthetic_overview:
     input:
         metrics=P.METRICS,
     output:
-        **figure_output("synthetic_overview"),
+        table="results/figures/synthetic_overview.parquet",
+        png=report(
+            "results/figures/synthetic_overview.png",
+            caption="../report/synthetic_overview.rst",
+            category="Figures",
+        ),
+        pdf="results/figures/synthetic_overview.pdf",
     log:
         logfile("figures/synthetic_overview"),
     conda:
