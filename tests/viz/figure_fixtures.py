@@ -15,8 +15,9 @@ def layer_table(seed: int = 0, study: str = "toys", sae: str = "relu", n_a: int 
                 metrics: tuple[str, ...] = ("svcca", "orthogonal_procrustes"),
                 pairings: tuple[str, ...] = ("hungarian", "one_to_one")) -> pd.DataFrame:
     """Every layer pair × subspace × representation × pairing × metric of one comparison (toy1 vs toy2).
-    ``best`` marks, per (subspace, representation, pairing, metric, layer_a), the layer of B with the
-    highest oriented z (distances flipped), as the layer-matrix tables define it."""
+    ``z`` is oriented (sign-flipped for distances: + = more similar than chance) and ``best`` marks, per
+    (subspace, representation, pairing, metric, layer_a), the layer of B with the highest z, as the
+    layer-matrix tables (saegeom.compare.layers) define both."""
     rng = np.random.default_rng(seed)
     rows = []
     for a in range(n_a):
@@ -27,7 +28,7 @@ def layer_table(seed: int = 0, study: str = "toys", sae: str = "relu", n_a: int 
                         for metric in metrics:
                             mean, std = rng.uniform(0.1, 0.4), rng.uniform(0.02, 0.08)
                             value = mean + std * rng.normal(0, 3)
-                            z = (value - mean) / std
+                            z = (-1.0 if metric == "orthogonal_procrustes" else 1.0) * (value - mean) / std
                             p = float(rng.uniform(0, 0.2))
                             rows.append(dict(study=study, sae=sae, model_a="toy1", model_b="toy2",
                                              hook_a=f"blocks.{a}.hook_resid_post", hook_b=f"blocks.{b}.hook_resid_post",
@@ -36,11 +37,9 @@ def layer_table(seed: int = 0, study: str = "toys", sae: str = "relu", n_a: int 
                                              null_std=std, z=z, p_value=p, q_value=min(1.0, 1.5 * p),
                                              n_pairs=int(rng.integers(3, 40))))
     df = pd.DataFrame(rows)
-    sign = np.where(df.metric == "orthogonal_procrustes", -1.0, 1.0)
-    df["_z"] = sign * df.z
     key = ["subspace", "representation", "pairing", "metric", "layer_a"]
-    df["best"] = df["_z"] == df.groupby(key)["_z"].transform("max")
-    return df.drop(columns="_z")
+    df["best"] = df.z == df.groupby(key).z.transform("max")
+    return df
 
 
 def training_table(seed: int = 0, steps: tuple[int, ...] = (100, 200, 300)) -> pd.DataFrame:

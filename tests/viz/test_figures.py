@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from figure_fixtures import calibration_table, layer_table, metrics_table, training_table
 
@@ -153,6 +154,21 @@ def test_layer_heatmaps_marks_exactly_the_significant_cells_and_the_best_layers(
     assert len(gid_artists(fig, GID_BEST)) == n_best
 
 
+def test_a_unit_without_a_layer_number_goes_last_labelled_by_its_hook(tmp_path):
+    src = layer_table(0, n_a=2, n_b=2)
+    extra = src[src.layer_b == 0].assign(layer_b=pd.NA, hook_b="hook_embed", best=False)
+    src = pd.concat([src, extra], ignore_index=True).astype({"layer_b": "Int64"})
+    src.to_parquet(tmp_path / "l.parquet")
+    for name in ("layer_heatmaps", "semantic_subspaces"):
+        mod = figures.module(name)
+        fig = mod.draw(mod.table(tables=[tmp_path / "l.parquet"]))
+        labels = [[t.get_text() for t in ax.get_xticklabels()] for ax in fig.axes if ax.get_xticklabels()]
+        if name == "layer_heatmaps":
+            assert ["0", "1", "hook_embed"] in labels
+        else:
+            assert any(lab[-3:] == ["1→0", "1→1", "1→hook_embed"] for lab in labels), labels
+
+
 def test_layer_table_missing_a_column_is_named(tmp_path):
     layer_table(0).drop(columns=["q_value"]).to_parquet(tmp_path / "bad.parquet")
     with pytest.raises(ValueError, match=r"bad.parquet lacks columns \['q_value'\]"):
@@ -171,14 +187,13 @@ def test_a_figure_without_input_tables_draws_a_labelled_no_data_panel(name):
 
 
 # ---- figure 2: semantic subspaces ------------------------------------------------------------------------
-def test_semantic_subspaces_best_pair_is_the_highest_oriented_z_on_all(upstream):
+def test_semantic_subspaces_best_pair_is_the_highest_z_on_all(upstream):
     mod = figures.module("semantic_subspaces")
     t = mod.table(**upstream["semantic_subspaces"])
     src = layer_table(0)
     src = src[src.pairing == "hungarian"]
     for (rep, metric), g in src[src.subspace == "all"].groupby(["representation", "metric"]):
-        oriented = -g.z if metric == "orthogonal_procrustes" else g.z  # a distance: lower = more similar
-        top = g.loc[oriented.idxmax()]
+        top = g.loc[g.z.idxmax()]  # z is oriented upstream (+ = more similar, distances included)
         chosen = t[(t.representation == rep) & (t.metric == metric) & t.best_pair]
         assert set(zip(chosen.layer_a, chosen.layer_b, strict=True)) == {(top.layer_a, top.layer_b)}
         assert set(chosen.subspace) == set(src.subspace)  # every group is shown at that pair

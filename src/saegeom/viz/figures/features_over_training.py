@@ -1,8 +1,7 @@
 """Figure ``features_over_training``: how similar each checkpoint's SAE features are to the final model's.
 
 Table (``results/figures/features_over_training.parquet``): every row of the features-over-training tables,
-one pairing per (study, sae, model, layer) (first of ``PAIRING_PREFERENCE`` present), plus ``run``
-(``study/sae: model@layer``), ``z_similar`` (z sign-flipped for distances: + = more similar than chance) and
+one pairing per run (first of ``PAIRING_PREFERENCE`` present), plus ``run`` (``study/sae: model@hook``) and
 ``q_value``: the input's, or where it has none, Benjamini–Hochberg of ``p_value`` within one checkpoint's
 comparison × representation (``Q_FAMILY``: run, step, representation; as results/metrics.parquet's family
 comparison × representation × null, the null being random partners throughout).
@@ -26,7 +25,6 @@ from saegeom.viz.figures.tables import (
     check_columns,
     keep_preferred_pairing,
     natural_key,
-    oriented_z,
     read_tables,
     significant,
 )
@@ -47,15 +45,14 @@ Q_FAMILY = ("run", "step", "representation")
 def table(tables: Iterable[str | Path] = ()) -> pd.DataFrame:
     """The figure's table from the features-over-training tables; empty (with the columns) without any."""
     df = read_tables(tables, TRAINING_COLUMNS, "features-over-training").copy()
-    df["run"] = (df["study"] + "/" + df["sae"] + ": " + df["model"] + "@" + df["layer"].astype(str)) if len(df) \
+    df["run"] = (df["study"] + "/" + df["sae"] + ": " + df["model"] + "@" + df["hook"]) if len(df) \
         else pd.Series(dtype=object)
     df = keep_preferred_pairing(df, ["run"]).copy()
-    df["z_similar"] = oriented_z(df) if len(df) else pd.Series(dtype=float)
     if "q_value" not in df.columns:
         from saegeom.compare.multiple_testing import add_q_values
 
         df = add_q_values(df, Q_FAMILY) if len(df) else df.assign(q_value=pd.Series(dtype=float))
-    cols = ["run", *TRAINING_COLUMNS, "z_similar", "q_value"]
+    cols = ["run", *TRAINING_COLUMNS, "q_value"]
     return df[cols].sort_values([*KEY, "metric", "subspace", "step"]).reset_index(drop=True)
 
 
@@ -64,7 +61,7 @@ def draw(table: pd.DataFrame):
     """The figure from its table (see the module doc); a labelled "no data" panel for an empty table."""
     if table.empty:
         return no_data(TITLE, "no model with training checkpoints in this run (results/training/ has no table)")
-    check_columns(table, ["run", *TRAINING_COLUMNS, "z_similar", "q_value"], "features_over_training")
+    check_columns(table, ["run", *TRAINING_COLUMNS, "q_value"], "features_over_training")
     rows = sorted({tuple(k) for k in table[KEY].itertuples(index=False)})
     metrics = sorted(set(table["metric"]))
     subs = sorted(set(table["subspace"]), key=natural_key)

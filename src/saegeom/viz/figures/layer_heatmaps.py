@@ -33,6 +33,8 @@ from saegeom.viz.figures.tables import (
     keep_preferred_pairing,
     read_tables,
     significant,
+    unit_label,
+    units,
 )
 
 TITLE = "Layer × layer similarity of language models' SAEs"
@@ -57,7 +59,7 @@ def table(tables: Iterable[str | Path] = ()) -> pd.DataFrame:
     df["comparison"] = comparison_label(df) if len(df) else pd.Series(dtype=object)
     df = keep_preferred_pairing(df, ["comparison"])
     cols = ["comparison", *LAYER_COLUMNS]
-    return df[cols].sort_values(["comparison", "representation", "metric", "layer_a", "layer_b"]).reset_index(
+    return df[cols].sort_values(["comparison", "representation", "metric", "hook_a", "hook_b"]).reset_index(
         drop=True)
 
 
@@ -73,8 +75,8 @@ def draw(table: pd.DataFrame):
     check_columns(table, ["comparison", *LAYER_COLUMNS], "layer_heatmaps")
     rows = sorted({(c, r) for c, r in zip(table["comparison"], table["representation"], strict=True)})
     metrics = sorted(set(table["metric"]))
-    na = int(table.groupby("comparison")["layer_a"].nunique().max())
-    nb = int(table.groupby("comparison")["layer_b"].nunique().max())
+    na = int(table.groupby("comparison")["hook_a"].nunique().max())
+    nb = int(table.groupby("comparison")["hook_b"].nunique().max())
     cell = 0.32
     width = max(5.0, len(metrics) * max(2.4, nb * cell + 1.5))
     fig = new_figure(width, len(rows) * max(2.0, na * cell + 1.3) + 0.6)
@@ -95,12 +97,15 @@ def draw(table: pd.DataFrame):
 
 
 def _panel(ax, t: pd.DataFrame, metric: str) -> None:
-    """One heatmap: rows = layers of A (bottom up), columns = layers of B, in the order of their numbers."""
-    layers_a, layers_b = sorted(set(t["layer_a"].astype(int))), sorted(set(t["layer_b"].astype(int)))
-    na, nb = len(layers_a), len(layers_b)
+    """One heatmap: rows = units (hooks) of A bottom up, columns = units of B, by layer number (a hook without
+    one after the layers, labelled by its name)."""
+    units_a, units_b = units(t["layer_a"], t["hook_a"]), units(t["layer_b"], t["hook_b"])
+    na, nb = len(units_a), len(units_b)
     grid = np.full((na, nb), np.nan)
-    la = np.searchsorted(layers_a, t["layer_a"].to_numpy(int))
-    lb = np.searchsorted(layers_b, t["layer_b"].to_numpy(int))
+    pos_a = {u[1]: i for i, u in enumerate(units_a)}
+    pos_b = {u[1]: i for i, u in enumerate(units_b)}
+    la = t["hook_a"].map(pos_a).to_numpy(int)
+    lb = t["hook_b"].map(pos_b).to_numpy(int)
     grid[la, lb] = t["value"].to_numpy(float)
     cmap = SEQUENTIAL if higher_is_similar(metric) else SEQUENTIAL + "_r"
     image = ax.imshow(grid, cmap=cmap, origin="lower", aspect="equal")
@@ -111,8 +116,8 @@ def _panel(ax, t: pd.DataFrame, metric: str) -> None:
     best = t["best"].to_numpy(bool)
     for a, b in zip(la[best], lb[best], strict=True):
         ax.add_patch(Rectangle((b - 0.5, a - 0.5), 1, 1, fill=False, edgecolor="k", linewidth=1.6, gid=GID_BEST))
-    ax.set_xticks(range(nb), [str(x) for x in layers_b])
-    ax.set_yticks(range(na), [str(x) for x in layers_a])
+    ax.set_xticks(range(nb), [unit_label(*u) for u in units_b])
+    ax.set_yticks(range(na), [unit_label(*u) for u in units_a])
     ax.set_xlabel(f"layer of {t['model_b'].iloc[0]}")
     ax.set_ylabel(f"layer of {t['model_a'].iloc[0]}")
     ax.spines[:].set_visible(False)

@@ -2,13 +2,13 @@
 
 Table (``results/figures/semantic_subspaces.parquet``): every row of the layer-matrix tables (subspace ``all``
 and every ``group:<name>``), one pairing per comparison (first of ``PAIRING_PREFERENCE`` present), plus
-``comparison``, ``z_similar`` (z sign-flipped for distances: + = more similar than chance) and ``best_pair``:
-True on the layer pair with the highest ``z_similar`` on subspace ``all`` for that comparison ×
-representation × metric (the best layer pair; ties → lowest layers).
+``comparison`` and ``best_pair``: True on the layer pair with the highest z (oriented: + = more similar than
+chance) on subspace ``all`` for that comparison × representation × metric (the best layer pair; ties → lowest
+layers).
 
 One row of panels per comparison × representation × metric. Left: at the best layer pair, each group's value
 (dot) against its null band (grey: null mean ± 2 null std), ★ where q < 0.05. Right: every group × every
-layer pair (columns ``a→b``), colour = ``z_similar``, ★ where q < 0.05, the best pair's column outlined.
+layer pair (columns ``a→b``), colour = z, ★ where q < 0.05, the best pair's column outlined.
 """
 
 from __future__ import annotations
@@ -36,9 +36,11 @@ from saegeom.viz.figures.tables import (
     check_columns,
     keep_preferred_pairing,
     natural_key,
-    oriented_z,
     read_tables,
     significant,
+    unit_key,
+    unit_label,
+    units,
 )
 
 TITLE = "Semantic subspaces: similarity per category group against its null"
@@ -59,18 +61,18 @@ def table(tables: Iterable[str | Path] = ()) -> pd.DataFrame:
     df = read_tables(tables, LAYER_COLUMNS, "layer-matrix").copy()
     df["comparison"] = comparison_label(df) if len(df) else pd.Series(dtype=object)
     df = keep_preferred_pairing(df, ["comparison"]).copy()
-    df["z_similar"] = oriented_z(df) if len(df) else pd.Series(dtype=float)
     df["best_pair"] = False
-    allsub = df[(df["subspace"] == "all") & np.isfinite(df["z_similar"].astype(float))]
-    allsub = allsub.sort_values([*KEY, "layer_a", "layer_b"])
+    allsub = df[(df["subspace"] == "all") & np.isfinite(df["z"].astype(float))]
     for _, g in allsub.groupby(KEY, sort=True):
-        top = g.loc[g["z_similar"].astype(float).idxmax()]
+        # ties: the lowest units (unit_key order of A, then of B)
+        g = g.iloc[sorted(range(len(g)), key=lambda i: (unit_key(g["layer_a"].iloc[i], g["hook_a"].iloc[i]),
+                                                         unit_key(g["layer_b"].iloc[i], g["hook_b"].iloc[i])))]
+        top = g.loc[g["z"].astype(float).idxmax()]
         hit = ((df["comparison"] == top["comparison"]) & (df["representation"] == top["representation"])
-               & (df["metric"] == top["metric"]) & (df["layer_a"] == top["layer_a"])
-               & (df["layer_b"] == top["layer_b"]))
+               & (df["metric"] == top["metric"]) & (df["hook_a"] == top["hook_a"]) & (df["hook_b"] == top["hook_b"]))
         df.loc[hit, "best_pair"] = True
-    cols = ["comparison", *LAYER_COLUMNS, "z_similar", "best_pair"]
-    return df[cols].sort_values([*KEY, "subspace", "layer_a", "layer_b"]).reset_index(drop=True)
+    cols = ["comparison", *LAYER_COLUMNS, "best_pair"]
+    return df[cols].sort_values([*KEY, "subspace", "hook_a", "hook_b"]).reset_index(drop=True)
 
 
 @styled
@@ -78,11 +80,11 @@ def draw(table: pd.DataFrame):
     """The figure from its table (see the module doc); a labelled "no data" panel for an empty table."""
     if table.empty:
         return no_data(TITLE, "no LM comparison with category groups in this run (results/layers/ has no table)")
-    check_columns(table, ["comparison", *LAYER_COLUMNS, "z_similar", "best_pair"], "semantic_subspaces")
+    check_columns(table, ["comparison", *LAYER_COLUMNS, "best_pair"], "semantic_subspaces")
     rows = sorted({tuple(k) for k in table[KEY].itertuples(index=False)})
     n_sub = table["subspace"].nunique()
-    n_pairs = table.groupby("comparison")[["layer_a", "layer_b"]].apply(lambda g: len(g.drop_duplicates())).max()
-    z = table["z_similar"].to_numpy(float)
+    n_pairs = table.groupby("comparison")[["hook_a", "hook_b"]].apply(lambda g: len(g.drop_duplicates())).max()
+    z = table["z"].to_numpy(float)
     finite = np.abs(z[np.isfinite(z)])
     lim = float(np.percentile(finite, 95)) if len(finite) else 1.0
     lim = lim if lim > 0 else 1.0
@@ -95,7 +97,7 @@ def draw(table: pd.DataFrame):
         subs = sorted(set(t["subspace"]), key=natural_key)
         _bands(ax_band, t[t["best_pair"].astype(bool)], subs)
         pair = t[t["best_pair"].astype(bool)]
-        where = f" at {int(pair['layer_a'].iloc[0])}→{int(pair['layer_b'].iloc[0])}" if len(pair) else ""
+        where = f" at {_pair_label(pair.iloc[0])}" if len(pair) else ""
         ax_band.set_title(f"{comparison} · {rep} · {metric}{where}", fontsize=6)
         image = _across(ax_map, t, subs, lim)
     if image is not None:
@@ -120,25 +122,32 @@ def _bands(ax, best: pd.DataFrame, subs: list[str]) -> None:
     ax.set_ylabel("value")
 
 
+def _pair_label(row: pd.Series) -> str:
+    return f"{unit_label(row['layer_a'], row['hook_a'])}→{unit_label(row['layer_b'], row['hook_b'])}"
+
+
 def _across(ax, t: pd.DataFrame, subs: list[str], lim: float):
-    """Heatmap subspaces × layer pairs of ``z_similar``."""
-    pairs = sorted({(int(a), int(b)) for a, b in zip(t["layer_a"], t["layer_b"], strict=True)})
-    col = {p: j for j, p in enumerate(pairs)}
+    """Heatmap subspaces × layer pairs of ``z`` (pairs in unit order of A, then of B)."""
+    ua, ub = units(t["layer_a"], t["hook_a"]), units(t["layer_b"], t["hook_b"])
+    pairs = [(a, b) for a in ua for b in ub
+             if ((t["hook_a"] == a[1]) & (t["hook_b"] == b[1])).any()]
+    col = {(a[1], b[1]): j for j, (a, b) in enumerate(pairs)}
     row = {s: i for i, s in enumerate(subs)}
     grid = np.full((len(subs), len(pairs)), np.nan)
     i = t["subspace"].map(row).to_numpy(int)
-    j = np.array([col[(int(a), int(b))] for a, b in zip(t["layer_a"], t["layer_b"], strict=True)], dtype=int)
-    grid[i, j] = t["z_similar"].to_numpy(float)
+    j = np.array([col[(a, b)] for a, b in zip(t["hook_a"], t["hook_b"], strict=True)], dtype=int)
+    grid[i, j] = t["z"].to_numpy(float)
     image = ax.imshow(grid, cmap=DIVERGING, vmin=-lim, vmax=lim, aspect="auto")
     sig = significant(t["q_value"], ALPHA)
     star(ax, j[sig], i[sig], size=22)
     from matplotlib.patches import Rectangle
 
-    best = sorted({col[(int(a), int(b))] for a, b in zip(t["layer_a"][t["best_pair"].astype(bool)],
-                                                          t["layer_b"][t["best_pair"].astype(bool)], strict=True)})
+    chosen = t[t["best_pair"].astype(bool)]
+    best = sorted({col[(a, b)] for a, b in zip(chosen["hook_a"], chosen["hook_b"], strict=True)})
     for b in best:
         ax.add_patch(Rectangle((b - 0.5, -0.5), 1, len(subs), fill=False, edgecolor="k", lw=1.4, gid=GID_BEST))
-    ax.set_xticks(range(len(pairs)), [f"{a}→{b}" for a, b in pairs], rotation=90, fontsize=5)
+    ax.set_xticks(range(len(pairs)), [f"{unit_label(*a)}→{unit_label(*b)}" for a, b in pairs], rotation=90,
+                  fontsize=5)
     ax.set_yticks(range(len(subs)), subs, fontsize=5)
     ax.set_xlabel("layer pair (A→B)")
     return image

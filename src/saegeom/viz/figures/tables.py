@@ -2,9 +2,9 @@
 
 The layer-matrix tables (``results/layers/{study}/{sae}.parquet``) and the features-over-training tables
 (``results/training/{study}/{sae}.parquet``) are read by column name only; the columns below are what the
-figures need (extra columns are kept and ignored). ``z`` there is ``(value − null_mean) / null_std`` against
-the ``random_partners`` null, in the metric's own direction; the figures orient it (:func:`oriented_z`) so
-that positive always means "more similar than chance".
+figures need (extra columns are kept and ignored). ``z`` there is oriented: ``s · (value − null_mean) /
+null_std`` against the ``random_partners`` null with ``s = −1`` for distances, so a larger z always means
+"more similar than chance" (``saegeom.compare.layers``); the figures use it as it is.
 """
 
 from __future__ import annotations
@@ -55,12 +55,6 @@ def higher_is_similar(metric: str) -> bool:
         return True
 
 
-def oriented_z(df: pd.DataFrame) -> np.ndarray:
-    """``z`` with the sign flipped for distances: positive = more similar than the null."""
-    sign = np.array([1.0 if higher_is_similar(m) else -1.0 for m in df["metric"]], dtype=float)
-    return sign * df["z"].to_numpy(dtype=float)
-
-
 def choose_pairing(pairings: Iterable[str]) -> str:
     """The first of ``PAIRING_PREFERENCE`` present, else the alphabetically first."""
     present = sorted(set(pairings))
@@ -91,3 +85,19 @@ def significant(q: pd.Series | np.ndarray, alpha: float) -> np.ndarray:
     """q < alpha, NaN (no p-value) never significant."""
     q = np.asarray(q, dtype=float)
     return np.isfinite(q) & (q < alpha)
+
+
+def unit_key(layer: object, hook: str) -> tuple[int, float, str]:
+    """Sort key of a unit (a model's hook): by layer number, hooks without one (NaN layer) after them."""
+    missing = layer is None or pd.isna(layer)
+    return (1 if missing else 0, 0.0 if missing else float(layer), str(hook))
+
+
+def unit_label(layer: object, hook: str) -> str:
+    """A unit's axis label: its layer number, or the hook name where it has none."""
+    return str(hook) if layer is None or pd.isna(layer) else str(int(layer))  # type: ignore[call-overload]
+
+
+def units(layers: pd.Series, hooks: pd.Series) -> list[tuple[object, str]]:
+    """The distinct (layer, hook) units, in :func:`unit_key` order."""
+    return sorted({(a, b) for a, b in zip(layers, hooks, strict=True)}, key=lambda u: unit_key(*u))
