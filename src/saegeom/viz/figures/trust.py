@@ -106,7 +106,7 @@ def _recovery(ax, rec: pd.DataFrame, labels: list[str], metrics: list[str]) -> N
     ax.invert_yaxis()
     ax.set_xlabel("recovery (grey: random-directions null ± 2 std)")
     ax.set_title("ground-truth recovery")
-    ax.legend(loc="lower right", fontsize=5)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.1), ncols=3, fontsize=6, frameon=False)
 
 
 def _rates(ax, t: pd.DataFrame, labels: list[str], title: str, lines: list[float], labels_shown: bool) -> None:
@@ -129,4 +129,4 @@ def _rates(ax, t: pd.DataFrame, labels: list[str], title: str, lines: list[float
                   if labels_shown else [], fontsize=5)
     ax.set_ylim(len(labels) - 0.5, -0.5)
     ax.set_title(title)
-    ax.set_xlabel(f"share of p < {LEVEL:g} (Clopper–Pearson 95%)")
+    ax.set_xlabel(f"share of p < {LEVEL:g} (95% CI)")
