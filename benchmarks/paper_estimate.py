@@ -2,25 +2,8 @@
 
     python benchmarks/paper_estimate.py -o benchmarks/results/paper_estimate.json
 
-Method (stated in the JSON and rendered in the docs):
-
-1. Job counts: a dry run (``snakemake all figures -n``) of each config, parsed from its job table.
-2. Per-job time: the median wall time per job of each rule in a measured run of the default config
-   (``benchmarks/results/rule_usage_default.json``, written by ``benchmarks/rule_usage.py``, 2 CPU cores).
-3. Work factor per job, paper over default, by what dominates the rule's cost:
-   - ``compare_models``: null draws × (pairing × metric × null) cells, the ``activations`` cells weighted by
-     ``n_tokens`` (metric cost taken as linear in the items it sees: a lower bound for RSA's O(n²));
-     averaged over each config's comparison jobs;
-   - ``topology_compare``: topology null draws; ``topology_calibration``: topology null draws × null cases;
-   - every other rule: 1 (the paper config keeps the default's worlds, models and SAEs; a rule whose
-     inputs grow in the paper config must add its factor here).
-   Rules not in the measured run take a measured rule of the same kind as proxy (``PROXIES``: the paper
-   figures take ``comparison_figure``'s time); target rules without a script (``all``, ``figures``) cost 0.
-4. Paper CPU-seconds of a rule = paper jobs × median seconds × work factor; the wall time on C cores is at
-   least the total / C (perfect packing) and at least the longest single job (max seconds × factor).
-
-Rules without a measurement (new since the measured run) are listed with no estimate. The estimate is for
-CPUs like the measured machine's; a GPU shortens the SAE training and pairing stages by an unmeasured factor.
+Method: :data:`METHOD` (stored in the JSON and rendered in the docs' "Publication run" page). Re-run it after
+a config or rule change, and ``benchmarks/rule_usage.py`` after a change that moves a rule's time.
 """
 
 from __future__ import annotations
@@ -38,6 +21,26 @@ import yaml
 REPO = Path(__file__).resolve().parents[1]
 SCHEMA = REPO / "workflow" / "schemas" / "config.schema.yaml"
 
+METHOD = [
+    "Job counts: a dry run (`snakemake all figures -n`) of each config, parsed from its job table.",
+    "Per-job time: the median wall time per job of each rule in a measured run of the default config "
+    "(`benchmarks/results/rule_usage_default.json`, written by `benchmarks/rule_usage.py` on 2 CPU cores). A "
+    "heavy-tailed rule is underestimated by its median (pair_features: median 9 s, max 279 s there); the "
+    "longest-job bound below uses the max.",
+    "Work factor per job, paper over default, by what dominates the rule's cost. `compare_models`: null draws × "
+    "(pairing × metric × null) cells, the `activations` cells weighted by `n_tokens` (metric cost taken as "
+    "linear in the items it sees: a lower bound for RSA's O(n²)), averaged over each config's comparison jobs. "
+    "`topology_compare`: topology null draws; `topology_calibration`: topology null draws × null cases. Every "
+    "other rule: 1 (the paper config keeps the default's worlds, models and SAEs; a rule whose inputs grow in "
+    "the paper config must add its factor in `benchmarks/paper_estimate.py`).",
+    "Rules not in the measured run take a measured rule of the same kind as proxy (`PROXIES`: the paper "
+    "figures take `comparison_figure`'s time); target rules without a script (`all`, `figures`) cost 0; rules "
+    "with neither are listed without an estimate (`unmeasured_rules`).",
+    "Paper CPU-seconds of a rule = paper jobs × median seconds × work factor. The wall time on C cores is at "
+    "least total / C (perfect packing) and at least the longest single job (max seconds × factor).",
+    "The estimate is for CPUs like the measured machine's; a GPU shortens SAE training, pairing and the "
+    "metrics' null draws by a factor not measured here.",
+]
 
 #: rule without a measurement → measured rule of the same kind whose time it takes
 PROXIES = {f"figure_{name}": "comparison_figure" for name in (
@@ -117,7 +120,7 @@ def estimate(default_cfg: Path, paper_cfg: Path, usage_file: Path, cores: list[i
                     "cores": usage.get("machine", {}).get("cpus"), "gpu": None},
         "args": {"default": str(default_cfg.relative_to(REPO)), "paper": str(paper_cfg.relative_to(REPO)),
                  "usage": str(usage_file.relative_to(REPO))},
-        "method": " ".join(__doc__.split("Method (stated in the JSON and rendered in the docs):")[1].split()),
+        "method": METHOD,
         "rows": rows,
         "total_cpu_hours": round(total / 3600, 2),
         "longest_job_hours": round(longest / 3600, 3),

@@ -62,6 +62,10 @@ def performance_page() -> str:
     parts = [(DOCS / "_partials" / "performance-notes.md").read_text(), "\n## Measured results\n"]
     for path in sorted((ROOT / "benchmarks" / "results").glob("*.json")):
         data = json.loads(path.read_text())
+        if data.get("benchmark") == "paper_estimate":  # an extrapolation, not a measurement
+            parts.append(f"\n### `{path.name}`\n\nThe publication config's expected time: see "
+                         "[Publication run](publication.md).\n")
+            continue
         m = data.get("machine", {})
         parts.append(f"\n### `{path.name}`\n\n{m.get('when_utc', '?')} on {m.get('cpu', '?')}, "
                      f"{m.get('cores', '?')} cores, GPU: {m.get('gpu') or 'none'}; "
@@ -138,7 +142,7 @@ def publication_page() -> str:
         f"In total about **{d['total_cpu_hours']} CPU-hours**; the longest single job about "
         f"{d['longest_job_hours']} h; wall time at best "
         + ", ".join(f"{v} h on {c} cores" for c, v in cores.items()) + ".\n",
-        f"\n**Method.** {d['method']}\n\n",
+        "\n**Method.**\n\n" + "".join(f"{i}. {step}\n" for i, step in enumerate(d["method"], 1)) + "\n",
         table(d["rows"]),
     ]
     return "".join(parts)
