@@ -63,7 +63,7 @@ def house_style() -> Iterator[None]:
 
     with mpl.rc_context():
         mpl.rcdefaults()
-        mpl.rcParams.update(RC)
+        mpl.rcParams.update(RC)  # type: ignore[arg-type]  # the stubs type every key as a literal
         yield
 
 

@@ -90,7 +90,7 @@ def significant(q: pd.Series | np.ndarray, alpha: float) -> np.ndarray:
 def unit_key(layer: object, hook: str) -> tuple[int, float, str]:
     """Sort key of a unit (a model's hook): by layer number, hooks without one (NaN layer) after them."""
     missing = layer is None or pd.isna(layer)
-    return (1 if missing else 0, 0.0 if missing else float(layer), str(hook))
+    return (1 if missing else 0, 0.0 if missing else float(layer), str(hook))  # type: ignore[arg-type]
 
 
 def unit_label(layer: object, hook: str) -> str:
