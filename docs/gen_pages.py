@@ -5,6 +5,11 @@
   with the machine and date each was measured on.
 - results.md sections: numbers of the default run, from docs/results/demo.json (written by
   `python docs/snapshot_results.py` after `make demo`, with its date, machine and commit).
+- figures.md: the index of the paper figures, from the registry saegeom.viz.figures.FIGURES (caption, table,
+  sources, the command that regenerates each), showing docs/assets/figure_<name>.png where a demo run's
+  snapshot put it.
+- publication.md: the notes (docs/_partials/publication-notes.md) + the expected time of config/paper.yaml per
+  stage, from benchmarks/results/paper_estimate.json (written by benchmarks/paper_estimate.py).
 - changelog.md: CHANGELOG.md.
 """
 
@@ -57,6 +62,10 @@ def performance_page() -> str:
     parts = [(DOCS / "_partials" / "performance-notes.md").read_text(), "\n## Measured results\n"]
     for path in sorted((ROOT / "benchmarks" / "results").glob("*.json")):
         data = json.loads(path.read_text())
+        if data.get("benchmark") == "paper_estimate":  # an extrapolation, not a measurement
+            parts.append(f"\n### `{path.name}`\n\nThe publication config's expected time: see "
+                         "[Publication run](publication.md).\n")
+            continue
         m = data.get("machine", {})
         parts.append(f"\n### `{path.name}`\n\n{m.get('when_utc', '?')} on {m.get('cpu', '?')}, "
                      f"{m.get('cores', '?')} cores, GPU: {m.get('gpu') or 'none (no GPU was available to this run)'}; "
@@ -97,6 +106,48 @@ def results_page() -> str:
     return "\n".join(lines)
 
 
+def figures_page() -> str:
+    from saegeom.viz import figures
+
+    lines = [(DOCS / "_partials" / "figures-notes.md").read_text(), "\n## The figures\n"]
+    for name in figures.FIGURES:
+        mod = figures.module(name)
+        lines.append(f"\n### `{name}`: {mod.TITLE}\n")
+        image = DOCS / "assets" / f"figure_{name}.png"
+        if image.exists():
+            lines.append(f"![{mod.TITLE}](assets/figure_{name}.png)\n")
+        else:
+            lines.append("*(no rendering yet: `make demo`, then `python docs/snapshot_results.py`)*\n")
+        lines += [f"{mod.CAPTION}\n",
+                  f"- **table**: `{figures.TABLE.format(name=name)}` (built from {mod.SOURCES})",
+                  f"- **files**: `{figures.PNG.format(name=name)}`, `{figures.PDF.format(name=name)}`",
+                  f"- **module**: `{figures.FIGURES[name]}`",
+                  f"- **regenerate**: `snakemake {figures.PNG.format(name=name)} --cores 1` (after deleting the "
+                  f"table, or with `--forcerun figure_{name}` to redraw it)\n"]
+    return "\n".join(lines)
+
+
+def publication_page() -> str:
+    parts = [(DOCS / "_partials" / "publication-notes.md").read_text()]
+    path = ROOT / "benchmarks" / "results" / "paper_estimate.json"
+    if not path.exists():
+        return parts[0] + "\nNo estimate yet: run `python benchmarks/paper_estimate.py`.\n"
+    d = json.loads(path.read_text())
+    cores = {k.removeprefix("wall_hours_on_").removesuffix("_cores"): v for k, v in d.items()
+             if k.startswith("wall_hours_on_")}
+    parts += [
+        "\n## Expected time per stage\n",
+        f"Generated from `benchmarks/results/paper_estimate.json` ({d['machine']['when_utc']}; "
+        f"{d['machine']['cpu']}, {d['machine']['cores']} cores), written by `python benchmarks/paper_estimate.py`. "
+        f"In total about **{d['total_cpu_hours']} CPU-hours**; the longest single job about "
+        f"{d['longest_job_hours']} h; wall time at best "
+        + ", ".join(f"{v} h on {c} cores" for c, v in cores.items()) + ".\n",
+        "\n**Method.**\n\n" + "".join(f"{i}. {step}\n" for i, step in enumerate(d["method"], 1)) + "\n",
+        table(d["rows"]),
+    ]
+    return "".join(parts)
+
+
 def write(name: str, text: str) -> None:
     with mkdocs_gen_files.open(name, "w") as f:
         f.write(text)
@@ -106,4 +157,6 @@ def write(name: str, text: str) -> None:
 write("configuration.md", configuration_page())
 write("performance.md", performance_page())
 write("results.md", results_page())
+write("figures.md", figures_page())
+write("publication.md", publication_page())
 write("changelog.md", (ROOT / "CHANGELOG.md").read_text())

@@ -26,6 +26,13 @@ from saegeom.rules.compare import (
     metrics,
     pair_features,
 )
+from saegeom.rules.figures import (
+    figure_features_over_training,
+    figure_layer_heatmaps,
+    figure_semantic_subspaces,
+    figure_synthetic_overview,
+    figure_trust,
+)
 from saegeom.rules.lm import lm_activations, lm_corpus, lm_tokenizer, train_lm
 from saegeom.rules.sae import pretrained_sae, train_sae
 from saegeom.rules.synthetic import shards, world
@@ -37,4 +44,7 @@ __all__ = [
     "lm_activations", "lm_corpus", "lm_tokenizer", "metrics", "pair_features", "pretrained_sae", "shards",
     "topology", "topology_calibration", "topology_compare", "topology_summary", "train_lm", "train_sae",
     "umap_coords", "viewer", "world",
+    # paper figures
+    "figure_features_over_training", "figure_layer_heatmaps", "figure_semantic_subspaces",
+    "figure_synthetic_overview", "figure_trust",
 ]

@@ -410,7 +410,33 @@ class Plan:
     def all_targets(self) -> list[str]:
         """What ``snakemake all`` builds."""
         return [METRICS, CALIBRATION_TABLE, CALIBRATION_FIGURE, COMPARISON_FIGURE, TOPOLOGY_SUMMARY,
-                *self.viewer_pages()]
+                *self.viewer_pages(), *self.figure_targets()]
+
+    # ---- paper figures (rules/figures.smk) --------------------------------------------------------------
+    def layer_matrix_tables(self) -> list[str]:
+        """Every layer-matrix table (results/layers/{study}/{sae}.parquet); none until LM studies hook
+        several layers."""
+        return []
+
+    def training_tables(self) -> list[str]:
+        """Every features-over-training table (results/training/{study}/{sae}.parquet); none until toy LMs
+        save training checkpoints."""
+        return []
+
+    def figure_files(self, name: str) -> dict[str, str]:
+        """The table, PNG and PDF of paper figure ``name`` (a key of saegeom.viz.figures.FIGURES; the path
+        patterns live there)."""
+        from saegeom.viz import figures
+
+        figures.module(name)  # an unknown name is an error here, not a rule with odd paths
+        return {"table": figures.TABLE.format(name=name), "png": figures.PNG.format(name=name),
+                "pdf": figures.PDF.format(name=name)}
+
+    def figure_targets(self) -> list[str]:
+        """Every paper figure's table, PNG and PDF (what ``snakemake figures`` builds)."""
+        from saegeom.viz.figures import FIGURES
+
+        return [path for name in FIGURES for path in self.figure_files(name).values()]
 
     # ---- topology and viewer inputs ------------------------------------------------------------------
     def topology_sae(self, study: str, model: str, sae: str) -> str | None:
