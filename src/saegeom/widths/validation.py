@@ -8,6 +8,8 @@ continuation of the same feature is not a link). Links are sets of feature pairs
 
 - ``precision`` = |recovered ∩ planted| / |recovered| (NaN when nothing is recovered);
 - ``recall`` = |recovered ∩ planted| / |planted|;
+- ``recall_cumulative``: the same for the links recovered at this width or any narrower one (children
+  appear at different widths: a link counts once found);
 - ``children_present``/``parents_present``: fraction of planted children/parents that some latent of the
   width maps to (where children "first appear" along the ladder).
 """
@@ -27,6 +29,7 @@ VALIDATION_SCHEMA = pa.schema([
     *[(f"n_{label}", pa.int64()) for label in COUNT_LABELS],
     ("n_planted", pa.int64()), ("n_recovered", pa.int64()),
     ("n_correct", pa.int64()), ("precision", pa.float64()), ("recall", pa.float64()),
+    ("recall_cumulative", pa.float64()),
     ("children_present", pa.float64()), ("parents_present", pa.float64()),
 ])
 
@@ -54,11 +57,13 @@ def validate_links(families: pd.DataFrame, hierarchy: PlantedHierarchy | None = 
                                                zip(hierarchy.parent, hierarchy.child, strict=True)}
     widths = sorted(int(w) for w in families["width"].unique())
     rows = []
+    found: set[tuple[int, int]] = set()
     for k, width in enumerate(widths[1:], start=1):
         here = families[families["width"] == width]
         counts = here["label"].value_counts()
         rec = recovered_links(families, width)
         correct = len(rec & planted)
+        found |= rec & planted
         present = set(here.loc[here["feature"] >= 0, "feature"].astype(int))
         nan = float("nan")
         rows.append({
@@ -67,6 +72,7 @@ def validate_links(families: pd.DataFrame, hierarchy: PlantedHierarchy | None = 
             "n_planted": len(planted), "n_recovered": len(rec), "n_correct": correct,
             "precision": correct / len(rec) if rec and planted else nan,
             "recall": correct / len(planted) if planted else nan,
+            "recall_cumulative": len(found) / len(planted) if planted else nan,
             "children_present": float(np.mean([c in present for c in hierarchy.child])) if planted else nan,
             "parents_present": float(np.mean([p in present for p in hierarchy.parents])) if planted else nan,
         })
