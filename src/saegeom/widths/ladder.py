@@ -14,30 +14,6 @@ from saegeom.widths.validation import validate_links
 log = logging.getLogger(__name__)
 
 
-def containment(sae_wide, sae_narrow, shards, shard_ids: list[int] | None = None, max_rows: int | None = 65536,
-                device: str = "cpu", batch_size: int = 4096) -> tuple[np.ndarray, np.ndarray]:
-    """Co-activation of two SAEs of one model as containment: (w, n) P(narrow latent i fires | wide latent j
-    fires) over the rows of ``shards`` (NaN where j never fired), and (w,) whether each wide latent fired.
-
-    Containment, not Pearson correlation, because the relation sought is asymmetric: a child that fires only
-    with its parent is contained in the parent's firing (containment 1) however rare it is, while its Pearson
-    correlation with the parent is about √(child rate / parent rate) and falls with rarity. Codes come from
-    ``saegeom.pairing.encode_sparse`` (the encoder every pairing uses); the counts are one sparse product."""
-    from saegeom.pairing.correlation import encode_sparse
-
-    d_w, d_n = int(sae_wide.cfg.d_sae), int(sae_narrow.cfg.d_sae)
-    both = np.zeros((d_w, d_n))
-    fired = np.zeros(d_w)
-    for x in shards.iter_batches(batch_size, max_rows=max_rows, shards=shard_ids):
-        zw = (encode_sparse(sae_wide, x, device) > 0).astype(np.float64)
-        zn = (encode_sparse(sae_narrow, x, device) > 0).astype(np.float64)
-        both += (zw.T @ zn).toarray()
-        fired += np.asarray(zw.sum(0)).ravel()
-    alive = fired > 0
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(alive[:, None], both / fired[:, None], np.nan), alive
-
-
 def ladder_families(shards: str | Path, saes: dict[int, str | Path], *, world: str | Path | None = None,
                     model: str | None = None, min_cosine: float = WIDTH_DEFAULTS["min_cosine"],
                     min_coactivation: float = WIDTH_DEFAULTS["min_coactivation"],
@@ -47,11 +23,16 @@ def ladder_families(shards: str | Path, saes: dict[int, str | Path], *, world: s
     per-width summary (:func:`saegeom.widths.validation.validate_links`: label counts and, for a synthetic
     ``world`` whose firing plants a hierarchy, precision/recall of parent → child links).
 
-    Adjacent widths are linked by decoder cosine and by co-activation (:func:`containment`) over the first
-    ``pairing_rows`` rows of the training shards. With ``world``, each latent's ``feature`` is its true world
-    feature (``model``'s true directions, cosine ≥ ``gt_threshold``); otherwise −1. Returns (families,
-    summary)."""
+    Adjacent widths are linked by decoder cosine and by the Pearson correlation of their codes over the first
+    ``pairing_rows`` rows of the training shards (``saegeom.pairing.coactivation_stats``, the statistics of
+    feature pairing). Correlation rather than containment P(narrow fires | wide fires): a TopK SAE fires k
+    latents on every row, so at a narrow width each latent fires on a large share of rows and containment
+    is high for unrelated pairs too (measured on the demo ladder: the true parent's latent was not the most
+    containing one for 7 of 18 children), while weak activations add little to a correlation.
+    With ``world``, each latent's ``feature`` is its true world feature (``model``'s true directions, cosine
+    ≥ ``gt_threshold``); otherwise −1. Returns (families, summary)."""
     from saegeom.io.shards import ShardSet, split_shards
+    from saegeom.pairing.correlation import coactivation_stats
     from saegeom.sae.load import check_input_width, decoder_directions, load_sae
 
     widths = sorted(saes)
@@ -67,8 +48,11 @@ def ladder_families(shards: str | Path, saes: dict[int, str | Path], *, world: s
     train_ids, _ = split_shards(s)
     links = {}
     for narrow, wide in zip(widths, widths[1:], strict=False):
-        contained, alive = containment(loaded[wide], loaded[narrow], s, train_ids, pairing_rows, device)
-        links[wide] = label_latents(decoders[wide] @ decoders[narrow].T, contained, alive=alive,
+        stats = coactivation_stats(loaded[wide], s, loaded[narrow], s, device=device, max_rows=pairing_rows,
+                                   shard_ids=train_ids, shifted=False, progress=False)
+        with np.errstate(invalid="ignore"):
+            corr = stats.correlation_dense()
+        links[wide] = label_latents(decoders[wide] @ decoders[narrow].T, corr, alive=stats.alive_a,
                                     min_cosine=min_cosine, min_coactivation=min_coactivation)
         log.info("width %d → %d: %s", narrow, wide, links[wide]["label"].value_counts().to_dict())
     features = None
