@@ -31,10 +31,12 @@ from saegeom.rules.sae import pretrained_sae, train_sae
 from saegeom.rules.synthetic import shards, world
 from saegeom.rules.topology import topology, topology_calibration, topology_compare, topology_summary
 from saegeom.rules.viewer import umap_coords, viewer
+from saegeom.rules.widths import width_families
 
 __all__ = [
     "calibration", "category_recovery", "compare_models", "comparison_figure", "features", "ground_truth_recovery",
     "lm_activations", "lm_corpus", "lm_tokenizer", "metrics", "pair_features", "pretrained_sae", "shards",
     "topology", "topology_calibration", "topology_compare", "topology_summary", "train_lm", "train_sae",
     "umap_coords", "viewer", "world",
+    "width_families",
 ]
