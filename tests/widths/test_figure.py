@@ -12,7 +12,7 @@ from saegeom.widths import VALIDATION_SCHEMA
 
 def table(recall=0.5):
     rows = [dict(zip(VALIDATION_SCHEMA.names, [w, w // 2, w, w // 4, w // 2, w // 8, w // 8, 0, 6, 5, 4, 0.8, recall,
-                                               recall, 1.0, 1.0], strict=True)) for w in (16, 32)]
+                                               recall, 3, recall, 1.0, 1.0], strict=True)) for w in (16, 32)]
     return pd.DataFrame(rows).assign(ladder="l")
 
 

@@ -75,6 +75,8 @@ def test_validation_counts_links_by_hand():
     assert (row["n_recovered"], row["n_correct"]) == (3, 2)
     assert row["precision"] == pytest.approx(2 / 3) and row["recall"] == pytest.approx(2 / 3)
     assert row["recall_cumulative"] == row["recall"]  # one width: nothing found before
+    # children 1 and 2 appear here (4 does not): both links recovered
+    assert row["n_new_children"] == 2 and row["recall_new"] == 1.0
     assert (row["n_split"], row["n_same"], row["n_latents"]) == (4, 1, 5)
     assert row["children_present"] == pytest.approx(2 / 3) and row["parents_present"] == 1.0
     none = validate_links(fam, None).iloc[0]

@@ -36,7 +36,7 @@ def test_ladder_targets_specs_and_inputs():
     assert inputs["saes"] == ["results/saes/hw/m/lad-w4", "results/saes/hw/m/lad-w16"]
     assert inputs["world"] == "results/worlds/hw/world.safetensors"
     params = p.width_params("lad")
-    assert params["widths"] == [4, 16] and params["model"] == "m" and params["min_coactivation"] == 0.2
+    assert params["widths"] == [4, 16] and params["model"] == "m" and params["min_coactivation"] == 0.15
     assert p.width_hash("lad") != plan_of(width_worlds={"hw": HWORLD},
                                           width_ladders={"lad": {**LADDER, "min_cosine": 0.6}}).width_hash("lad")
 

@@ -9,7 +9,7 @@
         sae: {architecture: topk, k: 4, ...}   # an SAE spec without d_sae; d_sae = each width
         widths: [8, 16, 32, 64]
         min_cosine: 0.5            # link thresholds (saegeom.widths.families)
-        min_coactivation: 0.2
+        min_coactivation: 0.15
         gt_threshold: 0.7
         pairing_rows: 65536
 

@@ -38,7 +38,7 @@ import pandas as pd
 import pyarrow as pa
 
 #: defaults of a ladder's thresholds (``width_ladders.<name>``; the schema's equal them)
-WIDTH_DEFAULTS: dict[str, Any] = {"min_cosine": 0.5, "min_coactivation": 0.2, "gt_threshold": 0.7}
+WIDTH_DEFAULTS: dict[str, Any] = {"min_cosine": 0.5, "min_coactivation": 0.15, "gt_threshold": 0.7}
 LABELS = ("root", "same", "split", "merged", "novel", "dead")
 
 FAMILIES_SCHEMA = pa.schema([

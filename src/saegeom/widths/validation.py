@@ -10,6 +10,9 @@ continuation of the same feature is not a link). Links are sets of feature pairs
 - ``recall`` = |recovered ∩ planted| / |planted|;
 - ``recall_cumulative``: the same for the links recovered at this width or any narrower one (children
   appear at different widths: a link counts once found);
+- ``n_new_children``: planted children that first appear at this width (some latent maps to them here and
+  none at any narrower width); ``recall_new``: the share of their links recovered at this width — the recall
+  "where the children first appear" (NaN when no child is new);
 - ``children_present``/``parents_present``: fraction of planted children/parents that some latent of the
   width maps to (where children "first appear" along the ladder).
 """
@@ -29,7 +32,7 @@ VALIDATION_SCHEMA = pa.schema([
     *[(f"n_{label}", pa.int64()) for label in COUNT_LABELS],
     ("n_planted", pa.int64()), ("n_recovered", pa.int64()),
     ("n_correct", pa.int64()), ("precision", pa.float64()), ("recall", pa.float64()),
-    ("recall_cumulative", pa.float64()),
+    ("recall_cumulative", pa.float64()), ("n_new_children", pa.int64()), ("recall_new", pa.float64()),
     ("children_present", pa.float64()), ("parents_present", pa.float64()),
 ])
 
@@ -58,6 +61,7 @@ def validate_links(families: pd.DataFrame, hierarchy: PlantedHierarchy | None = 
     widths = sorted(int(w) for w in families["width"].unique())
     rows = []
     found: set[tuple[int, int]] = set()
+    seen = set(families.loc[(families["width"] == widths[0]) & (families["feature"] >= 0), "feature"].astype(int))
     for k, width in enumerate(widths[1:], start=1):
         here = families[families["width"] == width]
         counts = here["label"].value_counts()
@@ -65,6 +69,8 @@ def validate_links(families: pd.DataFrame, hierarchy: PlantedHierarchy | None = 
         correct = len(rec & planted)
         found |= rec & planted
         present = set(here.loc[here["feature"] >= 0, "feature"].astype(int))
+        new = {(p, c) for p, c in planted if c in present and c not in seen}
+        seen |= present
         nan = float("nan")
         rows.append({
             "width": width, "parent_width": widths[k - 1], "n_latents": len(here),
@@ -73,6 +79,7 @@ def validate_links(families: pd.DataFrame, hierarchy: PlantedHierarchy | None = 
             "precision": correct / len(rec) if rec and planted else nan,
             "recall": correct / len(planted) if planted else nan,
             "recall_cumulative": len(found) / len(planted) if planted else nan,
+            "n_new_children": len(new), "recall_new": len(rec & new) / len(new) if new else nan,
             "children_present": float(np.mean([c in present for c in hierarchy.child])) if planted else nan,
             "parents_present": float(np.mean([p in present for p in hierarchy.parents])) if planted else nan,
         })

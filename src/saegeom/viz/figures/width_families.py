@@ -13,9 +13,10 @@ CAPTION = (
     "Feature families across SAE widths. Left: each latent of the wider SAE labelled against the next narrower "
     "one (same = its parent's only child; split = one of several children; merged = the best continuation of "
     "several narrower latents; novel = linked to none; dead = never fired), as a share of the width's latents. "
-    "Right: on a planted hierarchy, precision and recall of the parent → child links recovered at each width "
-    "(a split latent mapping to a true child whose narrower parent latent maps to its true parent), and the "
-    "share of planted children some latent of the width recovers."
+    "Right: on a planted hierarchy, the share of parent → child links recovered among the children that first "
+    "appear at each width (recall new; a link = a split latent mapping to a true child whose narrower parent "
+    "latent maps to its true parent), the precision of the recovered links, and the share of planted children "
+    "some latent of the width recovers."
 )
 
 LABEL_COLOURS = {"same": "#4c72b0", "split": "#dd8452", "merged": "#8172b3", "novel": "#55a868", "dead": "#b0b0b0"}
@@ -48,7 +49,7 @@ def draw(table: pd.DataFrame):
         ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1, 1))
         ax = axes[row, 1]
         if t["recall"].notna().any():
-            for col, marker in (("recall", "o"), ("precision", "s"), ("children_present", "^")):
+            for col, marker in (("recall_new", "o"), ("precision", "s"), ("children_present", "^")):
                 ax.plot(x, t[col], marker=marker, label=col.replace("_", " "))
             ax.set_ylim(-0.02, 1.02)
             ax.legend(fontsize=7)
