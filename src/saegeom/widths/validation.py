@@ -61,6 +61,8 @@ def validate_links(families: pd.DataFrame, hierarchy: PlantedHierarchy | None = 
     widths = sorted(int(w) for w in families["width"].unique())
     rows = []
     found: set[tuple[int, int]] = set()
+    children = [] if hierarchy is None else hierarchy.child.tolist()
+    parents = [] if hierarchy is None else hierarchy.parents.tolist()
     seen = set(families.loc[(families["width"] == widths[0]) & (families["feature"] >= 0), "feature"].astype(int))
     for k, width in enumerate(widths[1:], start=1):
         here = families[families["width"] == width]
@@ -80,7 +82,7 @@ def validate_links(families: pd.DataFrame, hierarchy: PlantedHierarchy | None = 
             "recall": correct / len(planted) if planted else nan,
             "recall_cumulative": len(found) / len(planted) if planted else nan,
             "n_new_children": len(new), "recall_new": len(rec & new) / len(new) if new else nan,
-            "children_present": float(np.mean([c in present for c in hierarchy.child])) if planted else nan,
-            "parents_present": float(np.mean([p in present for p in hierarchy.parents])) if planted else nan,
+            "children_present": float(np.mean([c in present for c in children])) if planted else nan,
+            "parents_present": float(np.mean([p in present for p in parents])) if planted else nan,
         })
     return pd.DataFrame(rows, columns=VALIDATION_SCHEMA.names)
