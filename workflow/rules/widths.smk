@@ -18,9 +18,6 @@ rule width_families:
     resources:
         gpu=1,
     params:
-        study=lambda w: w.study,
-        ladder=lambda w: w.ladder,
-        config_hash=lambda w: plan.width_hash(w.ladder),
         **{
             k: (lambda w, k=k: plan.width_params(w.ladder).get(k))
             for k in (
@@ -33,5 +30,8 @@ rule width_families:
                 "pairing_rows",
             )
         },
+        study=lambda w: w.study,
+        ladder=lambda w: w.ladder,
+        config_hash=lambda w: plan.width_hash(w.ladder),
     script:
         "../scripts/width_families.py"
