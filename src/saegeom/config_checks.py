@@ -255,12 +255,19 @@ def _calibration_problems(config: dict[str, Any]) -> list[str]:
                         {**compare, **cal.get("compare", {})}, "calibration.compare")
 
 
+def _width_problems(config: dict[str, Any]) -> list[str]:
+    """The width blocks (``saegeom.widths.config``)."""
+    from saegeom.widths.config import width_ladder_problems
+
+    return width_ladder_problems(config)
+
+
 def semantic_errors(config: dict[str, Any]) -> list[str]:
     """Problems a schema cannot see (defaults filled as the workflow does; see the module docstring). Each
     group of checks runs on its own, so one broken block never hides the problems of another."""
     checks = (_compare_problems, _world_problems, _calibration_problems, lm_errors, lm_config_problems,
               lm_model_problems, sae_value_problems, metric_option_problems, topology_problems,
-              topology_world_problems, resource_problems)
+              topology_world_problems, resource_problems, _width_problems)
     out = [p for check in checks for p in _guarded(check, config)]
     return list(dict.fromkeys(out))
 
@@ -353,7 +360,8 @@ def duplicate_key_problems(paths: Iterable[str | Path]) -> list[str]:
 #: mappings whose keys become path components or wildcard values, by config path ("*" = every key)
 NAME_MAPPINGS = (("worlds",), ("saes",), ("worlds", "*", "models"), ("calibration", "world", "models"),
                  ("lm", "models"), ("lm", "saes"), ("lm", "pretrained_saes"), ("lm", "pretrained_saes", "*"),
-                 ("lm", "comparisons"), ("lm", "groups"))
+                 ("lm", "comparisons"), ("lm", "groups"),
+                 ("width_worlds",), ("width_worlds", "*", "models"), ("width_ladders",))
 
 
 def _at(config: Any, path: tuple[str, ...]) -> list[tuple[tuple[Any, ...], Any]]:

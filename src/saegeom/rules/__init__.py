@@ -38,6 +38,7 @@ from saegeom.rules.sae import pretrained_sae, train_sae
 from saegeom.rules.synthetic import shards, world
 from saegeom.rules.topology import topology, topology_calibration, topology_compare, topology_summary
 from saegeom.rules.viewer import umap_coords, viewer
+from saegeom.rules.widths import width_families
 
 __all__ = [
     "calibration", "category_recovery", "compare_models", "comparison_figure", "features", "ground_truth_recovery",
@@ -47,4 +48,5 @@ __all__ = [
     # paper figures
     "figure_features_over_training", "figure_layer_heatmaps", "figure_semantic_subspaces",
     "figure_synthetic_overview", "figure_trust",
+    "width_families",
 ]

@@ -337,8 +337,19 @@ class FeatureGroupFiring(CorrelatedFiring):
 
 
 def make_firing(cfg: dict[str, Any], n_features: int, rank: np.ndarray, seed: int,
-                device: str = "cpu") -> CorrelatedFiring:
-    """Build a firing process from a world's ``firing`` config block, sampling on ``device``."""
+                device: str = "cpu", hierarchy: Any = None) -> Any:
+    """Build a firing process from a world's ``firing`` config block, sampling on ``device``.
+
+    ``hierarchy``: the world's planted hierarchy (``saegeom.synthetic.hierarchy.PlantedHierarchy``) when the
+    block has ``hierarchy``; the process is then a ``HierarchicalFiring`` around the block's base process."""
+    if cfg.get("hierarchy"):
+        from saegeom.synthetic.hierarchy import make_hierarchical_firing
+
+        if hierarchy is None:
+            raise ValueError("firing.hierarchy is set but no planted hierarchy was given (build the world first)")
+        base_cfg = {k: v for k, v in cfg.items() if k != "hierarchy"}
+        return make_hierarchical_firing(lambda n, r, s: make_firing(base_cfg, n, r, s, device), cfg["hierarchy"],
+                                        hierarchy, n_features, rank, seed, device)
     corr = cfg.get("correlation")
     corr = None if not corr or not corr.get("enabled", True) else {k: v for k, v in corr.items() if k != "enabled"}
     common = dict(n_features=n_features, mean_active=cfg["mean_active"], decay=cfg.get("decay", 1.0),

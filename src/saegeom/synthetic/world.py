@@ -27,6 +27,7 @@ from saegeom.io.shards import ShardWriter
 from saegeom.io.tensors import load_tensors, save_tensors
 from saegeom.synthetic.firing import CorrelatedFiring, make_firing
 from saegeom.synthetic.geometry import make_features
+from saegeom.synthetic.hierarchy import HIERARCHY_DEFAULTS, PlantedHierarchy, plant_hierarchy
 from saegeom.utils import derive_seed
 
 
@@ -55,6 +56,7 @@ class World:
     labels: dict[str, np.ndarray] = field(default_factory=dict)  # (G,) ints, -1 = none
     config: dict[str, Any] = field(default_factory=dict)
     seed: int = 0
+    hierarchy: PlantedHierarchy | None = None  # planted parent → child links (``firing.hierarchy``)
 
     @property
     def n_features(self) -> int:
@@ -107,7 +109,7 @@ class World:
         """The world's firing process, sampling on ``device`` (CUDA draws differ from CPU draws: another
         random generator, same distribution)."""
         seed = derive_seed(self.seed, self.name, "firing")
-        return make_firing(self.config["firing"], self.n_features, self.rank, seed, device)
+        return make_firing(self.config["firing"], self.n_features, self.rank, seed, device, self.hierarchy)
 
     # ---- persistence -------------------------------------------------------------
     def save(self, path: str | Path) -> None:
@@ -116,6 +118,8 @@ class World:
         for name, m in self.models.items():
             tensors[f"model.{name}.owned"] = m.owned
             tensors[f"model.{name}.basis"] = m.basis
+        if self.hierarchy is not None:
+            tensors |= self.hierarchy.tensors()
         meta = {"name": self.name, "seed": self.seed, "config": self.config,
                 "models": {n: {"basis": m.basis_kind, "noise_std": m.noise_std} for n, m in self.models.items()}}
         save_tensors(path, tensors, meta)
@@ -126,7 +130,13 @@ class World:
         models = {n: SimulatedModel(n, t[f"model.{n}.owned"], t[f"model.{n}.basis"], spec["basis"], spec["noise_std"])
                   for n, spec in meta["models"].items()}
         labels = {k.split(".", 1)[1]: v for k, v in t.items() if k.startswith("label.")}
-        return cls(meta["name"], t["features"], t["rank"], t["shared"], models, labels, meta["config"], meta["seed"])
+        hierarchy = None
+        if "hierarchy.child" in t:
+            h = {**HIERARCHY_DEFAULTS, **meta["config"]["firing"]["hierarchy"]}
+            hierarchy = PlantedHierarchy(t["hierarchy.child"], t["hierarchy.parent"], float(h["child_rate"]),
+                                         bool(h["mutually_exclusive"]))
+        return cls(meta["name"], t["features"], t["rank"], t["shared"], models, labels, meta["config"], meta["seed"],
+                   hierarchy)
 
 
 def _basis(kind: str, h: int, d_model: int | None, rng: np.random.Generator) -> np.ndarray:
@@ -168,7 +178,11 @@ def build_world(name: str, cfg: dict[str, Any], seed: int) -> World:
         basis = _basis(mcfg.get("basis", "identity"), h, mcfg.get("d_model"), rng)
         models[mname] = SimulatedModel(mname, owned, basis, mcfg.get("basis", "identity"), mcfg.get("noise_std", 0.0))
     rank = rng.permutation(g)
-    return World(name, features, rank, shared, models, labels, cfg, seed)
+    hierarchy = None
+    if cfg.get("firing", {}).get("hierarchy"):  # its own generator: the rest of the world does not change
+        hierarchy = plant_hierarchy(g, cfg["firing"]["hierarchy"],
+                                    np.random.default_rng(derive_seed(seed, name, "hierarchy")))
+    return World(name, features, rank, shared, models, labels, cfg, seed, hierarchy)
 
 
 def write_paired_shards(world: World, out_dir: str | Path, n_samples: int, shard_rows: int,

@@ -68,6 +68,10 @@ TOPOLOGY_SUMMARY = "results/topology/mapper_summary.parquet"
 UMAP_COORDS = "results/umap/{study}/{sae}.parquet"
 VIEWER = "results/viewer/{study}/{sae}/{model_a}~{model_b}.html"
 LOGS = "results/logs"
+# ---- width ladders (saegeom.widths) ----
+WIDTH_FAMILIES = "results/widths/{study}/{ladder}.parquet"
+WIDTH_VALIDATION = "results/widths/{study}/{ladder}_validation.parquet"
+# ---- end width ladders ----
 
 #: the SAE name of a calibration world's single SAE
 CALIBRATION_SAE = "calibration"
@@ -152,13 +156,15 @@ class Plan:
     @property
     def synthetic_studies(self) -> list[str]:
         """Every study with a world file: synthetic and calibration worlds."""
-        return sorted(self.config["worlds"]) + sorted(self.calibration_worlds)
+        return sorted(self.config["worlds"]) + sorted(self.width_worlds) + sorted(self.calibration_worlds)
 
     def world_cfg(self, study: str) -> dict[str, Any]:
         """The world block of a synthetic or calibration world."""
         if self.is_calibration(study):
             cal = self.config["calibration"]
             return canonical({**cal["world"], "shared_fraction": self.calibration_worlds[study]})
+        if study in self.width_worlds:
+            return canonical(self.width_worlds[study])
         return canonical(self.config["worlds"][study])
 
     def models(self, study: str) -> list[str]:
@@ -178,7 +184,13 @@ class Plan:
         return [CALIBRATION_SAE] if self.is_calibration(study) else list(self.config["saes"])
 
     def sae_spec(self, study: str, sae: str) -> dict[str, Any]:
-        """The training spec of a trained SAE (``saes``, ``calibration.sae`` or ``lm.saes``)."""
+        """The training spec of a trained SAE (``saes``, ``calibration.sae``, ``lm.saes`` or a width ladder's
+        ``<ladder>-w<width>``)."""
+        rung = self.ladder_rung(sae)
+        if rung is not None:
+            from saegeom.widths.config import ladder_spec
+
+            return canonical(ladder_spec(self.width_ladders[rung[0]], rung[1]))
         if self.is_lm(study):
             return canonical(self.lm["saes"][sae])
         if self.is_calibration(study):
@@ -188,7 +200,7 @@ class Plan:
     def model_names(self) -> list[str]:
         """Every model name of every study (the ``model_a``/``model_b`` of a comparison table)."""
         names = set(self.lm["models"]) | set(self.config["calibration"]["world"].get("models", {}))
-        for w in self.config["worlds"].values():
+        for w in [*self.config["worlds"].values(), *self.width_worlds.values()]:
             names |= set(w["models"])
         return sorted(names)
 
@@ -410,7 +422,7 @@ class Plan:
     def all_targets(self) -> list[str]:
         """What ``snakemake all`` builds."""
         return [METRICS, CALIBRATION_TABLE, CALIBRATION_FIGURE, COMPARISON_FIGURE, TOPOLOGY_SUMMARY,
-                *self.viewer_pages(), *self.figure_targets()]
+                *self.viewer_pages(), *self.figure_targets(), *self.width_targets()]
 
     # ---- paper figures (rules/figures.smk) --------------------------------------------------------------
     def layer_matrix_tables(self) -> list[str]:
@@ -437,6 +449,62 @@ class Plan:
         from saegeom.viz.figures import FIGURES
 
         return [path for name in FIGURES for path in self.figure_files(name).values()]
+
+    # ---- width ladders (saegeom.widths) -----------------------------------------------------------------
+    @property
+    def width_worlds(self) -> dict[str, Any]:
+        """Worlds used only by width ladders (``width_worlds``): world and shards, no comparisons."""
+        return self.config.get("width_worlds") or {}
+
+    @property
+    def width_ladders(self) -> dict[str, Any]:
+        return self.config.get("width_ladders") or {}
+
+    def ladder_rung(self, sae: str) -> tuple[str, int] | None:
+        """(ladder, width) when ``sae`` names a ladder's SAE (``<ladder>-w<width>``), else None."""
+        from saegeom.widths.config import parse_ladder_sae
+
+        return parse_ladder_sae(sae, self.width_ladders)
+
+    def ladder_model(self, ladder: str) -> str:
+        block = self.width_ladders[ladder]
+        return block.get("model") or self.models(block["world"])[0]
+
+    def ladder_saes(self, ladder: str) -> dict[int, str]:
+        """{width: SAE folder} of a ladder."""
+        from saegeom.widths.config import ladder_sae_name
+
+        block = self.width_ladders[ladder]
+        return {int(w): self.sae(block["world"], self.ladder_model(ladder), ladder_sae_name(ladder, w))
+                for w in block["widths"]}
+
+    def width_inputs(self, ladder: str) -> dict[str, Any]:
+        """Inputs of ``width_families``: the world file, its shards and every rung's SAE (in width order)."""
+        study = self.width_ladders[ladder]["world"]
+        return {"world": WORLD.format(study=study), **self.model_inputs(study, self.ladder_model(ladder)),
+                "saes": list(self.ladder_saes(ladder).values())}
+
+    def width_params(self, ladder: str) -> dict[str, Any]:
+        """Keyword arguments of ``width_families`` other than paths (thresholds, widths, model, shards)."""
+        from saegeom.widths.families import WIDTH_DEFAULTS
+
+        block = self.width_ladders[ladder]
+        keys = (*WIDTH_DEFAULTS, "pairing_rows")
+        return canonical({"widths": [int(w) for w in block["widths"]], "model": self.ladder_model(ladder),
+                          "shards": self.shards(block["world"], self.ladder_model(ladder)),
+                          **{k: block[k] for k in keys if k in block}})
+
+    def width_hash(self, ladder: str) -> str:
+        """Config hash of a ladder's tables: its block and its world's."""
+        return self.hash_of(self.width_ladders[ladder], self.world_cfg(self.width_ladders[ladder]["world"]))
+
+    def width_targets(self) -> list[str]:
+        """The family table and its validation of every width ladder."""
+        out = []
+        for ladder, block in sorted(self.width_ladders.items()):
+            out += [p.format(study=block["world"], ladder=ladder) for p in (WIDTH_FAMILIES, WIDTH_VALIDATION)]
+        return out
+    # ---- end width ladders ----
 
     # ---- topology and viewer inputs ------------------------------------------------------------------
     def topology_sae(self, study: str, model: str, sae: str) -> str | None:
