@@ -26,6 +26,8 @@ from saegeom.rules.compare import (
     metrics,
     pair_features,
 )
+from saegeom.rules.compare import ceiling
+from saegeom.rules.families import families
 from saegeom.rules.lm import lm_activations, lm_corpus, lm_tokenizer, train_lm
 from saegeom.rules.sae import pretrained_sae, train_sae
 from saegeom.rules.synthetic import shards, world
@@ -38,3 +40,4 @@ __all__ = [
     "topology", "topology_calibration", "topology_compare", "topology_summary", "train_lm", "train_sae",
     "umap_coords", "viewer", "world",
 ]
+__all__ += ["ceiling", "families"]  # seed ceiling and feature families
