@@ -607,7 +607,8 @@ def resource_estimates(config: dict[str, Any]) -> list[tuple[str, str, float, fl
     saes = config.get("saes") or {}
     worlds = [(f"config worlds.{n}", w, saes, 1) for n, w in (config.get("worlds") or {}).items()]
     fam = config.get("families") or {}
-    worlds += [(f"config families.worlds.{n}", w, fam.get("saes") or {}, 1) for n, w in (fam.get("worlds") or {}).items()]
+    worlds += [(f"config families.worlds.{n}", w, fam.get("saes") or {}, 1)
+               for n, w in (fam.get("worlds") or {}).items()]
     cal = config.get("calibration") or {}
     if isinstance(cal.get("world"), dict) and cal.get("shared_fractions"):
         n_cal = len(cal["shared_fractions"]) * len(cal.get("seeds", [0]))

@@ -10,7 +10,8 @@ from saegeom.compare.ceiling import add_ceilings, ceiling_table
 from saegeom.io.tables import validate_metrics
 
 
-def _row(model_a, model_b, subspace, metric, value, world="w", sae="s", baseline="random_partners", pairing="hungarian"):
+def _row(model_a, model_b, subspace, metric, value, world="w", sae="s", baseline="random_partners",
+         pairing="hungarian"):
     return dict(comparison=f"{world}:{model_a}/{sae}~{model_b}/{sae}", source="synthetic", world=world,
                 model_a=model_a, sae_a=sae, model_b=model_b, sae_b=sae, subspace=subspace,
                 representation="decoder", pairing=pairing, metric=metric, value=value, baseline=baseline,

@@ -19,6 +19,7 @@ the same name to the rule's ``input:``/``params:`` (or to the plan method that b
 from saegeom.rules.compare import (
     calibration,
     category_recovery,
+    ceiling,
     compare_models,
     comparison_figure,
     features,
@@ -26,7 +27,6 @@ from saegeom.rules.compare import (
     metrics,
     pair_features,
 )
-from saegeom.rules.compare import ceiling
 from saegeom.rules.families import families
 from saegeom.rules.lm import lm_activations, lm_corpus, lm_tokenizer, train_lm
 from saegeom.rules.sae import pretrained_sae, train_sae

@@ -23,11 +23,10 @@ a feature is :meth:`World.owners` (the planted truth of the universal-feature fa
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-
-import itertools
 
 import numpy as np
 from tqdm.auto import tqdm
