@@ -674,8 +674,10 @@ def seed_ceiling_problems(config: dict[str, Any]) -> list[str]:
 
     sc = config.get("seed_ceiling") or {}
     lm = config.get("lm") or {}
-    saes = set(config.get("saes") or {}) | set(lm.get("saes") or {}) | set(lm.get("pretrained_saes") or {})
-    out = [f"config seed_ceiling.saes: unknown SAE {s!r}; known {sorted(saes)}"
+    saes = set(config.get("saes") or {}) | set(lm.get("saes") or {})
+    pretrained = set(lm.get("pretrained_saes") or {})
+    out = [f"config seed_ceiling.saes: {s!r} is a pretrained SAE; only trained SAEs have a seed to change"
+           if s in pretrained else f"config seed_ceiling.saes: unknown SAE {s!r}; known {sorted(saes)}"
            for s in sc.get("saes") or [] if s not in saes]
     studies = {**{w: list(b.get("models", {})) for w, b in (config.get("worlds") or {}).items()},
                **{c: list(b.get("models", [])) for c, b in (lm.get("comparisons") or {}).items()}}

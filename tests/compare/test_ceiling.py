@@ -58,7 +58,7 @@ def test_same_seed_gives_ceiling_one_and_another_seed_less(tmp_path):
     world = build_world("ceil", cfg, seed=1)
     write_paired_shards(world, tmp_path / "acts", n_samples=20_000, shard_rows=10_000)
     acts = tmp_path / "acts" / "a"
-    spec = dict(architecture="topk", d_sae=32, k=3, lr=3e-3, training_samples=80_000, batch_size=512)
+    spec = dict(architecture="topk", d_sae=32, k=3, lr=3e-3, training_samples=30_000, batch_size=512)
     for name, seed in (("s1", 1), ("s1_again", 1), ("s2", 2)):
         train_sae(acts, spec, tmp_path / name, seed=seed)
     sae = {n: load_sae(tmp_path / n) for n in ("s1", "s1_again", "s2")}
