@@ -117,3 +117,15 @@ def test_family_config_errors():
         plan_of(families={"studies": ["nowhere"]})
     with pytest.raises(ConfigError, match="not among the pairings"):
         plan_of(families={"studies": ["toys"], "pairing": "one_to_one"})
+
+
+def test_replicate_comparisons_may_draw_fewer_nulls():
+    base, p = plan_of(), plan_of(seed_ceiling={"saes": ["topk"], "n_baseline": 7})
+    assert p.compare_settings("tiny", "a_s1")["n_baseline"] == 7
+    assert p.compare_settings("tiny", "b")["n_baseline"] == p.compare_settings("tiny")["n_baseline"] == 20
+    replicate_hash = p.context("tiny", "topk", "a", "a_s1")["config_hash"]
+    assert replicate_hash != base.context("tiny", "topk", "a", "b")["config_hash"]
+    assert p.context("tiny", "topk", "a", "b") == base.context("tiny", "topk", "a", "b")
+    same = plan_of(seed_ceiling={"saes": ["topk"]})
+    assert same.context("tiny", "topk", "a", "a_s1")["config_hash"] == base.context("tiny", "topk", "a", "b")[
+        "config_hash"]

@@ -116,7 +116,7 @@ rule compare_models:
         model_b=lambda w: plan.base_model(w.model_b),
         shards_a=lambda w: shard_params(w)["a"],
         shards_b=lambda w: shard_params(w)["b"],
-        compare=lambda w: plan.compare_settings(w.study),
+        compare=lambda w: plan.compare_settings(w.study, w.model_b),
         pairing=lambda w: plan.pairing_settings(w.study),
         context=lambda w: plan.context(*pair_of(w)),
         groups=source_param("groups", plan.compare_params),

@@ -230,9 +230,13 @@ class Plan:
     def n_baseline(self, study: str) -> int:
         return self.config["calibration"]["n_baseline"] if self.is_calibration(study) else self.config["n_baseline"]
 
-    def compare_settings(self, study: str) -> dict[str, Any]:
-        """Keyword arguments of :class:`saegeom.settings.CompareSettings` for a study."""
+    def compare_settings(self, study: str, model_b: str | None = None) -> dict[str, Any]:
+        """Keyword arguments of :class:`saegeom.settings.CompareSettings` for a study (``model_b``: a seed
+        replicate's comparison draws ``seed_ceiling.n_baseline`` nulls when that is set)."""
         block = {**self.compare_block(study), "n_baseline": self.n_baseline(study)}
+        override = self._replicate_n_baseline(model_b)
+        if override is not None:
+            block["n_baseline"] = override
         return _fields(CompareSettings, block)
 
     def pairing_settings(self, study: str) -> dict[str, Any]:
@@ -369,7 +373,7 @@ class Plan:
         reference = model_b in (GROUND_TRUTH, "categories")
         return dict(source=self.source(study), world=study, model_a=model_a, sae_a=sae, model_b=model_b,
                     sae_b=model_b if reference else sae, seed=self.config["seed"],
-                    config_hash=config_hash or self._study_hash(study, sae))
+                    config_hash=config_hash or self._replicate_hash(self._study_hash(study, sae), model_b))
 
     def topology_context(self, study: str, sae: str, model_a: str, model_b: str) -> dict[str, Any]:
         """The context of a topology comparison (its hash adds the topology settings)."""
@@ -505,6 +509,18 @@ class Plan:
         if not self.ceiling_saes(study):
             return {}
         return {m + REPLICATE_SUFFIX: m for m in self.models(study)}
+
+    def _replicate_n_baseline(self, model_b: str | None) -> int | None:
+        """``seed_ceiling.n_baseline`` for a comparison against a seed replicate (None: the study's)."""
+        if model_b is None or model_b not in self.replicate_of:
+            return None
+        return (self.config.get("seed_ceiling") or {}).get("n_baseline")
+
+    def _replicate_hash(self, study_hash: str, model_b: str) -> str:
+        """A comparison's config hash: the study's, plus the null count of a seed replicate's comparison when
+        ``seed_ceiling.n_baseline`` replaces it."""
+        n = self._replicate_n_baseline(model_b)
+        return study_hash if n is None else self.hash_of(study_hash, {"seed_ceiling.n_baseline": n})
 
     def base_model(self, model: str) -> str:
         """The model whose activations ``model`` reads: itself, or the model of a seed replicate."""
