@@ -77,3 +77,22 @@ def test_same_seed_gives_ceiling_one_and_another_seed_less(tmp_path):
     np.testing.assert_allclose(values["s1_again"].to_numpy(), 1.0, atol=1e-6)
     # another seed: a different dictionary; measured decoder linear CKA 0.6-0.9 over world seeds 1-3
     assert (values["s2"] < 1 - 1e-3).all() and values["s2"][("decoder", "linear_cka")] > 0.3
+
+
+def test_ceiling_rule_writes_the_table_and_an_empty_one(tmp_path):
+    from saegeom.compare.ceiling import CEILING_SCHEMA
+    from saegeom.io.tables import write_metrics
+    from saegeom.rules import ceiling, metrics
+
+    write_metrics(pd.DataFrame([_row("a", "a_s1", "all", "linear_cka", 0.8),
+                                _row("b", "b_s1", "all", "linear_cka", 0.6)]), tmp_path / "rep.parquet")
+    write_metrics(pd.DataFrame([_row("a", "b", "all", "linear_cka", 0.35)]), tmp_path / "ab.parquet")
+    table = ceiling(tables=[tmp_path / "rep.parquet"], replicates={"w": {"a_s1": "a", "b_s1": "b"}},
+                    out=tmp_path / "ceiling.parquet")
+    assert list(pd.read_parquet(tmp_path / "ceiling.parquet").value) == list(table.value) == [0.8, 0.6]
+    metrics(tables=[tmp_path / "ab.parquet", tmp_path / "rep.parquet"], ceiling=tmp_path / "ceiling.parquet",
+            out=tmp_path / "metrics.parquet")
+    m = pd.read_parquet(tmp_path / "metrics.parquet").set_index("model_b")
+    assert m.loc["b", "ceiling"] == pytest.approx(0.7) and np.isnan(m.loc["a_s1", "ceiling"])
+    empty = ceiling(tables=[], replicates={}, out=tmp_path / "empty.parquet")
+    assert empty.empty and list(pd.read_parquet(tmp_path / "empty.parquet").columns) == CEILING_SCHEMA.names
