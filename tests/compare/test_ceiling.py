@@ -75,7 +75,8 @@ def test_same_seed_gives_ceiling_one_and_another_seed_less(tmp_path):
             ["representation", "metric"])["value"]
     # the same seed trains the same SAE: a ceiling of exactly 1 (up to float rounding)
     np.testing.assert_allclose(values["s1_again"].to_numpy(), 1.0, atol=1e-6)
-    # another seed: a different dictionary; measured decoder linear CKA 0.6-0.9 over world seeds 1-3
+    # another seed: a different dictionary; over world seeds 1-3 every value measured 0.65-0.77 (decoder linear
+    # CKA 0.65-0.70): margin > 0.2 below 1 and > 0.3 above the lower bound
     assert (values["s2"] < 1 - 1e-3).all() and values["s2"][("decoder", "linear_cka")] > 0.3
 
 
