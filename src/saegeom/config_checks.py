@@ -670,7 +670,7 @@ def resource_problems(config: dict[str, Any]) -> list[str]:
 # ---- seed ceiling and feature families ------------------------------------------------------------------------
 def seed_ceiling_problems(config: dict[str, Any]) -> list[str]:
     """``seed_ceiling``: known SAE names and studies; replicate names (``<model>_s1``) that are no model's."""
-    from saegeom.workflow.plan import REPLICATE_SUFFIX
+    from saegeom.vocabulary import REPLICATE_SUFFIX
 
     sc = config.get("seed_ceiling") or {}
     lm = config.get("lm") or {}

@@ -37,6 +37,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from saegeom.settings import CompareSettings, PairingSettings, calibration_world_name
+from saegeom.vocabulary import REPLICATE_SUFFIX  # a model's seed replicate (a derived model, Plan.replicates)
 
 if TYPE_CHECKING:
     from _typeshed import DataclassInstance
@@ -72,8 +73,6 @@ CEILING = "results/ceiling.parquet"
 #: feature families across a study's models, and their validation against a world's planted sharing
 FAMILIES = "results/families/{study}/{sae}.parquet"
 FAMILY_VALIDATION = "results/families/{study}/{sae}_validation.parquet"
-#: the name of a model's seed replicate: ``f"{model}{REPLICATE_SUFFIX}"`` (a derived model, see ``Plan.replicates``)
-REPLICATE_SUFFIX = "_s1"
 LOGS = "results/logs"
 
 #: the SAE name of a calibration world's single SAE
