@@ -267,7 +267,8 @@ def semantic_errors(config: dict[str, Any]) -> list[str]:
     group of checks runs on its own, so one broken block never hides the problems of another."""
     checks = (_compare_problems, _world_problems, _calibration_problems, lm_errors, lm_config_problems,
               lm_model_problems, sae_value_problems, metric_option_problems, topology_problems,
-              topology_world_problems, resource_problems, _width_problems)
+              topology_world_problems, resource_problems, _width_problems, seed_ceiling_problems,
+              families_problems)
     out = [p for check in checks for p in _guarded(check, config)]
     return list(dict.fromkeys(out))
 
@@ -361,7 +362,8 @@ def duplicate_key_problems(paths: Iterable[str | Path]) -> list[str]:
 NAME_MAPPINGS = (("worlds",), ("saes",), ("worlds", "*", "models"), ("calibration", "world", "models"),
                  ("lm", "models"), ("lm", "saes"), ("lm", "pretrained_saes"), ("lm", "pretrained_saes", "*"),
                  ("lm", "comparisons"), ("lm", "groups"),
-                 ("width_worlds",), ("width_worlds", "*", "models"), ("width_ladders",))
+                 ("width_worlds",), ("width_worlds", "*", "models"), ("width_ladders",),
+                 ("families", "worlds"), ("families", "worlds", "*", "models"))
 
 
 def _at(config: Any, path: tuple[str, ...]) -> list[tuple[tuple[Any, ...], Any]]:
@@ -586,8 +588,15 @@ GIB = 2 ** 30
 def _world_sizes(world: dict[str, Any]) -> tuple[int, int, dict[str, int]]:
     """(G features, h, {model: width}) of a world block."""
     per = int(world["n_features_per_model"])
-    shared = int(round(float(world["shared_fraction"]) * per))
     widths = model_widths(world)
+    if world.get("sharing") is not None:
+        from math import comb
+
+        from saegeom.synthetic.world import nested_counts
+
+        n_all, n_pair, n_private = nested_counts(world)
+        return n_all + comb(len(widths), 2) * n_pair + len(widths) * n_private, int(world["d_world"]), widths
+    shared = int(round(float(world.get("shared_fraction", 0.5)) * per))
     return shared + len(widths) * (per - shared), int(world["d_world"]), widths
 
 
@@ -607,6 +616,9 @@ def resource_estimates(config: dict[str, Any]) -> list[tuple[str, str, float, fl
     out: list[tuple[str, str, float, float]] = []
     saes = config.get("saes") or {}
     worlds = [(f"config worlds.{n}", w, saes, 1) for n, w in (config.get("worlds") or {}).items()]
+    fam = config.get("families") or {}
+    worlds += [(f"config families.worlds.{n}", w, fam.get("saes") or {}, 1)
+               for n, w in (fam.get("worlds") or {}).items()]
     cal = config.get("calibration") or {}
     if isinstance(cal.get("world"), dict) and cal.get("shared_fractions"):
         n_cal = len(cal["shared_fractions"]) * len(cal.get("seeds", [0]))
@@ -662,4 +674,74 @@ def resource_problems(config: dict[str, Any]) -> list[str]:
         out.append(f"config: the run writes about {disk / GIB:,.1f} GiB, above limits.disk_gb = {limits['disk_gb']:g} "
                    f"(largest: {parts}); make it smaller, or raise the limit if the disk has room "
                    f"(limits: {{disk_gb: {int(disk / GIB) + 1}}})")
+    return out
+
+
+# ---- seed ceiling and feature families ------------------------------------------------------------------------
+def seed_ceiling_problems(config: dict[str, Any]) -> list[str]:
+    """``seed_ceiling``: known SAE names and studies; replicate names (``<model>_s1``) that are no model's."""
+    from saegeom.vocabulary import REPLICATE_SUFFIX
+
+    sc = config.get("seed_ceiling") or {}
+    lm = config.get("lm") or {}
+    saes = set(config.get("saes") or {}) | set(lm.get("saes") or {})
+    pretrained = set(lm.get("pretrained_saes") or {})
+    out = [f"config seed_ceiling.saes: {s!r} is a pretrained SAE; only trained SAEs have a seed to change"
+           if s in pretrained else f"config seed_ceiling.saes: unknown SAE {s!r}; known {sorted(saes)}"
+           for s in sc.get("saes") or [] if s not in saes]
+    studies = {**{w: list(b.get("models", {})) for w, b in (config.get("worlds") or {}).items()},
+               **{c: list(b.get("models", [])) for c, b in (lm.get("comparisons") or {}).items()}}
+    chosen = sc.get("studies")
+    out += [f"config seed_ceiling.studies: unknown study {s!r}; known {sorted(studies)}"
+            for s in chosen or [] if s not in studies]
+    all_models = {m for ms in studies.values() for m in ms} | set(lm.get("models") or {})
+    for study in chosen if chosen is not None else studies:
+        for m in studies.get(study, []):
+            if m + REPLICATE_SUFFIX in all_models:
+                out.append(f"config seed_ceiling: the seed replicate of model {m!r} of {study!r} would be named "
+                           f"{m + REPLICATE_SUFFIX!r}, which is already a model; rename that model")
+    return out
+
+
+def families_problems(config: dict[str, Any]) -> list[str]:
+    """``families``: world names free, nested sharing within n_features_per_model, SAE specs given, studies
+    known with at least two models, the pairing configured."""
+    from saegeom.synthetic.world import nested_counts
+
+    fam = config.get("families") or {}
+    worlds, lm = config.get("worlds") or {}, config.get("lm") or {}
+    out = []
+    compare = with_defaults(config.get("compare", {}))
+    pairing = fam.get("pairing", "one_to_one")
+    for name, world in (fam.get("worlds") or {}).items():
+        where = f"config families.worlds.{name}"
+        if name in worlds:
+            out.append(f"{where}: the name is already a world of `worlds`")
+        if len(world.get("models", {})) < 2:
+            out.append(f"{where}: families need at least two models")
+        if world.get("sharing") is not None:
+            try:
+                nested_counts(world)
+            except ValueError as e:
+                out.append(f"{where}: {e}")
+        if not fam.get("saes"):
+            out.append(f"{where}: families.saes is empty; give the SAE specs the families worlds train")
+        else:
+            out += _guarded(world_errors, where, world, fam["saes"], compare, "compare")
+        if pairing not in compare["pairings"]:
+            out.append(f"config families.pairing: {pairing!r} is not in compare.pairings {compare['pairings']}")
+    comparisons = lm.get("comparisons") or {}
+    for study in fam.get("studies") or []:
+        if study in worlds:
+            n, pairings = len(worlds[study].get("models", {})), compare["pairings"]
+        elif study in comparisons:
+            n = len(comparisons[study].get("models", []))
+            pairings = with_defaults({**config.get("compare", {}), **lm.get("compare", {})})["pairings"]
+        else:
+            out.append(f"config families.studies: unknown study {study!r}; known {sorted([*worlds, *comparisons])}")
+            continue
+        if n < 2:
+            out.append(f"config families.studies: {study!r} has {n} model(s); families need at least two")
+        if pairing not in pairings:
+            out.append(f"config families.pairing: {pairing!r} is not among the pairings {pairings} of {study!r}")
     return out

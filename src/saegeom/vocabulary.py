@@ -76,3 +76,7 @@ REPRESENTATION_NULLS: dict[str, tuple[str, ...]] = {
     "activations": ("random_partners", "random_subset", "mismatched_subspace", "token_shuffle"),
     "ground_truth": ("random_partners", "repairing", "random_subset", "mismatched_subspace"),
 }
+
+#: a model's seed replicate is the derived model ``f"{model}{REPLICATE_SUFFIX}"`` (``seed_ceiling``; its SAEs
+#: read the model's activations and are trained with the seed derived from the replicate's name)
+REPLICATE_SUFFIX = "_s1"

@@ -71,3 +71,29 @@ def test_label_masks(make_world_cfg):
         expected = [f >= 0 and lab[f] == c for f in feats]
         np.testing.assert_array_equal(masks[f"cluster:{c}"], expected)
     assert build_world("s", make_world_cfg(), seed=0).label_masks(feats) == {}
+
+
+def test_nested_sharing_plants_the_pattern_exactly(make_world_cfg):
+    # 3 models, 40 features each: 12 shared by all (0.3), 6 per pair (0.15), 40 - 12 - 2 x 6 = 16 private
+    cfg = make_world_cfg(n_features_per_model=40, sharing={"all": 0.3, "pairs": 0.15},
+                         models={"a": {"basis": "identity"}, "b": {"basis": "rotation"}, "c": {"basis": "identity"}})
+    w = build_world("nested", cfg, seed=3)
+    owners = w.owners()
+    assert owners.shape == (12 + 3 * 6 + 3 * 16, 3) and w.n_features == 78
+    level = owners.sum(1)
+    assert (level == 3).sum() == 12 and (level == 2).sum() == 18 and (level == 1).sum() == 48
+    for j, k in [(0, 1), (0, 2), (1, 2)]:  # each pair owns exactly 6 features nobody else owns
+        assert (owners[:, j] & owners[:, k] & (level == 2)).sum() == 6
+    for j, m in enumerate("abc"):
+        assert len(w.models[m].owned) == 40 and (owners[:, j] & (level == 1)).sum() == 16
+    np.testing.assert_array_equal(np.sort(np.flatnonzero(level == 3)), w.shared)
+    np.testing.assert_array_equal(w.sharing_level(), level)
+
+
+def test_nested_sharing_leaves_two_model_worlds_alone(make_world_cfg):
+    cfg = make_world_cfg()
+    w, v = build_world("w", cfg, seed=4), build_world("w", {**cfg, "sharing": None}, seed=4)
+    np.testing.assert_array_equal(w.features, v.features)
+    np.testing.assert_array_equal(w.models["b"].owned, v.models["b"].owned)
+    with pytest.raises(ValueError, match="n_features_per_model"):
+        build_world("w", make_world_cfg(sharing={"all": 0.8, "pairs": 0.5}), seed=4)

@@ -144,7 +144,10 @@ def test_bad_config_is_named_when_the_plan_is_made(edit, named):
 def test_shipped_config_plans_every_stage():
     p = plan_of(DEFAULT)
     assert set(p.topology_studies()) == set(DEFAULT["topology"]["worlds"])
-    assert len(p.all_targets()) == 5 + len(p.viewer_pages()) + len(p.figure_targets()) + len(p.width_targets())
+    # + the ceiling table and the families world's families and validation tables
+    assert len(p.all_targets()) == (5 + len(p.viewer_pages()) + len(p.figure_targets()) + len(p.width_targets())
+                                    + 1 + len(p.families_targets()))
+    assert p.families_targets() and p.ceiling_tables()
 
 
 def test_publication_config_plans_the_same_studies_with_the_full_suites():

@@ -16,7 +16,7 @@ rule features:
     resources:
         gpu=1,
     params:
-        model=lambda w: w.model,
+        model=lambda w: plan.base_model(w.model),
         shards=lambda w: plan.shards(w.study, w.model),
         lm=lambda w: plan.lm_info(w.model) if plan.is_lm(w.study) else None,
         gt_threshold=source_param("gt_threshold", plan.feature_params),
@@ -86,8 +86,8 @@ rule pair_features:
     resources:
         gpu=1,
     params:
-        model_a=lambda w: w.model_a,
-        model_b=lambda w: w.model_b,
+        model_a=lambda w: plan.base_model(w.model_a),  # a seed replicate reads its model's ground truth
+        model_b=lambda w: plan.base_model(w.model_b),
         shards_a=lambda w: shard_params(w)["a"],
         shards_b=lambda w: shard_params(w)["b"],
         pairing=lambda w: plan.pairing_settings(w.study),
@@ -112,11 +112,11 @@ rule compare_models:
     resources:
         gpu=1,
     params:
-        model_a=lambda w: w.model_a,
-        model_b=lambda w: w.model_b,
+        model_a=lambda w: plan.base_model(w.model_a),  # a seed replicate reads its model's ground truth
+        model_b=lambda w: plan.base_model(w.model_b),
         shards_a=lambda w: shard_params(w)["a"],
         shards_b=lambda w: shard_params(w)["b"],
-        compare=lambda w: plan.compare_settings(w.study),
+        compare=lambda w: plan.compare_settings(w.study, w.model_b),
         pairing=lambda w: plan.pairing_settings(w.study),
         context=lambda w: plan.context(*pair_of(w)),
         groups=source_param("groups", plan.compare_params),
@@ -129,6 +129,7 @@ rule metrics:
     input:
         tables=plan.metrics_tables(),
         calibration=P.CALIBRATION_TABLE,
+        ceiling=P.CEILING,
     output:
         P.METRICS,
     log:
@@ -175,3 +176,19 @@ rule comparison_figure:
         ENV
     script:
         "../scripts/comparison_figure.py"
+
+
+# ---- seed ceiling: the self-replicate values of every seed-replicated SAE (saegeom.compare.ceiling) ----
+rule ceiling:
+    input:
+        tables=plan.ceiling_tables(),
+    output:
+        P.CEILING,
+    log:
+        logfile("ceiling"),
+    conda:
+        ENV
+    params:
+        replicates=plan.ceiling_replicates(),
+    script:
+        "../scripts/ceiling.py"

@@ -52,7 +52,12 @@ METRICS_SCHEMA = pa.schema([
     ("config_hash", pa.string()),
     ("package_version", pa.string()),
     ("note", pa.string()),
+    ("ceiling", pa.float64()),         # the same-model, other-seed value of this row's SAEs (saegeom.compare.ceiling)
+    ("value_vs_ceiling", pa.float64()),  # value / ceiling (higher-is-similar metrics with a positive ceiling)
 ])
+
+#: columns a comparison table may leave out (NaN until ``results/metrics.parquet`` is collected)
+OPTIONAL_FLOAT_COLUMNS = ("ceiling", "value_vs_ceiling")
 
 #: columns that identify a row (one row per combination); ``collect_metrics`` sorts by them
 METRIC_ROW_KEY = ("comparison", "subspace", "representation", "pairing", "metric", "baseline")
@@ -65,7 +70,11 @@ class TableSchemaError(ValueError):
 
 
 def validate_metrics(df: pd.DataFrame) -> pd.DataFrame:
-    """Check columns, types and vocabulary; return the frame in schema column order."""
+    """Check columns, types and vocabulary; return the frame in schema column order (``OPTIONAL_FLOAT_COLUMNS``
+    missing from ``df`` are added as NaN)."""
+    absent = [c for c in OPTIONAL_FLOAT_COLUMNS if c not in df.columns]
+    if absent:
+        df = df.assign(**{c: float("nan") for c in absent})
     missing = [c for c in METRICS_SCHEMA.names if c not in df.columns]
     extra = [c for c in df.columns if c not in METRICS_SCHEMA.names]
     if missing or extra:

@@ -19,6 +19,7 @@ the same name to the rule's ``input:``/``params:`` (or to the plan method that b
 from saegeom.rules.compare import (
     calibration,
     category_recovery,
+    ceiling,
     compare_models,
     comparison_figure,
     features,
@@ -26,6 +27,7 @@ from saegeom.rules.compare import (
     metrics,
     pair_features,
 )
+from saegeom.rules.families import families
 from saegeom.rules.figures import (
     figure_features_over_training,
     figure_layer_heatmaps,
@@ -50,3 +52,4 @@ __all__ = [
     "figure_synthetic_overview", "figure_trust",
     "width_families",
 ]
+__all__ += ["ceiling", "families"]  # seed ceiling and feature families

@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 import pandas as pd
 
 from saegeom.io.atomic import atomic_path
-from saegeom.io.tables import METRIC_ROW_KEY, concat_metrics, read_metrics, write_metrics, write_table
+from saegeom.io.tables import METRIC_ROW_KEY, METRICS_SCHEMA, concat_metrics, read_metrics, write_metrics, write_table
 from saegeom.settings import CompareSettings, PairingSettings
 
 PathLike = str | Path
@@ -163,10 +163,12 @@ def category_recovery(*, sae: PathLike, acts: PathLike, lm: dict[str, Any], corp
     write_metrics(pd.DataFrame(category_recovery_rows(scores, Context(**context), precision)), out)
 
 
-def metrics(*, tables: list[PathLike], calibration: PathLike | None = None, out: PathLike) -> None:
+def metrics(*, tables: list[PathLike], calibration: PathLike | None = None, ceiling: PathLike | None = None,
+            out: PathLike) -> None:
     """Rule ``metrics``: every comparison table in one ``results/metrics.parquet``, rows in a stable order,
     with ``q_value`` (Benjamini–Hochberg per family, ``saegeom.compare.multiple_testing``) and, given the
-    calibration report, ``trusted`` (its verdict on each row's metric × representation × pairing × null)."""
+    calibration report, ``trusted`` (its verdict on each row's metric × representation × pairing × null) and,
+    given the ceiling table, ``ceiling``/``value_vs_ceiling`` (``saegeom.compare.ceiling.add_ceilings``)."""
     from saegeom.compare.calibration import join_trust
     from saegeom.compare.multiple_testing import add_q_values
 
@@ -175,6 +177,10 @@ def metrics(*, tables: list[PathLike], calibration: PathLike | None = None, out:
     df = add_q_values(df)
     if calibration is not None:
         df = join_trust(df, pd.read_parquet(calibration))
+    if ceiling is not None:
+        from saegeom.compare.ceiling import add_ceilings
+
+        df = add_ceilings(df, pd.read_parquet(ceiling))
     write_metrics(df, out)
 
 
@@ -201,3 +207,16 @@ def calibration(*, tables: list[PathLike], topology_cases: PathLike | None = Non
     plot_calibration(summary, figure)
     return summary
 
+
+
+# ---- seed ceiling ---------------------------------------------------------------------------------------------
+def ceiling(*, tables: list[PathLike], replicates: dict[str, dict[str, str]], out: PathLike) -> pd.DataFrame:
+    """Rule ``ceiling``: ``results/ceiling.parquet``, the self-replicate values of every seed replicate's
+    comparison table (``replicates``: {study: {replicate: model}}; ``saegeom.compare.ceiling``)."""
+    from saegeom.compare.ceiling import CEILING_SCHEMA, ceiling_table
+
+    frames = [read_metrics(p) for p in tables]
+    df = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=METRICS_SCHEMA.names)
+    table = ceiling_table(df, replicates)
+    write_table(table, out, CEILING_SCHEMA)
+    return table

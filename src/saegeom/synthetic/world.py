@@ -12,10 +12,18 @@ the same ``c``, activations of all models are row-aligned (paired samples).
 Bases: ``identity`` (h_m = h), ``rotation`` (random orthogonal h×h), ``linear``
 (random Gaussian h×h_m, entries N(0, 1/h_m); not norm-preserving, so ground-truth
 directions in that model are renormalised).
+
+Nested sharing (``sharing: {all: f_all, pairs: f_pair}``, for worlds of ≥ 2 models): instead of one
+shared set, each model owns ``round(f_all · n)`` features shared by *every* model, ``round(f_pair · n)``
+features per other model that only the two of them own (one set per unordered pair), and the rest of its
+``n = n_features_per_model`` private. ``shared`` then holds the features of every model; which models own
+a feature is :meth:`World.owners` (the planted truth of the universal-feature families). Without
+``sharing`` a world is built exactly as before (``shared_fraction``).
 """
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -81,6 +89,17 @@ class World:
                 raise ValueError("a noisy model needs an rng")
             x = x + m.noise_std * rng.standard_normal(x.shape)
         return x.astype(np.float32)
+
+    def owners(self) -> np.ndarray:
+        """(G, M) bool: which models own each world feature; columns in ``models`` order."""
+        out = np.zeros((self.n_features, len(self.models)), bool)
+        for j, m in enumerate(self.models.values()):
+            out[m.owned, j] = True
+        return out
+
+    def sharing_level(self) -> np.ndarray:
+        """(G,) number of models owning each feature (M = shared by all, 1 = private)."""
+        return self.owners().sum(axis=1)
 
     def feature_role(self, model: str) -> np.ndarray:
         """(n_owned,) 'shared' or 'private' for each of ``model``'s features, in ``owned`` order."""
@@ -162,6 +181,8 @@ def build_world(name: str, cfg: dict[str, Any], seed: int) -> World:
     if len(models_cfg) < 1:
         raise ValueError(f"world {name!r} needs at least one model")
     per_model = cfg["n_features_per_model"]
+    if cfg.get("sharing") is not None:
+        return _build_nested_world(name, cfg, seed, rng)
     n_shared = int(round(cfg["shared_fraction"] * per_model))
     n_private = per_model - n_shared
     g = n_shared + len(models_cfg) * n_private
@@ -183,6 +204,54 @@ def build_world(name: str, cfg: dict[str, Any], seed: int) -> World:
         hierarchy = plant_hierarchy(g, cfg["firing"]["hierarchy"],
                                     np.random.default_rng(derive_seed(seed, name, "hierarchy")))
     return World(name, features, rank, shared, models, labels, cfg, seed, hierarchy)
+
+
+def nested_counts(cfg: dict[str, Any]) -> tuple[int, int, int]:
+    """(features shared by all, features per pair, private features per model) of a nested-sharing world
+    block; a ValueError when the levels ask for more than ``n_features_per_model``."""
+    per, sharing, n_models = int(cfg["n_features_per_model"]), cfg["sharing"], len(cfg["models"])
+    unknown = sorted(set(sharing) - {"all", "pairs"})
+    if unknown:
+        raise ValueError(f"sharing: unknown levels {unknown}; expected all, pairs")
+    n_all = int(round(float(sharing.get("all", 0.0)) * per))
+    n_pair = int(round(float(sharing.get("pairs", 0.0)) * per)) if n_models > 1 else 0
+    n_private = per - n_all - (n_models - 1) * n_pair
+    if n_private < 0:
+        raise ValueError(f"sharing {sharing} needs {n_all} + {n_models - 1} x {n_pair} features per model, more "
+                         f"than n_features_per_model = {per}")
+    return n_all, n_pair, n_private
+
+
+def _build_nested_world(name: str, cfg: dict[str, Any], seed: int, rng: np.random.Generator) -> World:
+    """A world of nested sharing (module doc): features of all models, of each pair, private to one."""
+    models_cfg = cfg["models"]
+    names = list(models_cfg)
+    n_all, n_pair, n_private = nested_counts(cfg)
+    pairs = list(itertools.combinations(range(len(names)), 2))
+    g = n_all + len(pairs) * n_pair + len(names) * n_private
+    h = cfg["d_world"]
+    geometry = cfg.get("geometry", {"kind": "sphere"})
+    options = {k: v for k, v in geometry.items() if k != "kind"}
+    features, labels = make_features(geometry["kind"], g, h, rng, **options)
+    order = rng.permutation(g)  # which features sit at which level is random w.r.t. geometry
+    shared = np.sort(order[:n_all])
+    owned: list[list[np.ndarray]] = [[shared] for _ in names]
+    start = n_all
+    for i, j in pairs:
+        block = order[start:start + n_pair]
+        owned[i].append(block)
+        owned[j].append(block)
+        start += n_pair
+    for i in range(len(names)):
+        owned[i].append(order[start:start + n_private])
+        start += n_private
+    models = {}
+    for i, (mname, mcfg) in enumerate(models_cfg.items()):
+        basis = _basis(mcfg.get("basis", "identity"), h, mcfg.get("d_model"), rng)
+        models[mname] = SimulatedModel(mname, np.sort(np.concatenate(owned[i])), basis, mcfg.get("basis", "identity"),
+                                       mcfg.get("noise_std", 0.0))
+    rank = rng.permutation(g)
+    return World(name, features, rank, shared, models, labels, cfg, seed)
 
 
 def write_paired_shards(world: World, out_dir: str | Path, n_samples: int, shard_rows: int,

@@ -37,6 +37,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from saegeom.settings import CompareSettings, PairingSettings, calibration_world_name
+from saegeom.vocabulary import REPLICATE_SUFFIX  # a model's seed replicate (a derived model, Plan.replicates)
 
 if TYPE_CHECKING:
     from _typeshed import DataclassInstance
@@ -67,6 +68,11 @@ TOPOLOGY_COMPARISON = "results/topology/compare/{study}/{sae}/{model_a}~{model_b
 TOPOLOGY_SUMMARY = "results/topology/mapper_summary.parquet"
 UMAP_COORDS = "results/umap/{study}/{sae}.parquet"
 VIEWER = "results/viewer/{study}/{sae}/{model_a}~{model_b}.html"
+#: the seed ceiling: self-replicate values of every seed-replicated SAE (saegeom.compare.ceiling)
+CEILING = "results/ceiling.parquet"
+#: feature families across a study's models, and their validation against a world's planted sharing
+FAMILIES = "results/families/{study}/{sae}.parquet"
+FAMILY_VALIDATION = "results/families/{study}/{sae}_validation.parquet"
 LOGS = "results/logs"
 # ---- width ladders (saegeom.widths) ----
 WIDTH_FAMILIES = "results/widths/{study}/{ladder}.parquet"
@@ -116,6 +122,12 @@ class Plan:
         self.calibration_worlds: dict[str, float] = {
             calibration_world_name(f, s): float(f) for f in cal["shared_fractions"] for s in cal["seeds"]
         }
+        self.families_cfg: dict[str, Any] = config.get("families") or {}
+        #: {world name: world block} of the worlds made for feature families only (``families.worlds``)
+        self.family_worlds: dict[str, Any] = dict(self.families_cfg.get("worlds") or {})
+        #: {replicate name: model} of every seed replicate (``seed_ceiling``; see :meth:`replicates`)
+        self.replicate_of: dict[str, str] = {
+            r: m for st in self._ceiling_studies() for r, m in self.replicates(st).items()}
 
     @classmethod
     def from_config(cls, config: dict[str, Any], schema_file: str, config_files: Iterable[str] = ()) -> Plan:
@@ -138,6 +150,9 @@ class Plan:
         """``lm`` for an LM comparison, ``synthetic`` for a synthetic or calibration world."""
         return "lm" if study in self.lm["comparisons"] else "synthetic"
 
+    def is_family_world(self, study: str) -> bool:
+        return study in self.family_worlds
+
     def is_lm(self, study: str) -> bool:
         return self.source(study) == "lm"
 
@@ -156,7 +171,8 @@ class Plan:
     @property
     def synthetic_studies(self) -> list[str]:
         """Every study with a world file: synthetic and calibration worlds."""
-        return sorted(self.config["worlds"]) + sorted(self.width_worlds) + sorted(self.calibration_worlds)
+        return (sorted(self.config["worlds"]) + sorted(self.width_worlds) + sorted(self.calibration_worlds)
+                + sorted(self.family_worlds))
 
     def world_cfg(self, study: str) -> dict[str, Any]:
         """The world block of a synthetic or calibration world."""
@@ -165,6 +181,8 @@ class Plan:
             return canonical({**cal["world"], "shared_fraction": self.calibration_worlds[study]})
         if study in self.width_worlds:
             return canonical(self.width_worlds[study])
+        if self.is_family_world(study):
+            return canonical(self.family_worlds[study])
         return canonical(self.config["worlds"][study])
 
     def models(self, study: str) -> list[str]:
@@ -181,6 +199,8 @@ class Plan:
         """Names of the SAEs trained (or loaded) on every model of a study."""
         if self.is_lm(study):
             return list(self.lm["comparisons"][study]["saes"])
+        if self.is_family_world(study):
+            return list(self.families_cfg["saes"])
         return [CALIBRATION_SAE] if self.is_calibration(study) else list(self.config["saes"])
 
     def sae_spec(self, study: str, sae: str) -> dict[str, Any]:
@@ -195,14 +215,16 @@ class Plan:
             return canonical(self.lm["saes"][sae])
         if self.is_calibration(study):
             return canonical(self.config["calibration"]["sae"])
+        if self.is_family_world(study):
+            return canonical(self.families_cfg["saes"][sae])
         return canonical(self.config["saes"][sae])
 
     def model_names(self) -> list[str]:
         """Every model name of every study (the ``model_a``/``model_b`` of a comparison table)."""
         names = set(self.lm["models"]) | set(self.config["calibration"]["world"].get("models", {}))
-        for w in [*self.config["worlds"].values(), *self.width_worlds.values()]:
+        for w in [*self.config["worlds"].values(), *self.width_worlds.values(), *self.family_worlds.values()]:
             names |= set(w["models"])
-        return sorted(names)
+        return sorted(names | set(self.replicate_of))
 
     # ---- settings ----------------------------------------------------------------------------------------
     def compare_block(self, study: str) -> dict[str, Any]:
@@ -220,9 +242,13 @@ class Plan:
     def n_baseline(self, study: str) -> int:
         return self.config["calibration"]["n_baseline"] if self.is_calibration(study) else self.config["n_baseline"]
 
-    def compare_settings(self, study: str) -> dict[str, Any]:
-        """Keyword arguments of :class:`saegeom.settings.CompareSettings` for a study."""
+    def compare_settings(self, study: str, model_b: str | None = None) -> dict[str, Any]:
+        """Keyword arguments of :class:`saegeom.settings.CompareSettings` for a study (``model_b``: a seed
+        replicate's comparison draws ``seed_ceiling.n_baseline`` nulls when that is set)."""
         block = {**self.compare_block(study), "n_baseline": self.n_baseline(study)}
+        override = self._replicate_n_baseline(model_b)
+        if override is not None:
+            block["n_baseline"] = override
         return _fields(CompareSettings, block)
 
     def pairing_settings(self, study: str) -> dict[str, Any]:
@@ -261,7 +287,8 @@ class Plan:
         return LM_ACTS.format(lm=model, hook=self.lm["models"][model]["hook"])
 
     def lm_info(self, model: str) -> dict[str, Any]:
-        """What the LM rules need to run a model: spec, model directory, hook."""
+        """What the LM rules need to run a model (a seed replicate: its model's): spec, model directory, hook."""
+        model = self.base_model(model)
         return {"spec": self.lm_spec(model), "model_dir": self.lm_model_dir(model),
                 "hook": self.lm["models"][model]["hook"]}
 
@@ -270,7 +297,9 @@ class Plan:
 
     # ---- rule inputs -------------------------------------------------------------------------------
     def shards(self, study: str, model: str) -> str:
-        """The shard set a model's SAEs read: a simulated model's shards or an LM's activation cache."""
+        """The shard set a model's SAEs read: a simulated model's shards or an LM's activation cache (a seed
+        replicate reads its model's)."""
+        model = self.base_model(model)
         return self.lm_acts(model) if self.is_lm(study) else f"{ACTS.format(study=study)}/{model}"
 
     def model_inputs(self, study: str, model: str) -> dict[str, str]:
@@ -278,6 +307,7 @@ class Plan:
         acts directory, or an LM's activation cache and, toy LMs, its model directory)."""
         if not self.is_lm(study):
             return {"acts": ACTS.format(study=study)}
+        model = self.base_model(model)
         d = self.lm_model_dir(model)
         return {"acts": self.lm_acts(model), **({"lm_model": d} if d else {})}
 
@@ -355,7 +385,7 @@ class Plan:
         reference = model_b in (GROUND_TRUTH, "categories")
         return dict(source=self.source(study), world=study, model_a=model_a, sae_a=sae, model_b=model_b,
                     sae_b=model_b if reference else sae, seed=self.config["seed"],
-                    config_hash=config_hash or self._study_hash(study, sae))
+                    config_hash=config_hash or self._replicate_hash(self._study_hash(study, sae), model_b))
 
     def topology_context(self, study: str, sae: str, model_a: str, model_b: str) -> dict[str, Any]:
         """The context of a topology comparison (its hash adds the topology settings)."""
@@ -384,7 +414,7 @@ class Plan:
                 if recovery:
                     out += [reference.format(study=study, sae=s, model=m) for m in self.models(study)]
                 out += [COMPARISON.format(study=study, sae=s, model_a=a, model_b=b) for a, b in self.model_pairs(study)]
-        return out
+        return out + self.ceiling_tables(studies)
 
     def metrics_tables(self) -> list[str]:
         """Every table of results/metrics.parquet: synthetic and LM comparisons, then topology."""
@@ -422,7 +452,8 @@ class Plan:
     def all_targets(self) -> list[str]:
         """What ``snakemake all`` builds."""
         return [METRICS, CALIBRATION_TABLE, CALIBRATION_FIGURE, COMPARISON_FIGURE, TOPOLOGY_SUMMARY,
-                *self.viewer_pages(), *self.figure_targets(), *self.width_targets()]
+                *self.viewer_pages(), *self.figure_targets(), *self.width_targets(),
+                CEILING, *self.families_targets()]
 
     # ---- paper figures (rules/figures.smk) --------------------------------------------------------------
     def layer_matrix_tables(self) -> list[str]:
@@ -547,3 +578,89 @@ class Plan:
         return {"coords": UMAP_COORDS.format(study=study, sae=sae),
                 "latents_a": self.features(study, model_a, sae), "latents_b": self.features(study, model_b, sae),
                 "pairs": self.pairs(study, sae, model_a, model_b), "metrics": METRICS}
+
+    # ---- seed ceiling ---------------------------------------------------------------------------------
+    def _ceiling_studies(self) -> list[str]:
+        """Studies with seed replicates: ``seed_ceiling.studies`` (null: every world and LM comparison)."""
+        chosen = (self.config.get("seed_ceiling") or {}).get("studies")
+        return [*self.worlds, *self.lm_comparisons] if chosen is None else list(chosen)
+
+    def ceiling_saes(self, study: str) -> list[str]:
+        """SAEs of ``study`` trained a second time on every model with another seed (``seed_ceiling.saes``)."""
+        chosen = (self.config.get("seed_ceiling") or {}).get("saes") or []
+        if study not in self._ceiling_studies():
+            return []
+        return [s for s in self.saes(study) if s in chosen]
+
+    def replicates(self, study: str) -> dict[str, str]:
+        """{replicate: model} of a study's seed replicates (empty without ceiling SAEs).
+
+        A seed replicate is a *derived model* named ``model + REPLICATE_SUFFIX``: its shard set (and, LM, its
+        model directory and hook) are its model's (:meth:`base_model`), its SAEs are trained with the seed
+        derived from (seed, study, replicate name, sae) — another seed than the model's own SAE, whose seed
+        does not change — and the comparison model vs replicate runs through ``pair_features`` and
+        ``compare_models`` like any model pair. Replicates are not models of the study: no cross-model
+        comparison, topology or viewer page includes them."""
+        if not self.ceiling_saes(study):
+            return {}
+        return {m + REPLICATE_SUFFIX: m for m in self.models(study)}
+
+    def _replicate_n_baseline(self, model_b: str | None) -> int | None:
+        """``seed_ceiling.n_baseline`` for a comparison against a seed replicate (None: the study's)."""
+        if model_b is None or model_b not in self.replicate_of:
+            return None
+        return (self.config.get("seed_ceiling") or {}).get("n_baseline")
+
+    def _replicate_hash(self, study_hash: str, model_b: str) -> str:
+        """A comparison's config hash: the study's, plus the null count of a seed replicate's comparison when
+        ``seed_ceiling.n_baseline`` replaces it."""
+        n = self._replicate_n_baseline(model_b)
+        return study_hash if n is None else self.hash_of(study_hash, {"seed_ceiling.n_baseline": n})
+
+    def base_model(self, model: str) -> str:
+        """The model whose activations ``model`` reads: itself, or the model of a seed replicate."""
+        return self.replicate_of.get(model, model)
+
+    def ceiling_tables(self, studies: Iterable[str] | None = None) -> list[str]:
+        """The comparison tables model vs seed replicate of ``studies`` (default: every study with replicates);
+        they are rows of results/metrics.parquet and the inputs of ``results/ceiling.parquet``."""
+        chosen = set(self._ceiling_studies() if studies is None else studies)
+        return [COMPARISON.format(study=st, sae=s, model_a=m, model_b=r)
+                for st in self._ceiling_studies() if st in chosen for s in self.ceiling_saes(st)
+                for r, m in self.replicates(st).items()]
+
+    def ceiling_replicates(self) -> dict[str, dict[str, str]]:
+        """{study: {replicate: model}} of every study with seed replicates (the ``ceiling`` rule's param)."""
+        return canonical({st: self.replicates(st) for st in self._ceiling_studies() if self.replicates(st)})
+
+    # ---- feature families -----------------------------------------------------------------------------
+    def family_studies(self) -> list[str]:
+        """Studies whose models' SAEs are clustered into families: ``families.worlds`` (worlds made for it) and
+        ``families.studies`` (worlds or LM comparisons of ``worlds``/``lm.comparisons``)."""
+        return sorted(self.family_worlds) + list(self.families_cfg.get("studies") or [])
+
+    def family_saes(self) -> list[str]:
+        """Every SAE name clustered into families (the ``families`` rule's ``{sae}`` wildcard)."""
+        return sorted({s for st in self.family_studies() for s in self.saes(st)})
+
+    def families_targets(self) -> list[str]:
+        return [path.format(study=st, sae=s) for st in self.family_studies() for s in self.saes(st)
+                for path in (FAMILIES, FAMILY_VALIDATION)]
+
+    def families_inputs(self, study: str, sae: str) -> dict[str, Any]:
+        """Inputs of ``families``: the pairs table of every model pair, every model's SAE, the world file."""
+        out: dict[str, Any] = {"pairs": [self.pairs(study, sae, a, b) for a, b in self.model_pairs(study)],
+                               "saes": [self.sae(study, m, sae) for m in self.models(study)]}
+        if not self.is_lm(study):
+            out["world"] = WORLD.format(study=study)
+        return out
+
+    def families_params(self, study: str, sae: str) -> dict[str, Any]:
+        """Params of ``families``: model order, the clustering settings, the ground-truth threshold and the
+        provenance (its hash adds the ``families`` settings to the study's)."""
+        f = self.families_cfg
+        settings = {"pairing": f.get("pairing", "one_to_one"), "min_score": float(f.get("min_score", 0.0))}
+        return {"models": self.models(study), "pair_models": [list(p) for p in self.model_pairs(study)],
+                **settings, "gt_threshold": float(self.compare_block(study)["gt_threshold"]),
+                "context": {"world": study, "sae": sae, "seed": self.config["seed"],
+                            "config_hash": self.hash_of(self._study_hash(study, sae), settings)}}
