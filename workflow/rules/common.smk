@@ -31,10 +31,10 @@ def pair_of(w):
 
 
 def shard_params(w):
-    """The shard sets of both models of a pairwise job."""
+    """The shard sets of both models of a pairwise job (aligned unit rows in a cross-tokenizer comparison)."""
     return {
-        "a": plan.shards(w.study, w.model_a),
-        "b": plan.shards(w.study, w.model_b),
+        "a": plan.pair_shards(w.study, w.model_a),
+        "b": plan.pair_shards(w.study, w.model_b),
     }
 
 
