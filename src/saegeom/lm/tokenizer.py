@@ -75,8 +75,9 @@ def train_tokenizer_of_kind(stories: list[str], out: str | Path, kind: str = "wo
         tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
         tok.decoder = decoders.ByteLevel()
         alphabet = pre_tokenizers.ByteLevel.alphabet()
-    tok.train_from_iterator(stories, trainers.BpeTrainer(vocab_size=int(vocab_size), special_tokens=list(SPECIAL_TOKENS),
-                                                         initial_alphabet=alphabet, show_progress=False))
+    trainer = trainers.BpeTrainer(vocab_size=int(vocab_size), special_tokens=list(SPECIAL_TOKENS),
+                                  initial_alphabet=alphabet, show_progress=False)
+    tok.train_from_iterator(stories, trainer)
     with atomic_path(out) as tmp:
         tok.save(str(tmp))
     return tok.get_vocab_size()

@@ -34,7 +34,8 @@ from saegeom.rules.viewer import umap_coords, viewer
 
 __all__ = [
     "calibration", "category_recovery", "compare_models", "comparison_figure", "features", "ground_truth_recovery",
-    "lm_activations", "lm_align", "lm_corpus", "lm_named_tokenizer", "lm_tokenizer", "metrics", "pair_features", "pretrained_sae", "shards",
+    "lm_activations", "lm_align", "lm_corpus", "lm_named_tokenizer", "lm_tokenizer", "metrics", "pair_features",
+    "pretrained_sae", "shards",
     "topology", "topology_calibration", "topology_compare", "topology_summary", "train_lm", "train_sae",
     "umap_coords", "viewer", "world",
 ]
