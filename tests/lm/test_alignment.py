@@ -241,7 +241,7 @@ def cross_tokenizer_run(root, seed: int, n_stories: int = 1200, bpe_vocab: int =
         R.features(sae=root / f"sae_{name}", shards=root / f"acts_{name}", lm=info, corpus=root / "corpus",
                    groups=None, group_share=0.5, k=8, n_top=20, device="cpu", out=root / f"features_{name}")
     pairing = PairingSettings(pairings=["hungarian"])
-    compare = CompareSettings(n_baseline=n_baseline, n_tokens=2048, metrics={"activations": ["linear_cka", "svcca"]},
+    compare = CompareSettings(n_baseline=n_baseline, n_tokens=2048, metrics={"activations": ["linear_cka"]},
                               baselines={"activations": ["random_partners", "unit_shuffle"]})
     # A = the word model: its latents' top tokens are whole words, so its keyword groups decide group:<g>
     ends = dict(sae_a=root / "sae_word", sae_b=root / "sae_bpe", shards_a=root / "aligned" / "word",
@@ -255,9 +255,10 @@ def cross_tokenizer_run(root, seed: int, n_stories: int = 1200, bpe_vocab: int =
     return pd.read_parquet(root / "cmp.parquet"), report, group_recovery_across(root)
 
 
-def group_recovery_across(root) -> dict[str, float]:
-    """Per category: for the pairs whose word-model latent belongs to the category (that latent's own top
-    tokens decide), the share of the BPE partner's 20 top aligned units that are the category's words."""
+def group_recovery_across(root) -> dict[str, tuple[float, float]]:
+    """Per category with a word-model latent in it (that latent's own top tokens decide): (the share of its
+    BPE partners' 20 top aligned units that are the category's words, averaged over the category's pairs;
+    the share of all aligned units that are the category's words, i.e. what a partner firing at random gets)."""
     import pandas as pd
 
     from saegeom.features.latents import read_latents
@@ -282,7 +283,7 @@ def group_recovery_across(root) -> dict[str, float]:
         if not len(ib):
             continue
         shares = [np.isin(words[np.argsort(-z[:, j])[:20]], members).mean() for j in ib]
-        out[cat] = float(np.mean(shares))
+        out[cat] = (float(np.mean(shares)), float(np.isin(words, members).mean()))
     return out
 
 

@@ -23,6 +23,7 @@ wildcard_constraints:
     sae=NAME_PATTERN,
     lm=NAME_PATTERN,
     hook=NAME_PATTERN,
+    tokenizer=NAME_PATTERN,
 
 
 def pair_of(w):

@@ -98,7 +98,7 @@ class HeldOut:
     n_frequency: int
     reuses_pairing_tokens: bool = False
     #: (n_tokens,) length class of each row when the rows are aligned units of a cross-tokenizer comparison
-    #: (``saegeom.lm.alignment.length_classes``; the ``unit_shuffle`` null), else None
+    #: (``saegeom.metrics.baselines.length_classes``; the ``unit_shuffle`` null), else None
     row_classes: np.ndarray | None = None
 
 
@@ -131,8 +131,8 @@ def unit_length_classes(a: ShardSet, b: ShardSet, shard_ids: list[int], n_rows: 
     """(≤ n_rows,) length class of the first ``n_rows`` rows unmasked in both sets (the rows
     :func:`held_out_codes` encodes), when both are aligned unit sets (``saegeom.lm.alignment``: per-row
     ``n_tokens``, ``length_cap`` in the metadata); None otherwise."""
-    from saegeom.io.shards import MASK
-    from saegeom.lm.alignment import N_TOKENS, length_classes
+    from saegeom.io.shards import MASK, N_TOKENS
+    from saegeom.metrics.baselines import length_classes
 
     cap = a.meta.get("length_cap")
     if cap is None or b.meta.get("length_cap") != cap:

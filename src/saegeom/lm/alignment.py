@@ -49,13 +49,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from saegeom.io.shards import N_TOKENS
+from saegeom.metrics.baselines import length_classes  # noqa: F401 - the unit_shuffle classes, re-exported
+
 UNIT_KINDS = ("words", "whitespace", "finest")
 AGGREGATIONS = ("mean", "max", "last")
 #: why a side could not align a unit (code in the shards' ``reason`` array = position here; 0 = aligned)
 REASONS = ("", "no_tokens", "crosses_units", "not_covered", "truncated")
 OK, NO_TOKENS, CROSSES, NOT_COVERED, TRUNCATED = range(len(REASONS))
 #: per-row arrays of an aligned shard set (besides ``activations`` and ``mask``)
-DOC, UNIT, CHAR_START, CHAR_END, N_TOKENS, REASON = "doc", "pos", "char_start", "char_end", "n_tokens", "reason"
+DOC, UNIT, CHAR_START, CHAR_END, REASON = "doc", "pos", "char_start", "char_end", "reason"
 UNITS_FILE, REPORT_JSON, REPORT_TABLE = "units.parquet", "report.json", "report.parquet"
 
 
@@ -261,17 +264,6 @@ def aggregate(acts: np.ndarray, first: np.ndarray, last: np.ndarray, how: str) -
         block = acts[a : b + 1]
         out[u] = block[-1] if how == "last" else block.mean(0) if how == "mean" else block.max(0)
     return out
-
-
-# ---- length classes (the unit_shuffle null) -------------------------------------------------------------------
-def length_classes(n_tokens_a: np.ndarray, n_tokens_b: np.ndarray, cap: int) -> np.ndarray:
-    """(n,) class of each unit row: (tokens on A, tokens on B), each capped at ``cap`` (so ``cap`` means
-    "``cap`` or more"), coded as ``min(a, cap) * (cap + 1) + min(b, cap)``."""
-    if cap < 1:
-        raise ValueError(f"length cap must be >= 1, got {cap}")
-    a = np.minimum(np.asarray(n_tokens_a, np.int64), cap)
-    b = np.minimum(np.asarray(n_tokens_b, np.int64), cap)
-    return a * (cap + 1) + b
 
 
 # ---- corpus-level: aligned shard sets and the report ----------------------------------------------------------

@@ -215,6 +215,16 @@ def index_sampler(kind: str, x: np.ndarray, y: np.ndarray, pools: NullPools | No
     return None
 
 
+def length_classes(n_tokens_a: np.ndarray, n_tokens_b: np.ndarray, cap: int) -> np.ndarray:
+    """(n,) ``unit_shuffle`` class of each aligned unit row: (tokens on A, tokens on B), each capped at ``cap``
+    (so ``cap`` means "``cap`` or more"), coded as ``min(a, cap) * (cap + 1) + min(b, cap)``."""
+    if cap < 1:
+        raise ValueError(f"length cap must be >= 1, got {cap}")
+    a = np.minimum(np.asarray(n_tokens_a, np.int64), cap)
+    b = np.minimum(np.asarray(n_tokens_b, np.int64), cap)
+    return a * (cap + 1) + b
+
+
 def within_class_permutation(classes: np.ndarray | None, n: int) -> Callable[[np.random.Generator], np.ndarray]:
     """Sampler of (n,) row indices: a uniform permutation of the rows within each class of ``classes``
     (rows of a class are re-paired only among themselves, the identity is one possible draw); raises

@@ -440,7 +440,7 @@ class Plan:
     def _with_alignment_null(self, block: dict[str, Any]) -> dict[str, Any]:
         """A cross-tokenizer comparison's compare block: ``unit_shuffle`` added to the activation nulls (the
         alignment control every cross-tokenizer score is reported with)."""
-        baselines = dict(block["baselines"])
+        baselines = dict(block.get("baselines") or CompareSettings().baselines)
         if "unit_shuffle" not in baselines.get("activations", []):
             baselines["activations"] = [*baselines.get("activations", []), "unit_shuffle"]
         return {**block, "baselines": baselines}
