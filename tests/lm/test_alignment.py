@@ -294,18 +294,24 @@ def test_one_architecture_under_two_tokenizers_agrees_above_the_alignment_null(t
     class (unit_shuffle) on ``all`` and on most category groups, and the word model's category latents have
     BPE partners that fire on the same category's words."""
     df, report, recovered = cross_tokenizer_run(tmp_path, seed=0)
-    # measured over seeds 0-2: MEASURED_REPORT
-    assert 0.4 < report["share_units_aligned"] < 1 and report["dropped"]["bpe"]["truncated"] > 0
+    # measured over seeds 0-2 (n_ctx 96): 0.900-0.903 of the units aligned, every drop a BPE story past n_ctx;
+    # 1.83-1.86 BPE tokens per aligned word, up to 8
+    assert 0.8 < report["share_units_aligned"] < 1 and report["dropped"]["bpe"]["truncated"] > 0
+    assert report["dropped_any_side"] == report["dropped"]["bpe"]["truncated"]
     assert report["tokens_per_unit"]["bpe"]["max"] > 1 == report["tokens_per_unit"]["word"]["max"]
     assert set(df.aggregation) == {"last"}
     us = df[(df.baseline == "unit_shuffle") & (df.metric == "linear_cka")].set_index("subspace")
-    # measured over seeds 0-2: MEASURED_NULL
-    assert us.loc["all", "p_value"] <= 0.01 and us.loc["all", "value"] > us.loc["all", "baseline_mean"] + 0.2
+    # measured over seeds 0-2: linear CKA on `all` 0.67-0.73 against a unit_shuffle mean of 0.04, p = 0.01 (the
+    # floor of 99 draws)
+    assert us.loc["all", "p_value"] <= 0.01 and us.loc["all", "value"] > us.loc["all", "baseline_mean"] + 0.3
+    # groups with >= 3 pairs (4, 6, 4 of the 10 over seeds 0-2): every one above the unit_shuffle null at p = 0.01
     groups = us[us.index.str.startswith("group:") & us.value.notna()]
     above = (groups.p_value <= 0.05) & (groups.value > groups.baseline_mean)
-    assert len(groups) >= 6 and above.mean() >= 0.7
-    # measured over seeds 0-2: MEASURED_GROUPS
-    assert len(recovered) >= 6 and np.mean([v >= 0.5 for v in recovered.values()]) >= 0.6
+    assert len(groups) >= 3 and above.mean() >= 0.75
+    # a category is recovered across tokenizers when the BPE partners of its word latents put >= 0.3 of their top
+    # units on its words, at least 5x its share of all units; measured 6 of 8, 9 of 10, 7 of 8 categories (seeds 0-2)
+    hit = [share >= 0.3 and share >= 5 * base for share, base in recovered.values()]
+    assert sum(hit) >= 4 and np.mean(hit) >= 0.5
 
 
 def _save_tiny_neox(path, tokenizer_file, seed: int) -> None:
