@@ -83,8 +83,8 @@ def offsets_by_decoding(decode: Callable[[list[int]], str], ids: Sequence[int], 
     U+FFFD (a multi-byte character whose bytes are not all decoded yet) is not counted until its last
     byte arrives. The decoded string is then aligned to ``text`` character by character
     (``difflib.SequenceMatcher``: decoders that insert or drop spaces, or normalise, still map); characters
-    of the decoding that match nothing in the text give no span. Quadratic in the number of tokens: for
-    stories, not books.
+    of the decoding that match nothing in the text give no span (an unknown token decoded as ``[UNK]`` thus
+    covers nothing, and its word is ``not_covered``). Quadratic in the number of tokens: for stories, not books.
     """
     ends, prev = [], 0
     for i in range(len(ids)):
