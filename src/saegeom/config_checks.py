@@ -268,7 +268,7 @@ def semantic_errors(config: dict[str, Any]) -> list[str]:
     checks = (_compare_problems, _world_problems, _calibration_problems, lm_errors, lm_config_problems,
               lm_model_problems, sae_value_problems, metric_option_problems, topology_problems,
               topology_world_problems, resource_problems, _width_problems, seed_ceiling_problems,
-              families_problems)
+              families_problems, lm_tokenizer_problems)
     out = [p for check in checks for p in _guarded(check, config)]
     return list(dict.fromkeys(out))
 
@@ -361,7 +361,7 @@ def duplicate_key_problems(paths: Iterable[str | Path]) -> list[str]:
 #: mappings whose keys become path components or wildcard values, by config path ("*" = every key)
 NAME_MAPPINGS = (("worlds",), ("saes",), ("worlds", "*", "models"), ("calibration", "world", "models"),
                  ("lm", "models"), ("lm", "saes"), ("lm", "pretrained_saes"), ("lm", "pretrained_saes", "*"),
-                 ("lm", "comparisons"), ("lm", "groups"),
+                 ("lm", "comparisons"), ("lm", "groups"), ("lm", "tokenizers"),
                  ("width_worlds",), ("width_worlds", "*", "models"), ("width_ladders",),
                  ("families", "worlds"), ("families", "worlds", "*", "models"))
 
@@ -447,6 +447,49 @@ def lm_config_problems(config: dict[str, Any]) -> list[str]:
     both = sorted(set(saes) & set(pretrained), key=str)
     if both:
         out.append(f"config: SAE names {both} are in both lm.saes and lm.pretrained_saes")
+    return out
+
+
+def lm_tokenizer_problems(config: dict[str, Any]) -> list[str]:
+    """Tokenizers across the ``lm`` block: a toy model's ``tokenizer`` must be in ``lm.tokenizers`` (``word``
+    always is, and must stay word-level), ``seed_from`` must name another toy model, a byte-level BPE needs
+    more than 259 tokens, and a comparison whose toy models are trained with different tokenizers needs an
+    ``alignment`` block (pretrained and local models bring their own tokenizers: a mismatch among them is
+    found when their caches are compared, with the same advice)."""
+    lm = config.get("lm") or {}
+    models, tokenizers = lm.get("models") or {}, lm.get("tokenizers") or {}
+    out = []
+    word = tokenizers.get("word")
+    if isinstance(word, dict) and word.get("kind", "word") != "word":
+        out.append(f"config lm.tokenizers.word: the name word is the corpus's word-level tokenizer; give the "
+                   f"{word.get('kind')!r} tokenizer another name")
+    for name, t in tokenizers.items():
+        if isinstance(t, dict) and t.get("kind") == "byte_bpe" and isinstance(t.get("vocab_size"), int) \
+                and t["vocab_size"] <= 259:
+            out.append(f"config lm.tokenizers.{name}.vocab_size: a byte_bpe tokenizer needs more than 259 tokens "
+                       f"(256 bytes and 3 special tokens come first), got {t['vocab_size']}")
+    toys = {m for m, s in models.items() if isinstance(s, dict) and s.get("source") == "toy"}
+    for m, spec in models.items():
+        if not isinstance(spec, dict):
+            continue
+        tok = spec.get("tokenizer")
+        if tok is not None and tok != "word" and tok not in tokenizers:
+            out.append(f"config lm.models.{m}.tokenizer: {tok!r} is not in lm.tokenizers ({sorted(tokenizers)})")
+        if tok is not None and spec.get("source") != "toy":
+            out.append(f"config lm.models.{m}.tokenizer: only toy models are trained with a tokenizer of "
+                       f"lm.tokenizers; a {spec.get('source')} model brings its own")
+        src = spec.get("seed_from")
+        if src is not None and (src == m or src not in toys or "seed_from" in models[src] or "seed" in spec):
+            out.append(f"config lm.models.{m}.seed_from: {src!r} must be another toy model without seed_from, and "
+                       f"the model must not set seed as well")
+    for name, c in (lm.get("comparisons") or {}).items():
+        if not isinstance(c, dict) or c.get("alignment") is not None:
+            continue
+        used = {m: models[m].get("tokenizer", "word") for m in c.get("models", []) if m in toys}
+        if len(set(used.values())) > 1:
+            out.append(f"config lm.comparisons.{name}: its toy models use different tokenizers ({used}), so their "
+                       f"tokens are not the same rows; add an alignment block (alignment: {{units: words, "
+                       f"aggregation: last}}) to compare them on units of text both tokenizers agree on")
     return out
 
 

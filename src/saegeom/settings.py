@@ -175,7 +175,7 @@ LM_TOY_DEFAULTS: dict[str, Any] = {
 TOY_ARCH_KEYS = ("n_layers", "d_model", "n_heads", "d_head", "d_mlp", "n_ctx", "act_fn", "normalization_type",
                  "positional_embedding_type")
 TOY_TRAIN_KEYS = ("steps", "batch_size", "lr", "weight_decay", "warmup_steps", "seed", "eval_every")
-LM_SPEC_KEYS = ("source", "hook", "name", "path")
+LM_SPEC_KEYS = ("source", "hook", "name", "path", "tokenizer", "seed_from")
 #: top-level keys of the ``lm`` block and their defaults (``models``/``saes``/``comparisons`` empty: no LM work)
 LM_DEFAULTS: dict[str, Any] = {
     "corpus": {"n_stories": 4000, "heldout_fraction": 0.25},
@@ -185,6 +185,8 @@ LM_DEFAULTS: dict[str, Any] = {
     "features": {"k": 16, "n_top": 20},         # top-k sparse codes per token; top activations per latent
     "recovery": {"precision": 0.8, "fire_fraction": 0.5},  # category recovered at precision >= this
 }
+#: ``lm.tokenizers`` default: the word-level tokenizer only (a dict of specs, so not in LM_DEFAULTS' flat check)
+LM_DEFAULT_TOKENIZERS: dict[str, Any] = {"word": {"kind": "word"}}
 
 
 # ---- topology (Mapper, persistent homology, shape distances) --------------------------------

@@ -30,6 +30,9 @@ NULLS: dict[str, str] = {
                          "B's, for pairing-free measures such as MMCS)",
     "token_shuffle": "activations only: B's tokens permuted, destroying token alignment between the models; an "
                      "alignment check, never a similarity null",
+    "unit_shuffle": "activations on aligned unit rows (cross-tokenizer comparisons): B's units re-paired with "
+                    "other units of the same length class (tokens on A, tokens on B, capped): destroys the unit "
+                    "correspondence, keeps each side's rows and the token-length profile",
 }
 #: a p-value is reported only when its null could reach this level: NaN (with a note) when the smallest
 #: attainable p, 1 / (1 + defined draws) or 1 / (1 + configurations) for a null over few of them, is above it
@@ -73,7 +76,7 @@ def calibration_world_name(fraction: float, seed: int) -> str:
 REPRESENTATION_NULLS: dict[str, tuple[str, ...]] = {
     "decoder": ("random_partners", "repairing", "random_subset", "mismatched_subspace"),
     # no "repairing": permuting the columns (pairs) of an activation matrix moves none of the measures
-    "activations": ("random_partners", "random_subset", "mismatched_subspace", "token_shuffle"),
+    "activations": ("random_partners", "random_subset", "mismatched_subspace", "token_shuffle", "unit_shuffle"),
     "ground_truth": ("random_partners", "repairing", "random_subset", "mismatched_subspace"),
 }
 

@@ -24,6 +24,7 @@ wildcard_constraints:
     lm=NAME_PATTERN,
     hook=NAME_PATTERN,
     ladder=NAME_PATTERN,
+    tokenizer=NAME_PATTERN,
 
 
 def pair_of(w):
@@ -32,10 +33,10 @@ def pair_of(w):
 
 
 def shard_params(w):
-    """The shard sets of both models of a pairwise job."""
+    """The shard sets of both models of a pairwise job (aligned unit rows in a cross-tokenizer comparison)."""
     return {
-        "a": plan.shards(w.study, w.model_a),
-        "b": plan.shards(w.study, w.model_b),
+        "a": plan.pair_shards(w.study, w.model_a),
+        "b": plan.pair_shards(w.study, w.model_b),
     }
 
 

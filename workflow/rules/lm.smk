@@ -35,7 +35,7 @@ rule lm_tokenizer:
 rule train_lm:
     input:
         corpus=P.LM_CORPUS,
-        tokenizer=P.LM_TOKENIZER,
+        tokenizer=lambda w: plan.lm_tokenizer_file(w.lm),
     output:
         directory(P.LM_MODEL),
     log:
@@ -76,3 +76,48 @@ rule lm_activations:
         shard_rows=plan.lm["shard_rows"],
     script:
         "../scripts/lm_activations.py"
+
+
+# Models with different tokenizers: tokenizers of lm.tokenizers other than the word-level one, and the
+# aligned unit rows of every cross-tokenizer comparison (lm.comparisons.<name>.alignment).
+
+
+rule lm_named_tokenizer:
+    input:
+        corpus=P.LM_CORPUS,
+    output:
+        P.LM_TOKENIZERS,
+    log:
+        logfile("lm/tokenizers/{tokenizer}"),
+    wildcard_constraints:
+        tokenizer=P.alternatives(plan.named_tokenizers()),
+    conda:
+        ENV
+    threads: 1
+    params:
+        spec=lambda w: plan.tokenizer_spec(w.tokenizer),
+    script:
+        "../scripts/lm_named_tokenizer.py"
+
+
+rule lm_align:
+    input:
+        unpack(lambda w: plan.align_inputs(w.study)),
+    output:
+        directory(P.LM_ALIGNED),
+    log:
+        logfile("lm/aligned/{study}"),
+    wildcard_constraints:
+        study=P.alternatives(plan.aligned_studies()),
+    conda:
+        ENV
+    threads: 1
+    params:
+        caches=lambda w: plan.align_params(w.study)["caches"],
+        lms=lambda w: plan.align_params(w.study)["lms"],
+        units=lambda w: plan.align_params(w.study)["units"],
+        aggregation=lambda w: plan.align_params(w.study)["aggregation"],
+        length_cap=lambda w: plan.align_params(w.study)["length_cap"],
+        shard_rows=lambda w: plan.align_params(w.study)["shard_rows"],
+    script:
+        "../scripts/lm_align.py"

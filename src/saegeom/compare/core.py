@@ -98,6 +98,9 @@ class HeldOut:
     freq_b: np.ndarray
     n_frequency: int
     reuses_pairing_tokens: bool = False
+    #: (n_tokens,) length class of each row when the rows are aligned units of a cross-tokenizer comparison
+    #: (``saegeom.metrics.baselines.length_classes``; the ``unit_shuffle`` null), else None
+    row_classes: np.ndarray | None = None
 
 
 #: note of activation rows whose held-out tokens are the pairing tokens (their p-values are NaN: the
@@ -121,7 +124,27 @@ def held_out_codes(acts_a: ShardSet | str | Path, acts_b: ShardSet | str | Path,
     za, zb = encode_sparse(sae_a, xa, device), encode_sparse(sae_b, xb, device)
     freq_a, freq_b = (np.asarray((z != 0).mean(axis=0)).ravel() for z in (za, zb))
     return HeldOut(za[:n_tokens].toarray(), zb[:n_tokens].toarray(), freq_a, freq_b, len(xa),
-                   reuses_pairing_tokens=train_ids == eval_ids)
+                   reuses_pairing_tokens=train_ids == eval_ids,
+                   row_classes=unit_length_classes(sa, sb, eval_ids, n_tokens))
+
+
+def unit_length_classes(a: ShardSet, b: ShardSet, shard_ids: list[int], n_rows: int) -> np.ndarray | None:
+    """(≤ n_rows,) length class of the first ``n_rows`` rows unmasked in both sets (the rows
+    :func:`held_out_codes` encodes), when both are aligned unit sets (``saegeom.lm.alignment``: per-row
+    ``n_tokens``, ``length_cap`` in the metadata); None otherwise."""
+    from saegeom.io.shards import MASK, N_TOKENS
+    from saegeom.metrics.baselines import length_classes
+
+    cap = a.meta.get("length_cap")
+    if cap is None or b.meta.get("length_cap") != cap:
+        return None
+    na, nb = [], []
+    for i in shard_ids:
+        xa, xb = a.shard_arrays(i), b.shard_arrays(i)
+        keep = xa[MASK].astype(bool) & xb[MASK].astype(bool)
+        na.append(xa[N_TOKENS][keep])
+        nb.append(xb[N_TOKENS][keep])
+    return length_classes(np.concatenate(na)[:n_rows], np.concatenate(nb)[:n_rows], int(cap))
 
 
 def frequency_bins(freq: np.ndarray, n_bins: int = N_FREQUENCY_BINS) -> np.ndarray:
@@ -158,7 +181,8 @@ def representation_rows(ctx: Context, rep: str, pairing: str, x_all: np.ndarray,
                         b_pool: np.ndarray | None = None, b_pool_bins: np.ndarray | None = None,
                         y_pool_idx: np.ndarray | None = None, n_tokens: float = float("nan"),
                         skip: frozenset[tuple[str, str]] = frozenset(),
-                        pair_ids: np.ndarray | None = None) -> list[dict[str, Any]]:
+                        pair_ids: np.ndarray | None = None,
+                        row_classes: np.ndarray | None = None) -> list[dict[str, Any]]:
     """Rows of one representation for one pairing.
 
     ``x_all``/``y_all`` hold every pair along ``axis`` (0: rows are pairs, 1: columns are pairs);
@@ -167,7 +191,8 @@ def representation_rows(ctx: Context, rep: str, pairing: str, x_all: np.ndarray,
     ``random_partners`` null), ``b_pool_bins`` its frequency bins and ``y_pool_idx`` (n_pairs,) each
     partner's position in it (−1 if absent); ``skip``: (subspace, metric) reported elsewhere;
     ``pair_ids``: (n_pairs,) an id per distinct (A latent, B latent) pair (``n_distinct_pairs``;
-    default: every pair distinct).
+    default: every pair distinct); ``row_classes``: (n_rows,) length class of each row when the rows are
+    aligned units (activations of a cross-tokenizer comparison: the ``unit_shuffle`` null).
     """
     rows = []
     universe = subspaces.get("all", np.ones(x_all.shape[axis], bool))  # what random_subset draws from
@@ -181,7 +206,8 @@ def representation_rows(ctx: Context, rep: str, pairing: str, x_all: np.ndarray,
         pools = NullPools(axis=axis, pairs_x=ux, pairs_y=uy, b_pool=b_pool, b_pool_bins=bins,
                           y_pool_idx=idx, y_bins=y_bins,
                           others=[_take(y_all, m, axis) for s, m in subspaces.items()
-                                  if s != sub and _family(s) == _family(sub) and m.any()])
+                                  if s != sub and _family(s) == _family(sub) and m.any()],
+                          row_classes=row_classes)
         n_pairs = int(mask.sum())
         wanted = [m for m in settings.metrics.get(rep, []) if (sub, m) not in skip]
         nulls = list(dict.fromkeys(b for m in wanted for b in nulls_for(settings, rep, sub, m)))
@@ -309,7 +335,8 @@ def pairing_rows(ctx: Context, pairing: str, pairs: pd.DataFrame, dec_a: np.ndar
     if "activations" in settings.metrics and held is not None:
         act = representation_rows(ctx, "activations", pairing, held.codes_a[:, ia], held.codes_b[:, ib], 1,
                                   subspaces_of("activations"), settings, b_pool=held.codes_b[:, live_b],
-                                  b_pool_bins=bins, y_pool_idx=pos, n_tokens=held.codes_a.shape[0], pair_ids=pair_ids)
+                                  b_pool_bins=bins, y_pool_idx=pos, n_tokens=held.codes_a.shape[0], pair_ids=pair_ids,
+                                  row_classes=held.row_classes)
         if held.reuses_pairing_tokens:
             act = [withhold_p_value(r, REUSED_TOKENS_NOTE) for r in act]
         rows += act

@@ -33,6 +33,8 @@ class Context:
     sae_b: str = "sae"
     seed: int = 0
     config_hash: str = ""
+    #: how a unit's token activations were aggregated (cross-tokenizer comparisons; "" for token-aligned rows)
+    aggregation: str = ""
 
     @property
     def comparison(self) -> str:
@@ -73,7 +75,7 @@ def make_row(ctx: Context, *, subspace: str, representation: str, pairing: str, 
                 n_baseline=int(n_baseline), n_baseline_valid=int(n_baseline_valid),
                 n_baseline_distinct=int(n_baseline_distinct), n_items=int(n_items), n_pairs=int(n_pairs),
                 n_distinct_pairs=int(n_pairs if n_distinct_pairs is None else n_distinct_pairs),
-                n_tokens=float(n_tokens), seed=int(ctx.seed),
+                n_tokens=float(n_tokens), aggregation=ctx.aggregation, seed=int(ctx.seed),
                 config_hash=ctx.config_hash, package_version=__version__, note=note)
 
 

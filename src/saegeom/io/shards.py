@@ -29,6 +29,8 @@ from saegeom.io.tensors import CorruptFileError, load_tensors, reading, save_ten
 INDEX = "index.json"
 TENSOR = "activations"
 MASK = "mask"
+#: per-row array of aligned unit rows (saegeom.lm.alignment): tokens of the unit on this model's side
+N_TOKENS = "n_tokens"
 
 
 class ShardWriter:

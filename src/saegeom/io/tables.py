@@ -48,6 +48,8 @@ METRICS_SCHEMA = pa.schema([
     ("n_pairs", pa.int64()),           # pairs in the subspace
     ("n_distinct_pairs", pa.int64()),  # distinct (A latent, B latent) pairs among them (a pairing may repeat one)
     ("n_tokens", pa.float64()),        # tokens behind the values; NaN where no tokens were used
+    ("aggregation", pa.string()),      # cross-tokenizer comparisons: how a unit's token activations became one
+                                       # row (mean | max | last, saegeom.lm.alignment); "" for token-aligned rows
     ("seed", pa.int64()),
     ("config_hash", pa.string()),
     ("package_version", pa.string()),
@@ -75,6 +77,8 @@ def validate_metrics(df: pd.DataFrame) -> pd.DataFrame:
     absent = [c for c in OPTIONAL_FLOAT_COLUMNS if c not in df.columns]
     if absent:
         df = df.assign(**{c: float("nan") for c in absent})
+    if "aggregation" not in df.columns:  # token-aligned rows written before the column existed
+        df = df.assign(aggregation="")
     missing = [c for c in METRICS_SCHEMA.names if c not in df.columns]
     extra = [c for c in df.columns if c not in METRICS_SCHEMA.names]
     if missing or extra:

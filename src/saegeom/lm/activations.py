@@ -6,7 +6,7 @@ Rows are token positions, story after story (``doc`` = story index in the held-o
 padding is never written). Every model that tokenises alike writes the same rows in the same
 order, so the shard sets of two models are row-aligned and the pairing works unchanged; the index
 metadata records the tokenizer's fingerprint so two sets from different tokenizers are refused
-(:func:`check_same_tokens`).
+(:func:`check_same_tokens`) unless they were aligned into unit rows (``saegeom.lm.alignment``).
 """
 
 from __future__ import annotations
@@ -93,8 +93,10 @@ def check_same_tokens(a: ShardSet, b: ShardSet) -> None:
         raise TokenizerMismatch(
             f"{a.path} ({a.meta.get('model', '?')}) and {b.path} ({b.meta.get('model', '?')}) were tokenised by "
             f"different tokenizers (fingerprints {ta} vs {tb}): their token positions are not the same, so the "
-            f"SAEs cannot be compared token by token. Compare models that share a tokenizer (aligning across "
-            f"tokenizers is not supported)")
+            f"SAEs cannot be compared token by token. To compare them across tokenizers, give the comparison an "
+            f"alignment block (lm.comparisons.<name>.alignment: {{units: words, aggregation: last}}; "
+            f"docs/language-models.md, 'Comparing models with different tokenizers'): rows then become units of "
+            f"text both tokenizers agree on")
     if a.n_rows != b.n_rows:
         raise TokenizerMismatch(f"{a.path} and {b.path} hold {a.n_rows} vs {b.n_rows} token rows although their "
                                 f"tokenizers agree: were they cached from different corpora or n_ctx?")

@@ -38,6 +38,51 @@ def train_tokenizer(stories: list[str], out: str | Path) -> int:
     return tok.get_vocab_size()
 
 
+#: kinds of tokenizer trained here (``lm.tokenizers.<name>.kind``)
+TOKENIZER_KINDS = ("word", "bpe", "byte_bpe")
+
+
+def train_tokenizer_of_kind(stories: list[str], out: str | Path, kind: str = "word",
+                            vocab_size: int | None = None) -> int:
+    """Train a tokenizer of ``kind`` on ``stories``, save it to ``out`` (atomic); returns the vocabulary size.
+
+    ``word``: :func:`train_tokenizer` (whitespace split, one token per word). ``bpe``: byte-pair encoding
+    over characters with the SentencePiece convention (a space becomes ``▁`` and starts the next word's first
+    piece; Metaspace pre-tokenizer and decoder). ``byte_bpe``: byte-level BPE with the GPT-2 convention
+    (bytes mapped to printable characters, a leading space written ``Ġ``; needs ``vocab_size`` > 259, since
+    the 256 bytes and the special tokens come first). Both BPEs stop merging at ``vocab_size`` (special
+    tokens included) and share the special tokens of the word-level one: ``[BOS]`` = 0, ``[PAD]`` = 1,
+    ``[UNK]`` = 2. Fast tokenizers all, so every token carries its character offsets.
+    """
+    if kind == "word":
+        return train_tokenizer(stories, out)
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+
+    if kind not in TOKENIZER_KINDS:
+        raise ValueError(f"unknown tokenizer kind {kind!r}; expected one of {list(TOKENIZER_KINDS)}")
+    if vocab_size is None:
+        raise ValueError(f"a {kind} tokenizer needs vocab_size")
+    if kind == "bpe":
+        tok = Tokenizer(models.BPE(unk_token=UNK))
+        tok.pre_tokenizer = pre_tokenizers.Metaspace(replacement="\u2581", prepend_scheme="always")
+        tok.decoder = decoders.Metaspace(replacement="\u2581", prepend_scheme="always")
+        alphabet: list[str] = []
+    else:
+        if vocab_size <= 256 + len(SPECIAL_TOKENS):
+            raise ValueError(f"a byte_bpe tokenizer needs vocab_size > {256 + len(SPECIAL_TOKENS)} (256 bytes and "
+                             f"the special tokens come first), got {vocab_size}")
+        tok = Tokenizer(models.BPE())
+        tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+        tok.decoder = decoders.ByteLevel()
+        alphabet = pre_tokenizers.ByteLevel.alphabet()
+    trainer = trainers.BpeTrainer(vocab_size=int(vocab_size), special_tokens=list(SPECIAL_TOKENS),
+                                  initial_alphabet=alphabet, show_progress=False)
+    tok.train_from_iterator(stories, trainer)
+    with atomic_path(out) as tmp:
+        tok.save(str(tmp))
+    return tok.get_vocab_size()
+
+
 def load_tokenizer(path: str | Path):
     """A ``transformers.PreTrainedTokenizerFast`` from a ``tokenizer.json`` written by :func:`train_tokenizer`."""
     from transformers import PreTrainedTokenizerFast

@@ -19,7 +19,12 @@ Pairs lie along ``axis`` of the matrices: 0 when rows are pairs (decoder directi
   ``mismatched_subspace`` X against B's partners of another subspace of the same family;
   ``random_directions``   Y's rows replaced by Gaussian rows with Y's second moment YᵀY/n (pairing-free
                           measures): random directions spread like Y's, not isotropic in the full width;
-  ``token_shuffle``       activations only: B's tokens (rows) permuted — an alignment check.
+  ``token_shuffle``       activations only: B's tokens (rows) permuted — an alignment check;
+  ``unit_shuffle``        activations on aligned unit rows (cross-tokenizer comparisons): B's rows permuted
+                          within length classes (``pools.row_classes``: tokens of the unit on A and on
+                          B, capped), uniformly among such permutations (the identity included): destroys
+                          which unit of B goes with which unit of A, keeps each side's rows and the
+                          length profile of the pairing.
 
 p-values (:func:`p_value`) count only *defined* null draws: a draw on which the
 metric is undefined (``MetricUndefined``) leaves the denominator, and with fewer
@@ -72,6 +77,7 @@ class NullPools:
     y_pool_idx: np.ndarray | None = None
     y_bins: np.ndarray | None = None
     others: Sequence[np.ndarray] = field(default_factory=list)
+    row_classes: np.ndarray | None = None  # (n_rows,) length class of each aligned unit row (unit_shuffle)
 
 
 @dataclass
@@ -206,7 +212,41 @@ def index_sampler(kind: str, x: np.ndarray, y: np.ndarray, pools: NullPools | No
         return IndexSampler(y, axis, lambda rng: rng.permutation(n))
     if kind == "token_shuffle":
         return IndexSampler(y, 0, lambda rng: rng.permutation(len(y)))
+    if kind == "unit_shuffle":
+        return IndexSampler(y, 0, within_class_permutation(pools.row_classes, len(y)))
     return None
+
+
+def length_classes(n_tokens_a: np.ndarray, n_tokens_b: np.ndarray, cap: int) -> np.ndarray:
+    """(n,) ``unit_shuffle`` class of each aligned unit row: (tokens on A, tokens on B), each capped at ``cap``
+    (so ``cap`` means "``cap`` or more"), coded as ``min(a, cap) * (cap + 1) + min(b, cap)``."""
+    if cap < 1:
+        raise ValueError(f"length cap must be >= 1, got {cap}")
+    a = np.minimum(np.asarray(n_tokens_a, np.int64), cap)
+    b = np.minimum(np.asarray(n_tokens_b, np.int64), cap)
+    return a * (cap + 1) + b
+
+
+def within_class_permutation(classes: np.ndarray | None, n: int) -> Callable[[np.random.Generator], np.ndarray]:
+    """Sampler of (n,) row indices: a uniform permutation of the rows within each class of ``classes``
+    (rows of a class are re-paired only among themselves, the identity is one possible draw); raises
+    ``MetricUndefined`` without classes (rows that are not aligned units)."""
+    if classes is None:
+        raise MetricUndefined("unit_shuffle needs aligned unit rows with length classes (a cross-tokenizer "
+                              "comparison with lm.comparisons.<name>.alignment)")
+    classes = np.asarray(classes)
+    if len(classes) != n:
+        raise ValueError(f"row_classes has {len(classes)} entries for {n} rows")
+    groups = [np.flatnonzero(classes == c) for c in np.unique(classes)]
+    groups = [g for g in groups if len(g) > 1]
+
+    def draw(rng: np.random.Generator) -> np.ndarray:
+        idx = np.arange(n)
+        for g in groups:
+            idx[g] = g[rng.permutation(len(g))]
+        return idx
+
+    return draw
 
 
 def _second_moment_root(y: np.ndarray, axis: int) -> np.ndarray:

@@ -35,7 +35,7 @@ from saegeom.rules.figures import (
     figure_synthetic_overview,
     figure_trust,
 )
-from saegeom.rules.lm import lm_activations, lm_corpus, lm_tokenizer, train_lm
+from saegeom.rules.lm import lm_activations, lm_align, lm_corpus, lm_named_tokenizer, lm_tokenizer, train_lm
 from saegeom.rules.sae import pretrained_sae, train_sae
 from saegeom.rules.synthetic import shards, world
 from saegeom.rules.topology import topology, topology_calibration, topology_compare, topology_summary
@@ -44,7 +44,8 @@ from saegeom.rules.widths import width_families
 
 __all__ = [
     "calibration", "category_recovery", "compare_models", "comparison_figure", "features", "ground_truth_recovery",
-    "lm_activations", "lm_corpus", "lm_tokenizer", "metrics", "pair_features", "pretrained_sae", "shards",
+    "lm_activations", "lm_align", "lm_corpus", "lm_named_tokenizer", "lm_tokenizer", "metrics", "pair_features",
+    "pretrained_sae", "shards",
     "topology", "topology_calibration", "topology_compare", "topology_summary", "train_lm", "train_sae",
     "umap_coords", "viewer", "world",
     # paper figures

@@ -53,3 +53,36 @@ def lm_activations(*, corpus: PathLike, lm: str, spec: dict[str, Any], model_dir
     model, tok = load_lm(spec, model_dir, device)
     cache_activations(model, tok, hook, read_stories(Path(corpus) / "heldout.txt"), out, shard_rows,
                       meta={"model": lm, "source": spec["source"]})
+
+
+# ---- models with different tokenizers ------------------------------------------------------------------------
+def lm_named_tokenizer(*, corpus: PathLike, spec: dict[str, Any], out: PathLike) -> None:
+    """Rule ``lm_named_tokenizer``: a tokenizer of ``lm.tokenizers`` (``spec``: ``{kind, vocab_size}``) trained on
+    the training stories (``saegeom.lm.tokenizer.train_tokenizer_of_kind``)."""
+    from saegeom.lm.corpus import read_stories
+    from saegeom.lm.tokenizer import train_tokenizer_of_kind
+
+    train_tokenizer_of_kind(read_stories(Path(corpus) / "train.txt"), out, spec["kind"], spec.get("vocab_size"))
+
+
+def lm_align(*, corpus: PathLike, caches: dict[str, str], lms: dict[str, dict[str, Any]], units: str,
+             aggregation: str, length_cap: int, shard_rows: int, out: PathLike) -> dict[str, Any]:
+    """Rule ``lm_align``: the models of a cross-tokenizer comparison on the held-out stories, as aligned unit
+    rows (one shard set per model under ``out``, plus ``units.parquet`` and the alignment report;
+    ``saegeom.lm.alignment.align_caches``). ``caches``: {model: its token activation cache}; ``lms``:
+    {model: ``{"spec", "model_dir", "hook"}``} (the tokenizer of each)."""
+    import logging
+
+    from saegeom.io.shards import ShardSet
+    from saegeom.lm.alignment import align_caches
+    from saegeom.lm.corpus import read_stories
+    from saegeom.lm.runtime import load_tokenizer_of
+
+    tokenizers = {m: load_tokenizer_of(info["spec"], info["model_dir"]) for m, info in lms.items()}
+    report = align_caches(read_stories(Path(corpus) / "heldout.txt"), {m: ShardSet(p) for m, p in caches.items()},
+                          tokenizers, out, units=units, aggregation=aggregation, length_cap=length_cap,
+                          shard_rows=shard_rows)
+    logging.getLogger(__name__).info("alignment: %d of %d units aligned (%.3f of their characters); dropped %s",
+                                     report["n_aligned"], report["n_units"], report["share_chars_aligned"],
+                                     report["dropped"])
+    return report

@@ -60,6 +60,10 @@ TOPOLOGY_NULL_CASES = "results/calibration/topology_null_cases.parquet"
 COMPARISON_FIGURE = "results/figures/comparisons.png"
 LM_CORPUS = "results/lm/corpus"
 LM_TOKENIZER = "results/lm/tokenizer.json"
+#: tokenizers of ``lm.tokenizers`` other than the default word-level one (which stays at LM_TOKENIZER)
+LM_TOKENIZERS = "results/lm/tokenizers/{tokenizer}.json"
+#: a cross-tokenizer comparison's aligned unit rows: ``{model}/`` shard sets, units.parquet, report.json/.parquet
+LM_ALIGNED = "results/lm/aligned/{study}"
 LM_MODEL = "results/lm/{lm}/model"
 LM_CHECKPOINT = "results/checkpoints/lm/{lm}"
 LM_ACTS = "results/lm/{lm}/acts/{hook}"
@@ -237,6 +241,8 @@ class Plan:
                 c["random_subspaces"] = {}
         elif self.is_lm(study):
             c.update(self.lm["compare"])
+            if self.is_aligned(study):
+                c = self._with_alignment_null(c)
         return c
 
     def n_baseline(self, study: str) -> int:
@@ -277,6 +283,8 @@ class Plan:
         from saegeom.utils import derive_seed
 
         spec = self.lm["models"][model]
+        if "seed_from" in spec:  # the same seed as another toy model (e.g. one architecture, two tokenizers)
+            return self.lm_seed(spec["seed_from"])
         return spec["seed"] if "seed" in spec else derive_seed(self.config["seed"], "lm", model)
 
     def lm_model_dir(self, model: str) -> str | None:
@@ -326,6 +334,8 @@ class Plan:
             out.update({f"{k}_{end}": v for k, v in self.model_inputs(study, model).items()})
         if not self.is_lm(study):
             out["world"] = WORLD.format(study=study)
+        if self.is_aligned(study):
+            out["aligned"] = self.aligned_dir(study)
         return out
 
     def compare_inputs(self, study: str, sae: str, model_a: str, model_b: str) -> dict[str, str]:
@@ -371,10 +381,10 @@ class Plan:
         """The config hash of a study's comparisons: everything that can change a row of ``sae``."""
         if self.is_lm(study):
             lm = self.lm
-            return self.hash_of(
-                lm["corpus"], {m: lm["models"][m] for m in lm["comparisons"][study]["models"]},
-                lm["saes"].get(sae) or lm["pretrained_saes"].get(sae), self.compare_block(study),
-                [lm["groups"], lm["group_share"], lm["concept_filter"], lm["recovery"]])
+            parts = [lm["corpus"], {m: lm["models"][m] for m in lm["comparisons"][study]["models"]},
+                     lm["saes"].get(sae) or lm["pretrained_saes"].get(sae), self.compare_block(study),
+                     [lm["groups"], lm["group_share"], lm["concept_filter"], lm["recovery"]]]
+            return self.hash_of(*parts, *self._tokenizer_hash_parts(study))
         return self.hash_of(self.world_cfg(study), self.sae_spec(study, sae), self.compare_block(study))
 
     def context(self, study: str, sae: str, model_a: str, model_b: str, config_hash: str | None = None
@@ -383,9 +393,12 @@ class Plan:
         ``model_b`` (a model, ``ground_truth`` or ``categories``) under SAE ``sae``; ``config_hash``
         defaults to everything that can change the study's comparison rows of ``sae``."""
         reference = model_b in (GROUND_TRUTH, "categories")
-        return dict(source=self.source(study), world=study, model_a=model_a, sae_a=sae, model_b=model_b,
-                    sae_b=model_b if reference else sae, seed=self.config["seed"],
-                    config_hash=config_hash or self._replicate_hash(self._study_hash(study, sae), model_b))
+        out = dict(source=self.source(study), world=study, model_a=model_a, sae_a=sae, model_b=model_b,
+                   sae_b=model_b if reference else sae, seed=self.config["seed"],
+                   config_hash=config_hash or self._replicate_hash(self._study_hash(study, sae), model_b))
+        if self.is_aligned(study) and not reference:  # category recovery stays on the model's own tokens
+            out["aggregation"] = self.alignment(study)["aggregation"]
+        return out
 
     def topology_context(self, study: str, sae: str, model_a: str, model_b: str) -> dict[str, Any]:
         """The context of a topology comparison (its hash adds the topology settings)."""
@@ -402,6 +415,84 @@ class Plan:
         from saegeom.compare.rows import Context
 
         return Context(**self.context(study, sae, model_a, model_b)).comparison
+
+    # ---- models with different tokenizers (saegeom.lm.alignment) -------------------------------------
+    def lm_tokenizer_name(self, model: str) -> str | None:
+        """The ``lm.tokenizers`` name a toy model is trained with (``word`` by default); None for pretrained and
+        local models, which bring their own."""
+        spec = self.lm["models"][model]
+        return spec.get("tokenizer", "word") if spec["source"] == "toy" else None
+
+    def tokenizer_path(self, name: str) -> str:
+        """The ``tokenizer.json`` of an ``lm.tokenizers`` entry (``word``: the corpus's word-level one)."""
+        return LM_TOKENIZER if name == "word" else LM_TOKENIZERS.format(tokenizer=name)
+
+    def lm_tokenizer_file(self, model: str) -> str:
+        """The tokenizer file a toy model is trained with."""
+        return self.tokenizer_path(self.lm_tokenizer_name(model) or "word")
+
+    def named_tokenizers(self) -> list[str]:
+        """``lm.tokenizers`` trained by rule ``lm_named_tokenizer`` (every one but ``word``)."""
+        return sorted(n for n in self.lm["tokenizers"] if n != "word")
+
+    def tokenizer_spec(self, name: str) -> dict[str, Any]:
+        return canonical(self.lm["tokenizers"][name])
+
+    def alignment(self, study: str) -> dict[str, Any] | None:
+        """The alignment block of a cross-tokenizer LM comparison (defaults filled), None for any other study."""
+        if not self.is_lm(study):
+            return None
+        block = self.lm["comparisons"][study].get("alignment")
+        return None if block is None else canonical({"units": "words", "aggregation": "last", "length_cap": 3,
+                                                     **block})
+
+    def is_aligned(self, study: str) -> bool:
+        return self.alignment(study) is not None
+
+    def aligned_studies(self) -> list[str]:
+        return [s for s in self.lm_comparisons if self.is_aligned(s)]
+
+    def aligned_dir(self, study: str) -> str:
+        return LM_ALIGNED.format(study=study)
+
+    def pair_shards(self, study: str, model: str) -> str:
+        """The shard set a model's SAE is paired and compared on: its aligned unit rows in a cross-tokenizer
+        comparison, else the shard set it was trained on (:meth:`shards`)."""
+        return f"{self.aligned_dir(study)}/{model}" if self.is_aligned(study) else self.shards(study, model)
+
+    def align_inputs(self, study: str) -> dict[str, str]:
+        """Inputs of ``lm_align``: the corpus, every model's activation cache and (toy) model directory."""
+        out = {"corpus": LM_CORPUS}
+        for m in self.models(study):
+            out[f"acts_{m}"] = self.lm_acts(m)
+            d = self.lm_model_dir(m)
+            if d:
+                out[f"lm_model_{m}"] = d
+        return out
+
+    def align_params(self, study: str) -> dict[str, Any]:
+        """Params of ``lm_align``: caches and model infos by model, the alignment block, shard size."""
+        a = self.alignment(study)
+        if a is None:
+            raise ValueError(f"study {study!r} has no alignment block")
+        return {"caches": {m: self.lm_acts(m) for m in self.models(study)},
+                "lms": {m: self.lm_info(m) for m in self.models(study)}, "units": a["units"],
+                "aggregation": a["aggregation"], "length_cap": a["length_cap"], "shard_rows": self.lm["shard_rows"]}
+
+    def _with_alignment_null(self, block: dict[str, Any]) -> dict[str, Any]:
+        """A cross-tokenizer comparison's compare block: ``unit_shuffle`` added to the activation nulls (the
+        alignment control every cross-tokenizer score is reported with)."""
+        baselines = dict(block.get("baselines") or CompareSettings().baselines)
+        if "unit_shuffle" not in baselines.get("activations", []):
+            baselines["activations"] = [*baselines.get("activations", []), "unit_shuffle"]
+        return {**block, "baselines": baselines}
+
+    def _tokenizer_hash_parts(self, study: str) -> list[Any]:
+        """What else changes a comparison's rows when tokenizers differ: the alignment block and the specs of
+        non-default tokenizers (nothing for word-level comparisons, so their hashes stay as they were)."""
+        names = {self.lm_tokenizer_name(m) for m in self.models(study)} - {None, "word"}
+        parts: list[Any] = [{n: self.tokenizer_spec(n) for n in sorted(names)}] if names else []
+        return parts + ([self.alignment(study)] if self.is_aligned(study) else [])
 
     # ---- targets --------------------------------------------------------------------------------------
     def comparison_tables(self, studies: Iterable[str], recovery: bool = True) -> list[str]:
