@@ -28,7 +28,17 @@ def upstream(tmp_path_factory) -> dict[str, dict[str, object]]:
     training_table(0).to_parquet(d / "training.parquet")
     metrics_table().to_parquet(d / "metrics.parquet")
     calibration_table().to_parquet(d / "calibration.parquet")
+    pd.DataFrame({"level": ["all", "all", "pairs"], "statistic": ["recall", "precision", "recall"],
+                  "value": [0.9, 0.8, 0.5], "n": [19, 20, 30], "world": "nested", "sae": "s"}
+                 ).to_parquet(d / "families.parquet")
+    from saegeom.widths import VALIDATION_SCHEMA
+
+    pd.DataFrame([dict(zip(VALIDATION_SCHEMA.names, [w, w // 2, w, w // 4, w // 2, w // 8, w // 8, 0, 6, 5, 4, 0.8,
+                                                    0.5, 0.5, 3, 0.5, 1.0, 1.0], strict=True)) for w in (16, 32)]
+                 ).assign(ladder="l").to_parquet(d / "widths.parquet")
     return {
+        "families": {"validation": [d / "families.parquet"], "metrics": d / "metrics.parquet"},
+        "width_families": {"validation": [d / "widths.parquet"]},
         "layer_heatmaps": {"tables": [d / "layers.parquet"]},
         "semantic_subspaces": {"tables": [d / "layers.parquet"]},
         "features_over_training": {"tables": [d / "training.parquet"]},

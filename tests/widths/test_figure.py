@@ -27,5 +27,13 @@ def test_draw_stacks_label_shares_to_one():
 def test_draw_without_hierarchy_and_empty():
     fig = F.draw(table(recall=np.nan))
     assert not fig.axes[1].lines
-    with pytest.raises(ValueError, match="no rows"):
-        F.draw(table().iloc[:0])
+    empty = F.draw(table().iloc[:0])  # no ladder in the run: one labelled "no data" panel, no bars
+    assert not any(ax.patches for ax in empty.axes)
+    assert "no width ladder" in " ".join(t.get_text() for ax in empty.axes for t in ax.texts + [ax.title])
+
+
+def test_table_concatenates_ladders(tmp_path):
+    table().to_parquet(tmp_path / "a.parquet")
+    table().assign(ladder="m").to_parquet(tmp_path / "b.parquet")
+    t = F.table([tmp_path / "a.parquet", tmp_path / "b.parquet"])
+    assert sorted(t.ladder.unique()) == ["l", "m"] and len(t) == 4

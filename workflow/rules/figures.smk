@@ -101,6 +101,45 @@ rule figure_synthetic_overview:
         "../scripts/figure_synthetic_overview.py"
 
 
+rule figure_families:
+    input:
+        validation=plan.family_validation_tables(),
+        metrics=P.METRICS,
+    output:
+        table="results/figures/families.parquet",
+        png=report(
+            "results/figures/families.png",
+            caption="../report/families.rst",
+            category="Figures",
+        ),
+        pdf="results/figures/families.pdf",
+    log:
+        logfile("figures/families"),
+    conda:
+        ENV
+    script:
+        "../scripts/figure_families.py"
+
+
+rule figure_width_families:
+    input:
+        validation=plan.width_validation_tables(),
+    output:
+        table="results/figures/width_families.parquet",
+        png=report(
+            "results/figures/width_families.png",
+            caption="../report/width_families.rst",
+            category="Figures",
+        ),
+        pdf="results/figures/width_families.pdf",
+    log:
+        logfile("figures/width_families"),
+    conda:
+        ENV
+    script:
+        "../scripts/figure_width_families.py"
+
+
 rule figures:
     input:
         plan.figure_targets(),

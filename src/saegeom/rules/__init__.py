@@ -29,11 +29,13 @@ from saegeom.rules.compare import (
 )
 from saegeom.rules.families import families
 from saegeom.rules.figures import (
+    figure_families,
     figure_features_over_training,
     figure_layer_heatmaps,
     figure_semantic_subspaces,
     figure_synthetic_overview,
     figure_trust,
+    figure_width_families,
 )
 from saegeom.rules.lm import lm_activations, lm_align, lm_corpus, lm_named_tokenizer, lm_tokenizer, train_lm
 from saegeom.rules.sae import pretrained_sae, train_sae
@@ -50,7 +52,7 @@ __all__ = [
     "umap_coords", "viewer", "world",
     # paper figures
     "figure_features_over_training", "figure_layer_heatmaps", "figure_semantic_subspaces",
-    "figure_synthetic_overview", "figure_trust",
+    "figure_synthetic_overview", "figure_trust", "figure_families", "figure_width_families",
     "width_families",
 ]
 __all__ += ["ceiling", "families"]  # seed ceiling and feature families

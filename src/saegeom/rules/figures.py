@@ -43,3 +43,14 @@ def figure_trust(*, metrics: PathLike, calibration: PathLike, table: PathLike, p
 def figure_synthetic_overview(*, metrics: PathLike, table: PathLike, png: PathLike, pdf: PathLike) -> None:
     """Rule ``figure_synthetic_overview``: the synthetic worlds' comparisons at a glance."""
     draw_figure("synthetic_overview", {"metrics": metrics}, table, png, pdf)
+
+
+def figure_families(*, validation: list[PathLike], metrics: PathLike, table: PathLike, png: PathLike,
+                    pdf: PathLike) -> None:
+    """Rule ``figure_families``: recovery of planted universal families and cross-model values vs their ceiling."""
+    draw_figure("families", {"validation": validation, "metrics": metrics}, table, png, pdf)
+
+
+def figure_width_families(*, validation: list[PathLike], table: PathLike, png: PathLike, pdf: PathLike) -> None:
+    """Rule ``figure_width_families``: latent labels across a width ladder and parent → child recovery."""
+    draw_figure("width_families", {"validation": validation}, table, png, pdf)

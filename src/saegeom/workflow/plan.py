@@ -620,6 +620,11 @@ class Plan:
         """Config hash of a ladder's tables: its block and its world's."""
         return self.hash_of(self.width_ladders[ladder], self.world_cfg(self.width_ladders[ladder]["world"]))
 
+    def width_validation_tables(self) -> list[str]:
+        """Every width ladder's validation table (the width-families figure's input)."""
+        ladders = sorted(self.width_ladders.items())
+        return [WIDTH_VALIDATION.format(study=b["world"], ladder=name) for name, b in ladders]
+
     def width_targets(self) -> list[str]:
         """The family table and its validation of every width ladder."""
         out = []
@@ -737,6 +742,10 @@ class Plan:
     def families_targets(self) -> list[str]:
         return [path.format(study=st, sae=s) for st in self.family_studies() for s in self.saes(st)
                 for path in (FAMILIES, FAMILY_VALIDATION)]
+
+    def family_validation_tables(self) -> list[str]:
+        """Every families validation table (the families figure's input)."""
+        return [p for p in self.families_targets() if p.endswith("_validation.parquet")]
 
     def families_inputs(self, study: str, sae: str) -> dict[str, Any]:
         """Inputs of ``families``: the pairs table of every model pair, every model's SAE, the world file."""

@@ -37,6 +37,8 @@ FIGURES: dict[str, str] = {
     "features_over_training": "saegeom.viz.figures.features_over_training",
     "trust": "saegeom.viz.figures.trust",
     "synthetic_overview": "saegeom.viz.figures.synthetic_overview",
+    "families": "saegeom.viz.figures.families",
+    "width_families": "saegeom.viz.figures.width_families",
 }
 
 #: where a figure's files go (``{name}``: a key of FIGURES)

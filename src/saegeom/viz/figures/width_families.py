@@ -6,9 +6,13 @@ width but the narrowest; several ladders may be concatenated, distinguished by `
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 
+TITLE = "Feature families across SAE widths"
+SOURCES = "results/widths/*/*_validation.parquet"
 CAPTION = (
     "Feature families across SAE widths. Left: each latent of the wider SAE labelled against the next narrower "
     "one (same = its parent's only child; split = one of several children; merged = the best continuation of "
@@ -22,6 +26,13 @@ CAPTION = (
 LABEL_COLOURS = {"same": "#4c72b0", "split": "#dd8452", "merged": "#8172b3", "novel": "#55a868", "dead": "#b0b0b0"}
 
 
+def table(validation: list[str | Path]) -> pd.DataFrame:
+    """The figure's table: every width ladder's validation table, concatenated (``ladder`` tells them apart)."""
+    parts = [pd.read_parquet(p) for p in validation]
+    parts = [p for p in parts if len(p)]
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame({"ladder": [], "width": []})
+
+
 def draw(table: pd.DataFrame):
     """A matplotlib Figure: stacked label shares per width (one row of panels per ladder) and precision/recall."""
     import matplotlib
@@ -30,7 +41,9 @@ def draw(table: pd.DataFrame):
     import matplotlib.pyplot as plt
 
     if table.empty:
-        raise ValueError("width_families: the table has no rows (a ladder needs at least two widths)")
+        from saegeom.viz.figures.style import no_data
+
+        return no_data(TITLE, "no width ladder in this run (config width_ladders is empty)")
     ladders = sorted(table["ladder"].unique()) if "ladder" in table else [None]
     fig, axes = plt.subplots(len(ladders), 2, figsize=(9, 3.2 * len(ladders)), squeeze=False)
     for row, ladder in enumerate(ladders):
