@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-import pytest
 
 from saegeom.viz.figures import width_families as F
 from saegeom.widths import VALIDATION_SCHEMA

@@ -445,6 +445,7 @@ def permutation_tests(metrics: Mapping[str | MetricSpec, Mapping[str, Any]] | Se
                     continue
                 if pair is None:
                     if yb is None:
+                        assert isampler is not None  # index draws come only from an index sampler
                         yb = _take(isampler.source, idx, isampler.axis)
                     pair = PairDraw(as_f64(xb), as_f64(yb), x_side if isampler is not None else None)
                 v = pair_value(m, pair, **kws[m]) if fast else None

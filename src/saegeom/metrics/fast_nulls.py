@@ -35,8 +35,6 @@ the row's ``note``; its distance to the full-sample value is bounded in the test
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 from scipy.stats import rankdata
@@ -585,7 +583,7 @@ class _SubsampledRSA(FastNull):
         return float(self.a @ b / np.sqrt((self.a @ self.a) * (b @ b)))
 
 
-_ROW_EVALUATORS: dict[str, Callable[..., FastNull]] = {
+_ROW_EVALUATORS: dict[str, type[FastNull]] = {
     "linear_cka": _LinearCKA, "linear_cka_debiased": _DebiasedCKA, "svcca": _SVCCA, "pwcca": _PWCCA,
     "orthogonal_procrustes": _Procrustes, "permutation_procrustes": _Procrustes, "mmcs": _MMCS,
     "soft_matching": _SoftMatching,

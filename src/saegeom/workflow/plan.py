@@ -396,8 +396,9 @@ class Plan:
         out = dict(source=self.source(study), world=study, model_a=model_a, sae_a=sae, model_b=model_b,
                    sae_b=model_b if reference else sae, seed=self.config["seed"],
                    config_hash=config_hash or self._replicate_hash(self._study_hash(study, sae), model_b))
-        if self.is_aligned(study) and not reference:  # category recovery stays on the model's own tokens
-            out["aggregation"] = self.alignment(study)["aggregation"]
+        alignment = self.alignment(study)
+        if alignment is not None and not reference:  # category recovery stays on the model's own tokens
+            out["aggregation"] = alignment["aggregation"]
         return out
 
     def topology_context(self, study: str, sae: str, model_a: str, model_b: str) -> dict[str, Any]:
@@ -490,7 +491,7 @@ class Plan:
     def _tokenizer_hash_parts(self, study: str) -> list[Any]:
         """What else changes a comparison's rows when tokenizers differ: the alignment block and the specs of
         non-default tokenizers (nothing for word-level comparisons, so their hashes stay as they were)."""
-        names = {self.lm_tokenizer_name(m) for m in self.models(study)} - {None, "word"}
+        names = {n for m in self.models(study) if (n := self.lm_tokenizer_name(m)) not in (None, "word")}
         parts: list[Any] = [{n: self.tokenizer_spec(n) for n in sorted(names)}] if names else []
         return parts + ([self.alignment(study)] if self.is_aligned(study) else [])
 
