@@ -18,6 +18,8 @@ from pathlib import Path
 
 import yaml
 
+from saegeom.workflow import job_counts
+
 REPO = Path(__file__).resolve().parents[1]
 SCHEMA = REPO / "workflow" / "schemas" / "config.schema.yaml"
 
@@ -54,15 +56,7 @@ def dry_run_jobs(config: Path, targets: list[str]) -> dict[str, int]:
     with tempfile.TemporaryDirectory() as d:
         r = subprocess.run([snakemake, "-s", str(REPO / "workflow" / "Snakefile"), "--directory", d, *targets, "-n",
                             "--cores", "1", "--configfile", str(config)], capture_output=True, text=True, check=True)
-    lines = r.stdout.splitlines()
-    jobs: dict[str, int] = {}
-    for line in lines[lines.index("Job stats:") + 3:]:
-        parts = line.split()
-        if len(parts) != 2 or not parts[1].isdigit():
-            break
-        if parts[0] != "total":
-            jobs[parts[0]] = int(parts[1])
-    return jobs
+    return job_counts(r.stdout)
 
 
 def plan_of(config: Path):

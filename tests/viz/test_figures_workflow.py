@@ -13,6 +13,7 @@ import pytest
 from figure_fixtures import calibration_table, metrics_table
 
 from saegeom.viz.figures import FIGURES
+from saegeom.workflow import job_counts
 
 REPO = Path(__file__).resolve().parents[2]
 SNAKEFILE = str(REPO / "workflow" / "Snakefile")
@@ -29,17 +30,7 @@ def snakemake(workdir: Path, config: Path, *args: str) -> subprocess.CompletedPr
 
 def dry_run_jobs(r: subprocess.CompletedProcess) -> dict[str, int]:
     """{rule: count} of a dry run's 'Job stats' table."""
-    lines = r.stdout.splitlines()
-    if "Job stats:" not in lines:
-        return {}
-    jobs = {}
-    for line in lines[lines.index("Job stats:") + 3:]:
-        parts = line.split()
-        if len(parts) != 2 or not parts[1].isdigit():
-            break
-        if parts[0] != "total":
-            jobs[parts[0]] = int(parts[1])
-    return jobs
+    return job_counts(r.stdout)
 
 
 def digest(path: Path) -> str:

@@ -10,6 +10,7 @@ import pytest
 import yaml
 
 from saegeom.io.tables import read_metrics
+from saegeom.workflow import job_counts
 
 REPO = Path(__file__).resolve().parents[2]
 SNAKEFILE = str(REPO / "workflow" / "Snakefile")
@@ -41,17 +42,7 @@ def test_bad_config_stops_before_any_job_naming_the_key(tmp_path):
 
 
 def _dry_run_jobs(r: subprocess.CompletedProcess) -> dict[str, int]:
-    """Parse the 'Job stats' table of a dry run into {rule: count}."""
-    lines = r.stdout.splitlines()
-    if "Job stats:" not in lines:
-        return {}
-    jobs = {}
-    for line in lines[lines.index("Job stats:") + 3 :]:
-        parts = line.split()
-        if len(parts) != 2 or not parts[1].isdigit():
-            break
-        jobs[parts[0]] = int(parts[1])
-    return jobs
+    return job_counts(r.stdout)
 
 
 @pytest.mark.slow

@@ -88,3 +88,19 @@ def run_rule(snakemake: Any, function: Callable[..., Any]) -> Any:
         # the config block, not a param: how often training state is saved must not make a job out of date
         kwargs.setdefault("checkpoint", sm.config.get("checkpoint"))
     return function(**kwargs)
+
+
+def job_counts(stdout: str) -> dict[str, int]:
+    """{rule: number of jobs} from the "Job stats" table Snakemake prints (dry run or run); {} when it prints
+    none (nothing to be done)."""
+    lines = stdout.splitlines()
+    if "Job stats:" not in lines:
+        return {}
+    jobs: dict[str, int] = {}
+    for line in lines[lines.index("Job stats:") + 3:]:
+        parts = line.split()
+        if len(parts) != 2 or not parts[1].isdigit():
+            break
+        if parts[0] != "total":
+            jobs[parts[0]] = int(parts[1])
+    return jobs
