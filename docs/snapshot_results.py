@@ -21,13 +21,14 @@ from pathlib import Path
 
 import pandas as pd
 
+from saegeom.viz.figures import names as figure_names
+
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "results"
 OUT = ROOT / "docs" / "results" / "demo.json"
 FIGURES = {"comparisons.png": "comparisons.png", "calibration.png": "calibration.png"}
 # the paper figures (saegeom.viz.figures), shown by the generated figure index (docs/gen_pages.py)
-FIGURES |= {f"{name}.png": f"figure_{name}.png" for name in (
-    "layer_heatmaps", "semantic_subspaces", "features_over_training", "trust", "synthetic_overview")}
+FIGURES |= {f"{name}.png": f"figure_{name}.png" for name in figure_names()}
 
 
 def _clean(v):
