@@ -58,10 +58,10 @@ def _in_dir(pid: int, root: str) -> bool:
         return False
 
 
-def sample_run(cmd: list[str], cwd: Path, interval: float, on_update=None) -> tuple[int, dict[int, dict]]:
-    """Run `cmd`, sampling job processes; returns (exit code, {pid: {rule, start, end, peak_rss}}).
+def sample_run(cmd: list[str], cwd: Path, interval: float, on_update=None) -> tuple[int, dict[tuple[int, str], dict]]:
+    """Run `cmd`, sampling job processes; returns (exit code, {(pid, script): {rule, start, end, peak_rss}}).
     `on_update(jobs)` is called about every 10 s, so a long run leaves partial results if interrupted."""
-    jobs: dict[int, dict] = {}
+    jobs: dict[tuple[int, str], dict] = {}
     last_update = time.monotonic()
     root = str(cwd.resolve())
     proc = subprocess.Popen(cmd, cwd=cwd)
@@ -82,7 +82,8 @@ def sample_run(cmd: list[str], cwd: Path, interval: float, on_update=None) -> tu
                 p = stack.pop()
                 total += procs.get(p, (0, 0, ""))[1]
                 stack.extend(children.get(p, []))
-            job = jobs.setdefault(pid, {"rule": m.group(1), "start": now, "end": now, "peak_rss": 0})
+            # keyed by pid and script: a pid the OS reuses for a later job starts a new job, not a longer one
+            job = jobs.setdefault((pid, m.group(0)), {"rule": m.group(1), "start": now, "end": now, "peak_rss": 0})
             job["end"] = now
             job["peak_rss"] = max(job["peak_rss"], total)
         if on_update and now - last_update > 10:
@@ -92,7 +93,7 @@ def sample_run(cmd: list[str], cwd: Path, interval: float, on_update=None) -> tu
     return proc.returncode, jobs
 
 
-def summarise(jobs: dict[int, dict], interval: float) -> dict[str, dict]:
+def summarise(jobs: dict[tuple[int, str], dict], interval: float) -> dict[str, dict]:
     """Per rule: job count, max/median wall seconds, max peak RSS in MB."""
     by_rule: dict[str, list[dict]] = {}
     for j in jobs.values():
