@@ -58,8 +58,10 @@ METRICS_SCHEMA = pa.schema([
     ("value_vs_ceiling", pa.float64()),  # value / ceiling (higher-is-similar metrics with a positive ceiling)
 ])
 
-#: columns a comparison table may leave out (NaN until ``results/metrics.parquet`` is collected)
-OPTIONAL_FLOAT_COLUMNS = ("ceiling", "value_vs_ceiling")
+#: columns a comparison table may leave out, with the value it reads as: no ceiling (NaN until
+#: ``results/metrics.parquet`` is collected, or ``seed_ceiling`` off) and token-aligned rows (no cross-tokenizer
+#: aggregation; tables written before the column existed)
+OPTIONAL_COLUMNS: dict[str, object] = {"ceiling": float("nan"), "value_vs_ceiling": float("nan"), "aggregation": ""}
 
 #: columns that identify a row (one row per combination); ``collect_metrics`` sorts by them
 METRIC_ROW_KEY = ("comparison", "subspace", "representation", "pairing", "metric", "baseline")
@@ -72,13 +74,11 @@ class TableSchemaError(ValueError):
 
 
 def validate_metrics(df: pd.DataFrame) -> pd.DataFrame:
-    """Check columns, types and vocabulary; return the frame in schema column order (``OPTIONAL_FLOAT_COLUMNS``
-    missing from ``df`` are added as NaN)."""
-    absent = [c for c in OPTIONAL_FLOAT_COLUMNS if c not in df.columns]
+    """Check columns, types and vocabulary; return the frame in schema column order (``OPTIONAL_COLUMNS``
+    missing from ``df`` are added with their default)."""
+    absent = {c: v for c, v in OPTIONAL_COLUMNS.items() if c not in df.columns}
     if absent:
-        df = df.assign(**{c: float("nan") for c in absent})
-    if "aggregation" not in df.columns:  # token-aligned rows written before the column existed
-        df = df.assign(aggregation="")
+        df = df.assign(**absent)
     missing = [c for c in METRICS_SCHEMA.names if c not in df.columns]
     extra = [c for c in df.columns if c not in METRICS_SCHEMA.names]
     if missing or extra:
