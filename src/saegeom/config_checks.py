@@ -407,9 +407,13 @@ def value_problems(config: dict[str, Any]) -> list[str]:
         for where, node in _at(config, pattern):
             if isinstance(node, dict):
                 out += [_name_problem((*where, k), k) for k in node if isinstance(k, str) and not valid_name(k)]
+    from saegeom.lm.hook_points import is_hook_pattern
+
     for where, spec in _at(config, ("lm", "models", "*")):
-        if isinstance(spec, dict) and isinstance(spec.get("hook"), str) and not valid_name(spec["hook"]):
-            out.append(_name_problem((*where, "hook"), spec["hook"]))
+        hooks = spec.get("hook") if isinstance(spec, dict) else None
+        for h in [hooks] if isinstance(hooks, str) else (hooks if isinstance(hooks, list) else []):
+            if isinstance(h, str) and not is_hook_pattern(h) and not valid_name(h):
+                out.append(_name_problem((*where, "hook"), h))
     return out
 
 
@@ -447,6 +451,40 @@ def lm_config_problems(config: dict[str, Any]) -> list[str]:
     both = sorted(set(saes) & set(pretrained), key=str)
     if both:
         out.append(f"config: SAE names {both} are in both lm.saes and lm.pretrained_saes")
+    return out + lm_training_problems(config)
+
+
+def lm_training_problems(config: dict[str, Any]) -> list[str]:
+    """``lm.training`` studies: a toy model of ``lm.models``, checkpoint steps inside its training, a hook it is
+    cached at, SAEs of ``lm.saes``, and names no world or comparison uses."""
+    from saegeom.lm.hook_points import expand_hooks, model_n_layers
+    from saegeom.settings import LM_TOY_DEFAULTS
+
+    lm = config.get("lm") or {}
+    training, models = lm.get("training") or {}, lm.get("models") or {}
+    out = []
+    clash = sorted(set(training) & (set(config.get("worlds") or {}) | set(lm.get("comparisons") or {})), key=str)
+    if clash:
+        out.append(f"config lm.training {clash} reuse world or comparison names; give them other names")
+    for name, t in training.items():
+        where = f"config lm.training.{name}"
+        spec = models.get(t.get("model"))
+        if not isinstance(spec, dict) or spec.get("source") != "toy":
+            toys = sorted(m for m, s in models.items() if isinstance(s, dict) and s.get("source") == "toy")
+            out.append(f"{where}.model: {t.get('model')!r} is not a toy model of lm.models (only models trained "
+                       f"here have checkpoints); toy models: {toys}")
+            continue
+        final = int({**LM_TOY_DEFAULTS, **spec}["steps"])
+        bad = [s for s in t.get("steps", []) if not 0 < s < final]
+        if bad:
+            out.append(f"{where}.steps: {bad} are not inside the model's training (1 .. {final - 1}; the final "
+                       f"model is step {final})")
+        hooks = expand_hooks(spec["hook"], lambda spec=spec: model_n_layers(spec), f"lm.models.{t['model']}.hook")
+        if t.get("hook") is not None and t["hook"] not in hooks:
+            out.append(f"{where}.hook: {t['hook']!r} is not one of the model's hooks {hooks}")
+        unknown = [s for s in t.get("saes", []) if s not in (lm.get("saes") or {})]
+        if unknown:
+            out.append(f"{where}.saes: {unknown} are not in lm.saes (checkpoint SAEs are trained here)")
     return out
 
 

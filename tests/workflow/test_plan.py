@@ -144,9 +144,12 @@ def test_bad_config_is_named_when_the_plan_is_made(edit, named):
 def test_shipped_config_plans_every_stage():
     p = plan_of(DEFAULT)
     assert set(p.topology_studies()) == set(DEFAULT["topology"]["worlds"])
-    # + the ceiling table and the families world's families and validation tables
+    # + the ceiling table, the families world's families and validation tables, and the LM layer and training tables
     assert len(p.all_targets()) == (5 + len(p.viewer_pages()) + len(p.figure_targets()) + len(p.width_targets())
-                                    + 1 + len(p.families_targets()))
+                                    + 1 + len(p.families_targets()) + len(p.layer_matrix_tables())
+                                    + len(p.training_tables()))
+    assert p.layer_matrix_tables() == ["results/layers/toys/topk.parquet"]
+    assert p.training_tables() == ["results/training/toy2_training/topk.parquet"]
     assert p.families_targets() and p.ceiling_tables()
 
 

@@ -192,3 +192,39 @@ rule ceiling:
         replicates=plan.ceiling_replicates(),
     script:
         "../scripts/ceiling.py"
+
+
+# ---- LM layers and checkpoints (saegeom.compare.layers): layer x layer tables of LM comparisons whose models
+# are cached at several hooks, and features over training (each checkpoint's SAE against the final model's).
+rule layer_matrix:
+    input:
+        tables=lambda w: plan.layer_inputs(w.study, w.sae),
+    output:
+        P.LAYER_MATRIX,
+    log:
+        logfile("layers/{study}/{sae}"),
+    wildcard_constraints:
+        study=P.alternatives(plan.layer_studies()),
+    conda:
+        ENV
+    params:
+        units=lambda w: plan.unit_table(w.study),
+    script:
+        "../scripts/layer_matrix.py"
+
+
+rule training_table:
+    input:
+        unpack(lambda w: plan.training_inputs(w.study, w.sae)),
+    output:
+        P.TRAINING_TABLE,
+    log:
+        logfile("training/{study}/{sae}"),
+    wildcard_constraints:
+        study=P.alternatives(plan.training_studies),
+    conda:
+        ENV
+    params:
+        units=lambda w: plan.unit_table(w.study),
+    script:
+        "../scripts/training_table.py"

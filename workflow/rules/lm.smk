@@ -51,6 +51,7 @@ rule train_lm:
         spec=lambda w: plan.lm_spec(w.lm),
         seed=lambda w: plan.lm_seed(w.lm),
         checkpoint_dir=P.LM_CHECKPOINT,
+        snapshot_steps=lambda w: plan.snapshot_steps(w.lm),
     script:
         "../scripts/train_lm.py"
 
@@ -58,7 +59,7 @@ rule train_lm:
 rule lm_activations:
     input:
         corpus=P.LM_CORPUS,
-        model=lambda w: [plan.lm_model_dir(w.lm)] if plan.lm_model_dir(w.lm) else [],
+        model=lambda w: [plan.lm_model_dir(w.lm)] if plan.lm_model_dir(w.lm) else [],  # a checkpoint: its model
     output:
         directory(P.LM_ACTS),
     log:
@@ -72,7 +73,7 @@ rule lm_activations:
         lm=lambda w: w.lm,
         hook=lambda w: w.hook,
         spec=lambda w: plan.lm_spec(w.lm),
-        model_dir=lambda w: plan.lm_model_dir(w.lm),
+        model_dir=lambda w: plan.lm_weights_dir(w.lm),
         shard_rows=plan.lm["shard_rows"],
     script:
         "../scripts/lm_activations.py"

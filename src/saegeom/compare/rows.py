@@ -35,6 +35,11 @@ class Context:
     config_hash: str = ""
     #: how a unit's token activations were aggregated (cross-tokenizer comparisons; "" for token-aligned rows)
     aggregation: str = ""
+    #: LM rows: the hook points of model_a and model_b and their block indices (None: no block index)
+    hook_a: str = ""
+    hook_b: str = ""
+    layer_a: int | None = None
+    layer_b: int | None = None
 
     @property
     def comparison(self) -> str:
@@ -75,7 +80,8 @@ def make_row(ctx: Context, *, subspace: str, representation: str, pairing: str, 
                 n_baseline=int(n_baseline), n_baseline_valid=int(n_baseline_valid),
                 n_baseline_distinct=int(n_baseline_distinct), n_items=int(n_items), n_pairs=int(n_pairs),
                 n_distinct_pairs=int(n_pairs if n_distinct_pairs is None else n_distinct_pairs),
-                n_tokens=float(n_tokens), aggregation=ctx.aggregation, seed=int(ctx.seed),
+                n_tokens=float(n_tokens), aggregation=ctx.aggregation, hook_a=ctx.hook_a, hook_b=ctx.hook_b,
+                layer_a=ctx.layer_a, layer_b=ctx.layer_b, seed=int(ctx.seed),
                 config_hash=ctx.config_hash, package_version=__version__, note=note)
 
 

@@ -56,12 +56,17 @@ METRICS_SCHEMA = pa.schema([
     ("note", pa.string()),
     ("ceiling", pa.float64()),         # the same-model, other-seed value of this row's SAEs (saegeom.compare.ceiling)
     ("value_vs_ceiling", pa.float64()),  # value / ceiling (higher-is-similar metrics with a positive ceiling)
+    ("hook_a", pa.string()),           # LM rows: model_a's hook point (TransformerLens name); "" for synthetic rows
+    ("hook_b", pa.string()),           # LM rows: model_b's hook point; "" for synthetic rows and recovery rows
+    ("layer_a", pa.int64()),           # LM rows: the block index of hook_a (blocks.<i>.…); null without one
+    ("layer_b", pa.int64()),           # LM rows: the block index of hook_b; null without one
 ])
 
 #: columns a comparison table may leave out, with the value it reads as: no ceiling (NaN until
-#: ``results/metrics.parquet`` is collected, or ``seed_ceiling`` off) and token-aligned rows (no cross-tokenizer
-#: aggregation; tables written before the column existed)
-OPTIONAL_COLUMNS: dict[str, object] = {"ceiling": float("nan"), "value_vs_ceiling": float("nan"), "aggregation": ""}
+#: ``results/metrics.parquet`` is collected, or ``seed_ceiling`` off), token-aligned rows (no cross-tokenizer
+#: aggregation; tables written before the column existed) and rows without hooks (synthetic rows, topology)
+OPTIONAL_COLUMNS: dict[str, object] = {"ceiling": float("nan"), "value_vs_ceiling": float("nan"), "aggregation": "",
+                                       "hook_a": "", "hook_b": "", "layer_a": None, "layer_b": None}
 
 #: columns that identify a row (one row per combination); ``collect_metrics`` sorts by them
 METRIC_ROW_KEY = ("comparison", "subspace", "representation", "pairing", "metric", "baseline")

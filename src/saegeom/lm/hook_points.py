@@ -92,10 +92,68 @@ def local_n_layers(path: str | Path) -> int | None:
     return None
 
 
+#: ``hook: all`` caches this hook of every block
+ALL_HOOKS, DEFAULT_BLOCK_HOOK = "all", "hook_resid_post"
+
+
+def hook_layer(hook: str) -> int | None:
+    """The block index of a hook point (``blocks.<i>.…``), None for hooks outside the blocks."""
+    m = BLOCK.fullmatch(hook)
+    return int(m.group(1)) if m else None
+
+
+def is_hook_pattern(hook: str) -> bool:
+    """``all`` or ``blocks.*.<hook>``: a hook entry that needs the model's layer count."""
+    return hook == ALL_HOOKS or hook.startswith("blocks.*.")
+
+
+def model_n_layers(spec: dict[str, Any]) -> int | None:
+    """A model spec's layer count without loading weights: toy ``n_layers``, a local directory's config.json, or
+    a pretrained spec's ``n_layers`` (a pretrained model's count needs the hub, so such a spec states it)."""
+    if spec.get("source") == "local" and isinstance(spec.get("path"), str):
+        try:
+            return local_n_layers(spec["path"])
+        except (OSError, ValueError):
+            return None
+    n = spec.get("n_layers")
+    return int(n) if isinstance(n, int) else None
+
+
+def expand_hooks(hook: str | list[str], n_layers, where: str = "hook") -> list[str]:
+    """The hook points of a ``hook`` entry, in layer order (hooks outside the blocks first, in the given order):
+    a name, a list of names, ``all`` (every block's ``hook_resid_post``) or ``blocks.*.<hook>`` (that hook of every
+    block). ``n_layers``: a callable returning the model's layer count (called only for patterns; None: unknown,
+    a ValueError naming ``where``). Duplicates are an error."""
+    entries = [hook] if isinstance(hook, str) else list(hook)
+    out: list[str] = []
+    for h in entries:
+        if not is_hook_pattern(h):
+            out.append(h)
+            continue
+        n = n_layers()
+        if n is None:
+            raise ValueError(f"{where}: {h!r} needs the model's layer count; give n_layers in the model's spec "
+                             f"(pretrained models) or list the hooks")
+        suffix = DEFAULT_BLOCK_HOOK if h == ALL_HOOKS else h[len("blocks.*."):]
+        out += [f"blocks.{i}.{suffix}" for i in range(n)]
+    dup = sorted({h for h in out if out.count(h) > 1})
+    if dup:
+        raise ValueError(f"{where}: hooks {dup} are listed more than once")
+    return sorted(out, key=lambda h: (hook_layer(h) is not None, hook_layer(h) or 0))
+
+
 def hook_problems(where: str, spec: dict[str, Any]) -> list[str]:
     """Why ``spec``'s ``hook`` is not a hook point of its model (empty when it is, or cannot be known), plus a
-    pretrained name TransformerLens does not know and a local path that is not a model directory."""
+    pretrained name TransformerLens does not know and a local path that is not a model directory. A list or
+    pattern of hooks (:func:`expand_hooks`) is checked hook by hook."""
     hook, source = spec.get("hook"), spec.get("source")
+    if isinstance(hook, list) or (isinstance(hook, str) and is_hook_pattern(hook)):
+        try:
+            hooks = expand_hooks(hook, lambda: model_n_layers(spec), f"{where}.hook")
+        except ValueError as e:
+            return [str(e)]
+        problems = [p for h in hooks for p in hook_problems(where, {**spec, "hook": h})]
+        return list(dict.fromkeys(problems))
     if not isinstance(hook, str):
         return []
     if source == "toy":

@@ -9,7 +9,8 @@ A model spec is a config block (``lm.models.<name>``)::
     source: local        # path: a directory holding a Hugging Face causal LM and its tokenizer
 
 A toy model's directory (``results/lm/{lm}/model``) holds ``config.json`` (HookedTransformerConfig
-kwargs), ``model.safetensors`` (state dict), ``tokenizer.json`` and ``metrics.json``.
+kwargs), ``model.safetensors`` (state dict), ``tokenizer.json`` and ``metrics.json``; with snapshot steps also
+``steps/<N>/``, the same files for the weights after N optimiser steps (each loadable by :func:`load_toy_lm`).
 """
 
 from __future__ import annotations
@@ -79,7 +80,7 @@ def heldout_loss(model, seqs: list[np.ndarray], pad_id: int, batch_size: int = 6
 
 def train_toy_lm(spec: dict[str, Any], tokenizer_path: str | Path, train_seqs: list[np.ndarray],
                  heldout_seqs: list[np.ndarray], out_dir: str | Path, seed: int, device: str = "cpu",
-                 checkpoint_dir: str | Path | None = None, checkpoint=None) -> dict:
+                 checkpoint_dir: str | Path | None = None, checkpoint=None, snapshot_steps=()) -> dict:
     """Train one toy ``HookedTransformer`` on tokenised stories; save it with ``metrics.json``.
 
     With ``checkpoint_dir``, the training state (weights, optimizer, schedule, batch sampler, torch RNG, loss
@@ -90,6 +91,10 @@ def train_toy_lm(spec: dict[str, Any], tokenizer_path: str | Path, train_seqs: l
     rather than ``transformer_lens.train.train``: that one has no padding mask and keeps no loss
     curve. Metrics: ``loss_curve`` ([step, train loss] every ``eval_every`` steps), ``heldout_loss``
     (nats per token), ``unigram_entropy`` (nats, training tokens), ``train_seconds``.
+
+    ``snapshot_steps``: steps (1 .. steps - 1) after which the weights are also saved, as ``steps/<N>/`` in the
+    model directory (training is unchanged by them: same batches, same final weights). With ``checkpoint_dir``
+    each snapshot is kept there too, so a resumed run still has the ones taken before it was stopped.
     """
     from safetensors.torch import save_file
     from transformer_lens import HookedTransformer
@@ -110,6 +115,11 @@ def train_toy_lm(spec: dict[str, Any], tokenizer_path: str | Path, train_seqs: l
     policy = checkpoint or CheckpointPolicy()
     fingerprint = config_hash([spec, seed, device, len(train_seqs), int(sum(len(s) for s in train_seqs)),
                                Path(tokenizer_path).read_text()])
+    snapshot_steps = sorted({int(x) for x in snapshot_steps})
+    bad = [x for x in snapshot_steps if not 0 < x < steps]
+    if bad:
+        raise ValueError(f"snapshot steps {bad} are not inside training (1 .. {steps - 1})")
+    snapshots: dict[int, dict[str, torch.Tensor]] = {}
     start = 0
     state = resumable_state(checkpoint_dir, policy, fingerprint, device)
     if state is not None:
@@ -120,6 +130,7 @@ def train_toy_lm(spec: dict[str, Any], tokenizer_path: str | Path, train_seqs: l
         torch.set_rng_state(state["torch_rng"])
         start, curve, running = state["step"], state["curve"], state["running"]
         log.info("resumed from checkpoint %s at step %d", checkpoint_dir, start)
+        snapshots = _read_snapshots(checkpoint_dir, [x for x in snapshot_steps if x <= start])
     t0 = last_save = time.perf_counter()
     from tqdm.auto import tqdm
 
@@ -137,6 +148,11 @@ def train_toy_lm(spec: dict[str, Any], tokenizer_path: str | Path, train_seqs: l
         if (step + 1) % eval_every == 0 or step + 1 == steps:
             curve.append([step + 1, float(np.mean(running))])
             running = []
+        if step + 1 in snapshot_steps:
+            snapshots[step + 1] = {k: v.detach().cpu().clone().contiguous() for k, v in model.state_dict().items()}
+            if checkpoint_dir is not None:
+                Path(checkpoint_dir).mkdir(parents=True, exist_ok=True)
+                save_file(snapshots[step + 1], str(Path(checkpoint_dir) / f"snapshot_{step + 1}.safetensors"))
         if checkpoint_dir is not None and step + 1 < steps and policy.due(step + 1, time.perf_counter() - last_save):
             save_state(checkpoint_dir, {
                 "fingerprint": fingerprint, "step": step + 1, "model": model.state_dict(),
@@ -159,8 +175,29 @@ def train_toy_lm(spec: dict[str, Any], tokenizer_path: str | Path, train_seqs: l
         (tmp / CONFIG_FILE).write_text(strict_json.dumps(arch, indent=1))
         shutil.copy(tokenizer_path, tmp / TOKENIZER_FILE)
         (tmp / METRICS_FILE).write_text(strict_json.dumps(metrics, indent=1))
+        for n, weights in sorted(snapshots.items()):
+            d = tmp / "steps" / str(n)
+            d.mkdir(parents=True)
+            save_file(weights, str(d / WEIGHTS_FILE))
+            (d / CONFIG_FILE).write_text(strict_json.dumps(arch, indent=1))
+            shutil.copy(tokenizer_path, d / TOKENIZER_FILE)
+            (d / METRICS_FILE).write_text(strict_json.dumps({"step": n, "steps": steps, "seed": seed}, indent=1))
     remove_checkpoint(checkpoint_dir)
     return metrics
+
+
+def _read_snapshots(checkpoint_dir: str | Path | None, wanted: list[int]) -> dict[int, dict[str, torch.Tensor]]:
+    """Snapshots a stopped run kept in its checkpoint directory (a ValueError naming one that is missing)."""
+    from safetensors.torch import load_file
+
+    out = {}
+    for n in wanted:
+        f = Path(checkpoint_dir or ".") / f"snapshot_{n}.safetensors"
+        if not f.is_file():
+            raise ValueError(f"resuming toy LM training past step {n}, but its snapshot {f} is missing; delete "
+                             f"{checkpoint_dir} to train from the start")
+        out[n] = load_file(str(f))
+    return out
 
 
 def load_toy_lm(model_dir: str | Path, device: str = "cpu"):

@@ -24,8 +24,10 @@ from saegeom.rules.compare import (
     comparison_figure,
     features,
     ground_truth_recovery,
+    layer_matrix,
     metrics,
     pair_features,
+    training_table,
 )
 from saegeom.rules.families import families
 from saegeom.rules.figures import (
@@ -56,3 +58,4 @@ __all__ = [
     "width_families",
 ]
 __all__ += ["ceiling", "families"]  # seed ceiling and feature families
+__all__ += ["layer_matrix", "training_table"]  # LM layers and checkpoints

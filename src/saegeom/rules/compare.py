@@ -220,3 +220,27 @@ def ceiling(*, tables: list[PathLike], replicates: dict[str, dict[str, str]], ou
     table = ceiling_table(df, replicates)
     write_table(table, out, CEILING_SCHEMA)
     return table
+
+
+# ---- LM layers and checkpoints (saegeom.compare.layers) -------------------------------------------------------
+def layer_matrix(*, tables: list[PathLike], units: list[dict[str, Any]], out: PathLike) -> pd.DataFrame:
+    """Rule ``layer_matrix``: the layer × layer table of one LM study and SAE from its unit-pair comparison
+    tables (``units``: the plan's unit records, ``Plan.unit_table``)."""
+    from saegeom.compare.layers import LAYER_SCHEMA
+    from saegeom.compare.layers import layer_matrix as build
+
+    table = build(concat_metrics(list(tables)), units)
+    write_table(table, out, LAYER_SCHEMA)
+    return table
+
+
+def training_table(*, tables: list[PathLike], recovery: list[PathLike], units: list[dict[str, Any]],
+                   out: PathLike) -> pd.DataFrame:
+    """Rule ``training_table``: each checkpoint's SAE against the final model's, and category recovery per
+    checkpoint, of one training study and SAE."""
+    from saegeom.compare.layers import TRAINING_SCHEMA
+    from saegeom.compare.layers import training_table as build
+
+    table = build(concat_metrics(list(tables)), concat_metrics(list(recovery)), units)
+    write_table(table, out, TRAINING_SCHEMA)
+    return table

@@ -24,9 +24,11 @@ def lm_tokenizer(*, corpus: PathLike, out: PathLike) -> None:
 
 
 def train_lm(*, corpus: PathLike, tokenizer: PathLike, spec: dict[str, Any], seed: int, device: str, out: PathLike,
-             checkpoint_dir: PathLike | None = None, checkpoint: dict[str, Any] | None = None) -> dict[str, Any]:
+             checkpoint_dir: PathLike | None = None, checkpoint: dict[str, Any] | None = None,
+             snapshot_steps: list[int] | None = None) -> dict[str, Any]:
     """Rule ``train_lm``: one toy ``HookedTransformer`` on the training stories (metrics.json beside it);
-    ``checkpoint``: the config block (``saegeom.sae.checkpoint.CheckpointPolicy``), state in ``checkpoint_dir``."""
+    ``checkpoint``: the config block (``saegeom.sae.checkpoint.CheckpointPolicy``), state in ``checkpoint_dir``;
+    ``snapshot_steps``: steps whose weights are saved too (``steps/<N>/``, the checkpoints of ``lm.training``)."""
     import torch
 
     from saegeom.lm.corpus import read_stories
@@ -40,7 +42,7 @@ def train_lm(*, corpus: PathLike, tokenizer: PathLike, spec: dict[str, Any], see
     train = encode_stories(tok, read_stories(Path(corpus) / "train.txt"), n_ctx)
     held = encode_stories(tok, read_stories(Path(corpus) / "heldout.txt"), n_ctx)
     return train_toy_lm(spec, tokenizer, train, held, out, seed, device, checkpoint_dir=checkpoint_dir,
-                        checkpoint=CheckpointPolicy(**(checkpoint or {})))
+                        checkpoint=CheckpointPolicy(**(checkpoint or {})), snapshot_steps=snapshot_steps or ())
 
 
 def lm_activations(*, corpus: PathLike, lm: str, spec: dict[str, Any], model_dir: PathLike | None, hook: str,

@@ -34,6 +34,7 @@ from __future__ import annotations
 import itertools
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from saegeom.settings import CompareSettings, PairingSettings, calibration_world_name
@@ -65,6 +66,9 @@ LM_TOKENIZERS = "results/lm/tokenizers/{tokenizer}.json"
 #: a cross-tokenizer comparison's aligned unit rows: ``{model}/`` shard sets, units.parquet, report.json/.parquet
 LM_ALIGNED = "results/lm/aligned/{study}"
 LM_MODEL = "results/lm/{lm}/model"
+#: where ``train_lm`` saves a toy LM's weights at a training step (``lm.training``): ``<model dir>/steps/<N>``
+#: (inside the job's output directory, so not a path pattern of its own)
+SNAPSHOT_SUBDIR = "steps"
 LM_CHECKPOINT = "results/checkpoints/lm/{lm}"
 LM_ACTS = "results/lm/{lm}/acts/{hook}"
 TOPOLOGY = "results/topology/{study}/{model}/{sae}"
@@ -78,6 +82,10 @@ CEILING = "results/ceiling.parquet"
 FAMILIES = "results/families/{study}/{sae}.parquet"
 FAMILY_VALIDATION = "results/families/{study}/{sae}_validation.parquet"
 LOGS = "results/logs"
+#: layer × layer similarity of an LM comparison whose models are cached at several hooks (saegeom.compare.layers)
+LAYER_MATRIX = "results/layers/{study}/{sae}.parquet"
+#: each training checkpoint's SAE against the final model's, per subspace (saegeom.compare.layers)
+TRAINING_TABLE = "results/training/{study}/{sae}.parquet"
 # ---- width ladders (saegeom.widths) ----
 WIDTH_FAMILIES = "results/widths/{study}/{ladder}.parquet"
 WIDTH_VALIDATION = "results/widths/{study}/{ladder}_validation.parquet"
@@ -89,6 +97,36 @@ CALIBRATION_SAE = "calibration"
 GROUND_TRUTH = "ground_truth"
 #: viewer keys that change the UMAP layout (restyling a page must not recompute the coordinates)
 UMAP_KEYS = ("n_neighbors", "min_dist", "metric", "aligned", "anchor_pairing")
+
+
+#: name parts of LM units: ``{model}.step{N}`` (a training checkpoint) and ``….L{layer}`` (a hook of a model cached
+#: at several hooks)
+STEP_PART, LAYER_PART = ".step", ".L"
+
+
+@dataclass(frozen=True)
+class Unit:
+    """One language model at one hook point (and training checkpoint): what a "model" of an LM study is.
+
+    Its name (:meth:`Plan.unit_name`) is the model's name when the model is cached at one hook only (so a
+    one-hook config keeps the names, paths and seeds it had), else ``{model}.L{layer}`` (or ``{model}.{hook}``
+    when hooks share a block); a checkpoint inserts ``.step{N}`` after the model's name."""
+
+    model: str
+    hook: str
+    step: int | None = None
+
+    @property
+    def instance(self) -> str:
+        """The ``{lm}`` of the unit's activation cache path: the model, or ``{model}.step{N}``."""
+        return self.model if self.step is None else f"{self.model}{STEP_PART}{self.step}"
+
+    @property
+    def layer(self) -> int | None:
+        """The block index of the hook (``blocks.<i>.…``), None for hooks outside the blocks."""
+        from saegeom.lm.hook_points import hook_layer
+
+        return hook_layer(self.hook)
 
 
 def canonical(obj: Any) -> Any:
@@ -132,6 +170,8 @@ class Plan:
         #: {replicate name: model} of every seed replicate (``seed_ceiling``; see :meth:`replicates`)
         self.replicate_of: dict[str, str] = {
             r: m for st in self._ceiling_studies() for r, m in self.replicates(st).items()}
+        #: {unit name: Unit} of every LM unit of every LM study (see :class:`Unit`)
+        self.units: dict[str, Unit] = self._all_units()
 
     @classmethod
     def from_config(cls, config: dict[str, Any], schema_file: str, config_files: Iterable[str] = ()) -> Plan:
@@ -151,8 +191,8 @@ class Plan:
 
     # ---- studies ---------------------------------------------------------------------------------------
     def source(self, study: str) -> str:
-        """``lm`` for an LM comparison, ``synthetic`` for a synthetic or calibration world."""
-        return "lm" if study in self.lm["comparisons"] else "synthetic"
+        """``lm`` for an LM comparison or training study, ``synthetic`` for a synthetic or calibration world."""
+        return "lm" if study in self.lm["comparisons"] or study in self.training_studies else "synthetic"
 
     def is_family_world(self, study: str) -> bool:
         return study in self.family_worlds
@@ -171,6 +211,18 @@ class Plan:
     @property
     def lm_comparisons(self) -> list[str]:
         return list(self.lm["comparisons"])
+
+    @property
+    def training_studies(self) -> list[str]:
+        """Studies of ``lm.training``: each checkpoint's SAE against the final model's (features over training)."""
+        return list(self.lm.get("training") or {})
+
+    def is_training(self, study: str) -> bool:
+        return study in (self.lm.get("training") or {})
+
+    def lm_study(self, study: str) -> dict[str, Any]:
+        """The block of an LM comparison (``lm.comparisons``) or training study (``lm.training``)."""
+        return self.lm["training"][study] if self.is_training(study) else self.lm["comparisons"][study]
 
     @property
     def synthetic_studies(self) -> list[str]:
@@ -192,17 +244,25 @@ class Plan:
     def models(self, study: str) -> list[str]:
         """Models of a study, sorted by name."""
         if self.is_lm(study):
-            return sorted(self.lm["comparisons"][study]["models"])
+            return [u for group in self._study_units(study) for u in group]
         return sorted(self.world_cfg(study)["models"])
 
     def model_pairs(self, study: str) -> list[tuple[str, str]]:
-        """Pairs (a, b) of a study's models, a < b by name."""
-        return list(itertools.combinations(self.models(study), 2))
+        """Pairs (a, b) of a study's models, a < b by name. LM comparisons: every unit (hook) of one model with
+        every unit of another (never two hooks of one model); training studies: (final unit, checkpoint unit)
+        per checkpoint."""
+        if not self.is_lm(study):
+            return list(itertools.combinations(self.models(study), 2))
+        groups = self._study_units(study)
+        if self.is_training(study):
+            final, *checkpoints = groups[0]
+            return [(final, c) for c in checkpoints]
+        return [(a, b) for ga, gb in itertools.combinations(groups, 2) for a in ga for b in gb]
 
     def saes(self, study: str) -> list[str]:
         """Names of the SAEs trained (or loaded) on every model of a study."""
         if self.is_lm(study):
-            return list(self.lm["comparisons"][study]["saes"])
+            return list(self.lm_study(study)["saes"])
         if self.is_family_world(study):
             return list(self.families_cfg["saes"])
         return [CALIBRATION_SAE] if self.is_calibration(study) else list(self.config["saes"])
@@ -228,7 +288,7 @@ class Plan:
         names = set(self.lm["models"]) | set(self.config["calibration"]["world"].get("models", {}))
         for w in [*self.config["worlds"].values(), *self.width_worlds.values(), *self.family_worlds.values()]:
             names |= set(w["models"])
-        return sorted(names | set(self.replicate_of))
+        return sorted(names | set(self.replicate_of) | set(self.units))
 
     # ---- settings ----------------------------------------------------------------------------------------
     def compare_block(self, study: str) -> dict[str, Any]:
@@ -277,7 +337,90 @@ class Plan:
         return [m for m, s in self.lm["models"].items() if s["source"] == "toy"]
 
     def lm_spec(self, model: str) -> dict[str, Any]:
-        return canonical(self.lm["models"][model])
+        """The spec of an ``lm.models`` entry (a checkpoint instance ``{model}.step{N}``: its model's)."""
+        return canonical(self.lm["models"][self.instance_of(model)[0]])
+
+    def instance_of(self, lm: str) -> tuple[str, int | None]:
+        """(model, step) of an activation-cache ``{lm}``: a model (step None) or ``{model}.step{N}``."""
+        if lm in self.lm["models"]:
+            return lm, None
+        model, sep, step = lm.rpartition(STEP_PART)
+        if sep and step.isdigit() and model in self.lm["models"]:
+            return model, int(step)
+        raise KeyError(f"{lm!r} is neither an lm.models entry nor a training checkpoint of one")
+
+    # ---- language-model units: hooks × checkpoints ----------------------------------------------------
+    def lm_hooks(self, model: str) -> list[str]:
+        """The hook points a model is cached at: its ``hook`` (a name, a list, ``all`` = every block's
+        ``hook_resid_post``, or a pattern ``blocks.*.<hook>``), in layer order."""
+        from saegeom.lm.hook_points import expand_hooks, model_n_layers
+
+        spec = self.lm["models"][model]
+        return expand_hooks(spec["hook"], lambda: model_n_layers(spec), where=f"lm.models.{model}.hook")
+
+    def _hook_suffixes(self, model: str) -> dict[str, str]:
+        """{hook: unit-name suffix} of a model: "" for a one-hook model, ``.L<i>`` when every hook is in its own
+        block, else ``.<hook>``."""
+        hooks = self.lm_hooks(model)
+        if len(hooks) == 1:
+            return {hooks[0]: ""}
+        from saegeom.lm.hook_points import hook_layer
+
+        layers = [hook_layer(h) for h in hooks]
+        if None not in layers and len(set(layers)) == len(layers):
+            return {h: f"{LAYER_PART}{i}" for h, i in zip(hooks, layers, strict=True)}
+        return {h: f".{h}" for h in hooks}
+
+    def unit_name(self, model: str, hook: str, step: int | None = None) -> str:
+        """The unit name of (model, hook, checkpoint step) (see :class:`Unit`)."""
+        return (model if step is None else f"{model}{STEP_PART}{step}") + self._hook_suffixes(model)[hook]
+
+    def training_hook(self, study: str) -> str:
+        """The hook of a training study (its ``hook``, default the model's last)."""
+        block = self.lm["training"][study]
+        return block.get("hook") or self.lm_hooks(block["model"])[-1]
+
+    def _study_units(self, study: str) -> list[list[str]]:
+        """An LM study's units grouped by model: a comparison's models (sorted) with their hooks in layer
+        order; a training study's one group, the final unit first and then its checkpoints by step."""
+        block = self.lm_study(study)
+        if self.is_training(study):
+            m, h = block["model"], self.training_hook(study)
+            return [[self.unit_name(m, h), *(self.unit_name(m, h, s) for s in sorted(block["steps"]))]]
+        return [[self.unit_name(m, h) for h in self.lm_hooks(m)] for m in sorted(block["models"])]
+
+    def _all_units(self) -> dict[str, Unit]:
+        """Every unit of every LM study, checked for name clashes with each other and with model names."""
+        out: dict[str, Unit] = {}
+        for model in self.lm["models"]:
+            for hook in self.lm_hooks(model):
+                out[self.unit_name(model, hook)] = Unit(model, hook)
+        for study in self.training_studies:
+            block = self.lm["training"][study]
+            hook = self.training_hook(study)
+            for step in block["steps"]:
+                out[self.unit_name(block["model"], hook, step)] = Unit(block["model"], hook, int(step))
+        clash = sorted(n for n, u in out.items() if n in self.lm["models"] and u != Unit(n, self.lm_hooks(n)[0]))
+        if clash:
+            raise ValueError(f"LM unit names {clash} (a model at a hook or checkpoint) are also lm.models names; "
+                             f"rename those models")
+        return out
+
+    def unit(self, name: str) -> Unit:
+        """The unit of an LM study's model name (a seed replicate: its model's unit)."""
+        return self.units[self.base_model(name)]
+
+    def snapshot_steps(self, model: str) -> list[int]:
+        """Training steps at which ``train_lm`` saves a toy model's weights (every ``lm.training`` study of it)."""
+        return sorted({int(s) for st in self.training_studies if self.lm["training"][st]["model"] == model
+                       for s in self.lm["training"][st]["steps"]})
+
+    def final_step(self, model: str) -> int | None:
+        """A toy model's training steps (None for pretrained and local models)."""
+        from saegeom.settings import LM_TOY_DEFAULTS
+
+        spec = self.lm["models"][model]
+        return int({**LM_TOY_DEFAULTS, **spec}["steps"]) if spec["source"] == "toy" else None
 
     def lm_seed(self, model: str) -> int:
         from saegeom.utils import derive_seed
@@ -287,36 +430,51 @@ class Plan:
             return self.lm_seed(spec["seed_from"])
         return spec["seed"] if "seed" in spec else derive_seed(self.config["seed"], "lm", model)
 
-    def lm_model_dir(self, model: str) -> str | None:
-        """The trained model directory of a toy LM (None for pretrained/local models)."""
+    def lm_model_dir(self, lm: str) -> str | None:
+        """The trained model directory of a toy LM (None for pretrained/local models); the output of its
+        ``train_lm`` job, also for a checkpoint instance ``{model}.step{N}`` (see :meth:`lm_weights_dir`)."""
+        model, _ = self.instance_of(lm)
         return LM_MODEL.format(lm=model) if self.lm["models"][model]["source"] == "toy" else None
 
-    def lm_acts(self, model: str) -> str:
-        return LM_ACTS.format(lm=model, hook=self.lm["models"][model]["hook"])
+    def lm_weights_dir(self, lm: str) -> str | None:
+        """The directory a model instance is loaded from: a toy model's directory or its checkpoint snapshot."""
+        model, step = self.instance_of(lm)
+        if step is not None:
+            return f"{LM_MODEL.format(lm=model)}/{SNAPSHOT_SUBDIR}/{step}"
+        return self.lm_model_dir(model)
 
-    def lm_info(self, model: str) -> dict[str, Any]:
-        """What the LM rules need to run a model (a seed replicate: its model's): spec, model directory, hook."""
-        model = self.base_model(model)
-        return {"spec": self.lm_spec(model), "model_dir": self.lm_model_dir(model),
-                "hook": self.lm["models"][model]["hook"]}
+    def lm_acts(self, unit: str) -> str:
+        """The activation cache of a unit (a seed replicate: its model's)."""
+        u = self.unit(unit)
+        return LM_ACTS.format(lm=u.instance, hook=u.hook)
 
-    def pretrained_source(self, sae: str, model: str) -> dict[str, Any]:
-        return canonical(self.lm["pretrained_saes"][sae][model])
+    def lm_info(self, unit: str) -> dict[str, Any]:
+        """What the LM rules need to run a unit (a seed replicate: its model's): spec, model directory, hook."""
+        u = self.unit(unit)
+        return {"spec": self.lm_spec(u.model), "model_dir": self.lm_weights_dir(u.instance), "hook": u.hook}
+
+    def pretrained_source(self, sae: str, unit: str) -> dict[str, Any]:
+        """``lm.pretrained_saes.<sae>.<model>`` of a unit's model; ``{layer}`` and ``{hook}`` in its strings are
+        replaced by the unit's (one entry serves every layer, e.g. ``sae_id: blocks.{layer}.hook_resid_post``)."""
+        u = self.unit(unit)
+        block = self.lm["pretrained_saes"][sae][u.model]
+        fields = {"layer": "" if u.layer is None else u.layer, "hook": u.hook}
+        return canonical({k: v.format(**fields) if isinstance(v, str) else v for k, v in block.items()})
 
     # ---- rule inputs -------------------------------------------------------------------------------
     def shards(self, study: str, model: str) -> str:
         """The shard set a model's SAEs read: a simulated model's shards or an LM's activation cache (a seed
         replicate reads its model's)."""
-        model = self.base_model(model)
-        return self.lm_acts(model) if self.is_lm(study) else f"{ACTS.format(study=study)}/{model}"
+        if self.is_lm(study):
+            return self.lm_acts(model)
+        return f"{ACTS.format(study=study)}/{self.base_model(model)}"
 
     def model_inputs(self, study: str, model: str) -> dict[str, str]:
         """The files a job running one model's SAE needs: the shard set's producing output (a world's
         acts directory, or an LM's activation cache and, toy LMs, its model directory)."""
         if not self.is_lm(study):
             return {"acts": ACTS.format(study=study)}
-        model = self.base_model(model)
-        d = self.lm_model_dir(model)
+        d = self.lm_model_dir(self.unit(model).model)
         return {"acts": self.lm_acts(model), **({"lm_model": d} if d else {})}
 
     def label_inputs(self, study: str, sae: str, model_a: str, model_b: str) -> dict[str, str]:
@@ -381,9 +539,13 @@ class Plan:
         """The config hash of a study's comparisons: everything that can change a row of ``sae``."""
         if self.is_lm(study):
             lm = self.lm
-            parts = [lm["corpus"], {m: lm["models"][m] for m in lm["comparisons"][study]["models"]},
+            block = self.lm_study(study)
+            names = [block["model"]] if self.is_training(study) else block["models"]
+            parts = [lm["corpus"], {m: lm["models"][m] for m in names},
                      lm["saes"].get(sae) or lm["pretrained_saes"].get(sae), self.compare_block(study),
                      [lm["groups"], lm["group_share"], lm["concept_filter"], lm["recovery"]]]
+            if self.is_training(study):
+                parts.append(canonical(block))
             return self.hash_of(*parts, *self._tokenizer_hash_parts(study))
         return self.hash_of(self.world_cfg(study), self.sae_spec(study, sae), self.compare_block(study))
 
@@ -399,6 +561,12 @@ class Plan:
         alignment = self.alignment(study)
         if alignment is not None and not reference:  # category recovery stays on the model's own tokens
             out["aggregation"] = alignment["aggregation"]
+        if self.is_lm(study):
+            ua = self.unit(model_a)
+            out.update(hook_a=ua.hook, layer_a=ua.layer)
+            if not reference:
+                ub = self.unit(model_b)
+                out.update(hook_b=ub.hook, layer_b=ub.layer)
         return out
 
     def topology_context(self, study: str, sae: str, model_a: str, model_b: str) -> dict[str, Any]:
@@ -443,7 +611,7 @@ class Plan:
         """The alignment block of a cross-tokenizer LM comparison (defaults filled), None for any other study."""
         if not self.is_lm(study):
             return None
-        block = self.lm["comparisons"][study].get("alignment")
+        block = self.lm_study(study).get("alignment")
         return None if block is None else canonical({"units": "words", "aggregation": "last", "length_cap": 3,
                                                      **block})
 
@@ -466,7 +634,7 @@ class Plan:
         out = {"corpus": LM_CORPUS}
         for m in self.models(study):
             out[f"acts_{m}"] = self.lm_acts(m)
-            d = self.lm_model_dir(m)
+            d = self.lm_model_dir(self.unit(m).model)
             if d:
                 out[f"lm_model_{m}"] = d
         return out
@@ -491,7 +659,8 @@ class Plan:
     def _tokenizer_hash_parts(self, study: str) -> list[Any]:
         """What else changes a comparison's rows when tokenizers differ: the alignment block and the specs of
         non-default tokenizers (nothing for word-level comparisons, so their hashes stay as they were)."""
-        names = {n for m in self.models(study) if (n := self.lm_tokenizer_name(m)) not in (None, "word")}
+        names = {n for m in self.models(study) if (n := self.lm_tokenizer_name(self.unit(m).model))
+                 not in (None, "word")}
         parts: list[Any] = [{n: self.tokenizer_spec(n) for n in sorted(names)}] if names else []
         return parts + ([self.alignment(study)] if self.is_aligned(study) else [])
 
@@ -510,7 +679,8 @@ class Plan:
 
     def metrics_tables(self) -> list[str]:
         """Every table of results/metrics.parquet: synthetic and LM comparisons, then topology."""
-        return self.comparison_tables([*self.worlds, *self.lm_comparisons]) + self.topology_tables()
+        return (self.comparison_tables([*self.worlds, *self.lm_comparisons, *self.training_studies])
+                + self.topology_tables())
 
     def calibration_tables(self) -> list[str]:
         return self.comparison_tables(self.calibration_worlds, recovery=False)
@@ -545,18 +715,41 @@ class Plan:
         """What ``snakemake all`` builds."""
         return [METRICS, CALIBRATION_TABLE, CALIBRATION_FIGURE, COMPARISON_FIGURE, TOPOLOGY_SUMMARY,
                 *self.viewer_pages(), *self.figure_targets(), *self.width_targets(),
-                CEILING, *self.families_targets()]
+                CEILING, *self.families_targets(), *self.layer_matrix_tables(), *self.training_tables()]
 
     # ---- paper figures (rules/figures.smk) --------------------------------------------------------------
+    def layer_studies(self) -> list[str]:
+        """LM comparisons with a model cached at more than one hook (the studies with a layer matrix)."""
+        return [s for s in self.lm_comparisons if any(len(g) > 1 for g in self._study_units(s))]
+
     def layer_matrix_tables(self) -> list[str]:
-        """Every layer-matrix table (results/layers/{study}/{sae}.parquet); none until LM studies hook
-        several layers."""
-        return []
+        """Every layer-matrix table (results/layers/{study}/{sae}.parquet)."""
+        return [LAYER_MATRIX.format(study=st, sae=s) for st in self.layer_studies() for s in self.saes(st)]
 
     def training_tables(self) -> list[str]:
-        """Every features-over-training table (results/training/{study}/{sae}.parquet); none until toy LMs
-        save training checkpoints."""
-        return []
+        """Every features-over-training table (results/training/{study}/{sae}.parquet)."""
+        return [TRAINING_TABLE.format(study=st, sae=s) for st in self.training_studies for s in self.saes(st)]
+
+    def layer_inputs(self, study: str, sae: str) -> list[str]:
+        """The comparison tables of every unit pair of an LM study (inputs of ``layer_matrix``)."""
+        return [COMPARISON.format(study=study, sae=sae, model_a=a, model_b=b) for a, b in self.model_pairs(study)]
+
+    def training_inputs(self, study: str, sae: str) -> dict[str, list[str]]:
+        """Inputs of ``training_table``: each checkpoint's comparison with the final unit, and the category
+        recovery of every unit (checkpoints and final)."""
+        return {"tables": self.layer_inputs(study, sae),
+                "recovery": [CATEGORY_RECOVERY.format(study=study, sae=sae, model=m) for m in self.models(study)]}
+
+    def unit_table(self, study: str) -> list[dict[str, Any]]:
+        """One record per unit of an LM study: ``unit``, ``model``, ``hook``, ``layer``, ``step`` (the checkpoint's,
+        or the model's final step) and ``final_step``: the key the layer and training tables are built on."""
+        out = []
+        for name in self.models(study):
+            u = self.unit(name)
+            final = self.final_step(u.model)
+            out.append({"unit": name, "model": u.model, "hook": u.hook, "layer": u.layer,
+                        "step": final if u.step is None else u.step, "final_step": final})
+        return out
 
     def figure_files(self, name: str) -> dict[str, str]:
         """The table, PNG and PDF of paper figure ``name`` (a key of saegeom.viz.figures.FIGURES; the path
@@ -667,8 +860,20 @@ class Plan:
         """Every model's SAE and (``viewer.aligned``) the pairs tables of consecutive models (anchors)."""
         m = self.models(study)
         aligned = self.config["viewer"]["aligned"]
-        anchors = [self.pairs(study, sae, a, b) for a, b in zip(m, m[1:], strict=False)] if aligned else []
+        anchors = [self.pairs(study, sae, a, b) for a, b in self._anchor_chain(study)] if aligned else []
         return {"saes": [self.sae(study, x, sae) for x in m], "pairs": anchors}
+
+    def _anchor_chain(self, study: str) -> list[tuple[str, str]]:
+        """The pairs of consecutive models (AlignedUMAP's anchors, ``viewer.aligned``); a ValueError when two
+        consecutive models have no pairs table (two hooks of one LM: their maps are not aligned with each other,
+        so turn ``viewer.aligned`` off for LM studies cached at several hooks)."""
+        m, pairs = self.models(study), set(self.model_pairs(study))
+        missing = [(a, b) for a, b in zip(m, m[1:], strict=False) if (a, b) not in pairs]
+        if missing:
+            raise ValueError(f"viewer.aligned: study {study!r} has no pairs table of consecutive models {missing} "
+                             f"(units of one language model are not paired with each other); set "
+                             f"viewer.aligned: false")
+        return list(zip(m, m[1:], strict=False))
 
     def viewer_inputs(self, study: str, sae: str, model_a: str, model_b: str) -> dict[str, str]:
         """Coordinates, both feature caches, the pairs and the metrics table of one page."""

@@ -46,7 +46,8 @@ from saegeom.viz.figures.tables import (
 TITLE = "Semantic subspaces: similarity per category group against its null"
 CAPTION = (
     "Similarity of two language models' SAEs inside each semantic category group (`group:<name>`: the pairs "
-    "whose latents both belong to the group) and on all pairs. Left: at the best layer pair (highest z on "
+    "whose A latent belongs to the group: membership is decided on one side so it does not depend on the "
+    "similarity tested) and on all pairs. Left: at the best layer pair (highest z on "
     "`all` against the random-partners null), each group's value (dot) and its null band (grey: null mean ± "
     "2 null std over random-partner draws); ★: q < 0.05. Right: the same groups across every layer pair "
     "(a→b), colour = z (+ = more similar than chance), ★: q < 0.05, outline: the best layer pair. A group "
