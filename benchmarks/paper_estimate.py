@@ -47,6 +47,7 @@ METHOD = [
 #: rule without a measurement → measured rule of the same kind whose time it takes
 PROXIES = {f"figure_{name}": "comparison_figure" for name in (
     "layer_heatmaps", "semantic_subspaces", "features_over_training", "trust", "synthetic_overview")}
+PROXIES |= {"layer_matrix": "metrics", "training_table": "metrics"}  # both collect comparison tables like it
 TARGET_RULES = ("all", "figures")
 
 
@@ -70,7 +71,7 @@ def compare_work(plan) -> float:
     from saegeom.settings import CompareSettings
 
     works = []
-    for study in [*plan.worlds, *plan.calibration_worlds, *plan.lm_comparisons]:
+    for study in [*plan.worlds, *plan.calibration_worlds, *plan.lm_comparisons, *plan.training_studies]:
         s = CompareSettings(**plan.compare_settings(study))
         pairings = len(plan.pairing_settings(study)["pairings"])
         cells = sum(len(s.metrics.get(rep, [])) * len(s.baselines.get(rep, [])) * (s.n_tokens if rep == "activations"

@@ -93,3 +93,25 @@ def test_training_table_finds_the_checkpoint_side_and_adds_recovery():
     r = t[t["representation"] == RECOVERY_REPRESENTATION]
     assert r[["step", "value"]].values.tolist() == [[20, 0.2], [60, 0.6], [100, 0.9]]  # the final model at its step
     assert set(r["metric"]) == {"category_f1"} and (t["final_step"] == 100).all()
+
+
+def test_hook_columns_are_filled_for_lm_rows_and_empty_for_synthetic_rows(tmp_path):
+    from saegeom.io.tables import read_metrics, write_metrics
+
+    lm = Context(source="lm", world="toys", model_a="toy1", model_b="toy2.L1", hook_a="blocks.0.hook_resid_post",
+                 hook_b="blocks.1.hook_resid_post", layer_a=0, layer_b=1)
+    rows = [make_row(lm, subspace="all", representation="decoder", pairing="hungarian", metric="linear_cka",
+                     value=0.5),
+            make_row(Context(source="synthetic", world="blobs", model_a="a", model_b="b"), subspace="all",
+                     representation="decoder", pairing="hungarian", metric="linear_cka", value=0.5)]
+    write_metrics(pd.DataFrame(rows), tmp_path / "m.parquet")
+    df = read_metrics(tmp_path / "m.parquet").set_index("source")
+    assert df.loc["lm", ["hook_a", "hook_b", "layer_a", "layer_b"]].tolist() == \
+        ["blocks.0.hook_resid_post", "blocks.1.hook_resid_post", 0, 1]
+    assert df.loc["synthetic", ["hook_a", "hook_b"]].tolist() == ["", ""]
+    assert df.loc["synthetic", ["layer_a", "layer_b"]].isna().all()
+    # a table written before the columns existed reads with the same empty defaults
+    old = pd.DataFrame(rows[1:]).drop(columns=["hook_a", "hook_b", "layer_a", "layer_b"])
+    write_metrics(old, tmp_path / "old.parquet")
+    back = read_metrics(tmp_path / "old.parquet")
+    assert back["hook_a"].tolist() == [""] and back["layer_b"].isna().all()

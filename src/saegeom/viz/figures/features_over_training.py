@@ -34,11 +34,14 @@ CAPTION = (
     "Each checkpoint's SAE compared with the final model's SAE on the same hook and the same tokens, on all "
     "pairs (black) and inside every category group (colours), per checkpoint step. Filled marker: q < 0.05 "
     "against the random-partners null (Benjamini–Hochberg within checkpoint × representation); hollow: not "
-    "significant; grey band: the null of `all` (mean ± 2 std). "
+    "significant; grey band: the null of `all` (mean ± 2 std). Bottom row: category recovery (best-F1 latent "
+    "per category, and the share of categories recovered) of every checkpoint and of the final model. "
     "Groups whose curve reaches the final model's level early became stable early in training."
 )
 SOURCES = "results/training/{study}/{sae}.parquet (features-over-training tables)"
 KEY = ["run", "representation"]
+#: the representation of the category-recovery rows (every checkpoint and the final model; no null)
+RECOVERY = "categories"
 Q_FAMILY = ("run", "step", "representation")
 
 
@@ -47,7 +50,9 @@ def table(tables: Iterable[str | Path] = ()) -> pd.DataFrame:
     df = read_tables(tables, TRAINING_COLUMNS, "features-over-training").copy()
     df["run"] = (df["study"] + "/" + df["sae"] + ": " + df["model"] + "@" + df["hook"]) if len(df) \
         else pd.Series(dtype=object)
-    df = keep_preferred_pairing(df, ["run"]).copy()
+    recovery = df[df["representation"] == RECOVERY]  # no pairing (pairing none): kept beside the chosen one
+    df = pd.concat([keep_preferred_pairing(df[df["representation"] != RECOVERY], ["run"]), recovery],
+                   ignore_index=True)
     if "q_value" not in df.columns:
         from saegeom.compare.multiple_testing import add_q_values
 
@@ -92,7 +97,7 @@ def draw(table: pd.DataFrame):
                 ax.scatter(x[~sig], y[~sig], s=12, facecolors="white", edgecolors=c, linewidths=0.7, zorder=3)
             ax.set_title(f"{metric}\n{run} · {rep} · {t['pairing'].iloc[0]}", fontsize=6)
             ax.set_xlabel("checkpoint step")
-            ax.set_ylabel("similarity to final model")
+            ax.set_ylabel("category recovery" if rep == RECOVERY else "similarity to final model")
     handles, labels = axes.flat[0].get_legend_handles_labels()
     if handles:
         fig.legend(handles, labels, loc="outside lower center", ncols=min(len(labels), 6), fontsize=6,
