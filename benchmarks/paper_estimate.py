@@ -32,9 +32,14 @@ METHOD = [
     "Work factor per job, paper over default, by what dominates the rule's cost. `compare_models`: null draws × "
     "(pairing × metric × null) cells, the `activations` cells weighted by `n_tokens` (metric cost taken as "
     "linear in the items it sees: a lower bound for RSA's O(n²)), averaged over each config's comparison jobs. "
-    "`topology_compare`: topology null draws; `topology_calibration`: topology null draws × null cases. Every "
-    "other rule: 1 (the paper config keeps the default's worlds, models and SAEs; a rule whose inputs grow in "
-    "the paper config must add its factor in `benchmarks/paper_estimate.py`).",
+    "`topology_compare`: topology null draws; `topology_calibration`: topology null draws × null cases. "
+    "Language-model rules (`lm_factors`), from the LM block's ratios: `train_lm` optimiser steps × batch; "
+    "`lm_activations`, `lm_align` held-out stories; `train_sae` (its LM jobs) SAE training samples × width; "
+    "`features`, `category_recovery` and `pair_features` (their LM jobs) held-out stories × SAE width; a rule "
+    "with synthetic and LM jobs takes the job-weighted mean of 1 and the LM factor. Every other rule: 1 (the paper "
+    "config keeps the default's synthetic worlds and SAEs; a rule whose inputs grow in the paper config must add "
+    "its factor in `benchmarks/paper_estimate.py`). Lower bounds where cost grows faster than these ratios (the "
+    "LM comparisons' decoder metrics on more pairs of wider SAEs are counted as in `compare_models`).",
     "Rules not in the measured run take a measured rule of the same kind as proxy (`PROXIES`: the paper "
     "figures take `comparison_figure`'s time); target rules without a script (`all`, `figures`) cost 0; rules "
     "with neither are listed without an estimate (`unmeasured_rules`).",
@@ -89,12 +94,56 @@ def topology_factors(default, paper) -> dict[str, float]:
     return {"topology_compare": draws, "topology_calibration": draws * cases}
 
 
+def _mean_ratio(paper: list[float], default: list[float]) -> float:
+    return (sum(paper) / len(paper)) / (sum(default) / len(default)) if paper and default else 1.0
+
+
+def lm_jobs(plan) -> dict[str, int]:
+    """LM jobs per rule of a plan: SAEs, feature caches and category recoveries per unit × SAE, pairings per unit
+    pair × SAE (the rules that also run synthetic jobs)."""
+    per_unit = sum(len(plan.models(st)) * len(plan.saes(st)) for st in [*plan.lm_comparisons, *plan.training_studies])
+    pairs = sum(len(plan.model_pairs(st)) * len(plan.saes(st)) for st in [*plan.lm_comparisons, *plan.training_studies])
+    return {"train_sae": per_unit, "features": per_unit, "category_recovery": per_unit, "pair_features": pairs}
+
+
+def lm_factors(default, paper, jobs_paper: dict[str, int]) -> dict[str, float]:
+    """Work factors of the LM rules, paper over default (METHOD); mixed rules weighted by their LM jobs."""
+    from saegeom.settings import LM_TOY_DEFAULTS
+
+    def toy(plan, key):
+        return [float({**LM_TOY_DEFAULTS, **plan.lm["models"][m]}[key]) for m in plan.toy_lms()]
+
+    def sae(plan, key):
+        return [float(spec[key]) for spec in plan.lm["saes"].values() if key in spec]
+
+    def stories(plan):
+        c = plan.lm["corpus"]
+        return c["n_stories"] * c["heldout_fraction"]
+
+    steps = _mean_ratio([a * b for a, b in zip(toy(paper, "steps"), toy(paper, "batch_size"), strict=True)],
+                        [a * b for a, b in zip(toy(default, "steps"), toy(default, "batch_size"), strict=True)])
+    tokens = stories(paper) / stories(default)
+    width = _mean_ratio(sae(paper, "d_sae"), sae(default, "d_sae"))
+    samples = _mean_ratio(sae(paper, "training_samples"), sae(default, "training_samples"))
+    lm_only = {"train_lm": steps, "lm_activations": tokens, "lm_align": tokens}
+    mixed = {"train_sae": samples * width, "features": tokens * width, "category_recovery": tokens * width,
+             "pair_features": tokens * width}
+    n_lm = lm_jobs(paper)
+    out = dict(lm_only)
+    for rule, f in mixed.items():
+        n = jobs_paper.get(rule, 0)
+        k = min(n_lm.get(rule, 0), n)
+        out[rule] = (n - k + k * f) / n if n else 1.0
+    return out
+
+
 def estimate(default_cfg: Path, paper_cfg: Path, usage_file: Path, cores: list[int]) -> dict:
     usage = json.loads(usage_file.read_text())
     default, paper = plan_of(default_cfg), plan_of(paper_cfg)
     targets = ["all", "figures"]
     jobs_default, jobs_paper = dry_run_jobs(default_cfg, targets), dry_run_jobs(paper_cfg, targets)
-    factors = {"compare_models": compare_work(paper) / compare_work(default), **topology_factors(default, paper)}
+    factors = {"compare_models": compare_work(paper) / compare_work(default), **topology_factors(default, paper),
+               **lm_factors(default, paper, jobs_paper)}
     rows, total, longest = [], 0.0, 0.0
     for rule in sorted((set(jobs_paper) | set(jobs_default)) - set(TARGET_RULES)):
         u = usage["rules"].get(rule) or usage["rules"].get(PROXIES.get(rule, ""))

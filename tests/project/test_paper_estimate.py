@@ -14,6 +14,7 @@ import yaml
 REPO = Path(__file__).resolve().parents[2]
 SCHEMA = str(REPO / "workflow" / "schemas" / "config.schema.yaml")
 TINY = yaml.safe_load((REPO / "tests" / "data" / "tiny_config.yaml").read_text())
+DEFAULT = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
 
 
 def estimator():
@@ -64,3 +65,23 @@ def test_shipped_estimate_names_every_rule_of_the_paper_config():
     assert set(rules.__all__) - {"pretrained_sae"} <= set(rows), set(rules.__all__) - set(rows)
     total = sum(r["paper CPU-hours"] or 0 for r in rows.values())
     assert total == pytest.approx(d["total_cpu_hours"], abs=0.01 * len(rows))
+
+
+def test_lm_factors_are_the_lm_block_ratios_weighted_by_lm_jobs():
+    est = estimator()
+    base = copy.deepcopy(TINY)
+    base["lm"] = copy.deepcopy(DEFAULT["lm"])
+    more = copy.deepcopy(base)
+    for m in more["lm"]["models"].values():
+        m["steps"] = 3 * m.get("steps", 600)
+    more["lm"]["corpus"]["n_stories"] *= 2
+    more["lm"]["saes"]["topk"]["d_sae"] *= 4
+    d, p = plan(base), plan(more)
+    jobs = {"train_sae": 40, "features": 10, "category_recovery": 4, "pair_features": 6}
+    f = est.lm_factors(d, p, jobs)
+    assert f["train_lm"] == pytest.approx(3) and f["lm_activations"] == pytest.approx(2)
+    n_lm = est.lm_jobs(p)
+    # train_sae: (40 - k) synthetic jobs at 1 and k LM jobs at 4 (width; same samples), k = the plan's LM SAEs
+    k = n_lm["train_sae"]
+    assert 0 < k < 40 and f["train_sae"] == pytest.approx((40 - k + 4 * k) / 40)
+    assert f["category_recovery"] == pytest.approx(8)  # every job LM: stories x width
