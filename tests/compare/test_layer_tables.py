@@ -38,21 +38,25 @@ def test_oriented_z_flips_distances():
     np.testing.assert_allclose(oriented_z(df), [3.0, 3.0, np.nan])
 
 
-def test_best_layer_is_the_highest_z_not_the_highest_value():
-    # L1 has the highest raw CKA but a wide, high null; L2's value is lower yet further above its null
-    rows = pd.DataFrame([_row("b.L0", "linear_cka", 0.50, 0.45, 0.05, 0.2),     # z = 1
-                         _row("b.L1", "linear_cka", 0.90, 0.80, 0.05, 0.03),    # z = 2
-                         _row("b.L2", "linear_cka", 0.70, 0.40, 0.05, 0.01),    # z = 6
-                         _row("b.L0", "orthogonal_procrustes", 0.9, 1.0, 0.1, 0.2),   # distance: z = 1
-                         _row("b.L1", "orthogonal_procrustes", 0.5, 1.0, 0.1, 0.01),  # z = 5 (lowest distance)
+def test_best_layer_is_the_highest_excess_over_chance_not_the_highest_value_or_z():
+    # L1 has the highest raw CKA and the highest z (a tight null), L2 the largest excess over its null mean
+    rows = pd.DataFrame([_row("b.L0", "linear_cka", 0.50, 0.45, 0.05, 0.2),     # excess 0.05, z 1
+                         _row("b.L1", "linear_cka", 0.90, 0.80, 0.01, 0.03),    # excess 0.10, z 10
+                         _row("b.L2", "linear_cka", 0.70, 0.40, 0.20, 0.01),    # excess 0.30, z 1.5
+                         _row("b.L0", "orthogonal_procrustes", 0.9, 1.0, 0.1, 0.2),   # distance: excess 0.1
+                         _row("b.L1", "orthogonal_procrustes", 0.5, 1.0, 0.1, 0.01),  # excess 0.5 (lowest distance)
                          _row("b.L2", "orthogonal_procrustes", float("nan"), float("nan"), float("nan"),
                               float("nan")),
                          _row("b.L2", "linear_cka", 0.7, 0.6, 0.1, 0.04, baseline="random_subset")])
     m = layer_matrix(rows, UNITS)
     assert len(m) == 6 and set(m["model_b"]) == {"b"} and list(m["layer_b"].unique()) == [0, 1, 2]
+    np.testing.assert_allclose(m.set_index(["metric", "unit_b"]).loc[("linear_cka", "b.L1"), ["excess", "z"]],
+                               [0.10, 10.0])
     best = best_layers(m).set_index("metric")
     assert best.loc["linear_cka", "unit_b"] == "b.L2" and best.loc["linear_cka", "hook_b"] == "blocks.2.hook_resid_post"
     assert best.loc["orthogonal_procrustes", "unit_b"] == "b.L1"
+    by_value = m[m["best_by_value"]].set_index("metric")["unit_b"]
+    assert by_value["linear_cka"] == "b.L1" and by_value["orthogonal_procrustes"] == "b.L1"
     # q: BH within comparison x representation x null, as in metrics.parquet (one comparison per layer pair)
     for unit in ("b.L0", "b.L1", "b.L2"):
         fam = rows[(rows["model_b"] == unit) & (rows["baseline"] == LAYER_NULL)]

@@ -15,9 +15,9 @@ def layer_table(seed: int = 0, study: str = "toys", sae: str = "relu", n_a: int 
                 metrics: tuple[str, ...] = ("svcca", "orthogonal_procrustes"),
                 pairings: tuple[str, ...] = ("hungarian", "one_to_one")) -> pd.DataFrame:
     """Every layer pair × subspace × representation × pairing × metric of one comparison (toy1 vs toy2).
-    ``z`` is oriented (sign-flipped for distances: + = more similar than chance) and ``best`` marks, per
-    (subspace, representation, pairing, metric, layer_a), the layer of B with the highest z, as the
-    layer-matrix tables (saegeom.compare.layers) define both."""
+    ``excess`` and ``z`` are oriented (sign-flipped for distances: + = more similar than chance) and ``best``
+    marks, per (subspace, representation, pairing, metric, layer_a), the layer of B with the highest excess, as
+    the layer-matrix tables (saegeom.compare.layers) define them."""
     rng = np.random.default_rng(seed)
     rows = []
     for a in range(n_a):
@@ -28,17 +28,19 @@ def layer_table(seed: int = 0, study: str = "toys", sae: str = "relu", n_a: int 
                         for metric in metrics:
                             mean, std = rng.uniform(0.1, 0.4), rng.uniform(0.02, 0.08)
                             value = mean + std * rng.normal(0, 3)
-                            z = (-1.0 if metric == "orthogonal_procrustes" else 1.0) * (value - mean) / std
+                            excess = (-1.0 if metric == "orthogonal_procrustes" else 1.0) * (value - mean)
+                            z = excess / std
                             p = float(rng.uniform(0, 0.2))
                             rows.append(dict(study=study, sae=sae, model_a="toy1", model_b="toy2",
                                              hook_a=f"blocks.{a}.hook_resid_post", hook_b=f"blocks.{b}.hook_resid_post",
                                              layer_a=a, layer_b=b, subspace=sub, representation=rep,
                                              pairing=pairing, metric=metric, value=value, null_mean=mean,
-                                             null_std=std, z=z, p_value=p, q_value=min(1.0, 1.5 * p),
+                                             null_std=std, excess=excess, z=z, p_value=p,
+                                             q_value=min(1.0, 1.5 * p),
                                              n_pairs=int(rng.integers(3, 40))))
     df = pd.DataFrame(rows)
     key = ["subspace", "representation", "pairing", "metric", "layer_a"]
-    df["best"] = df.z == df.groupby(key).z.transform("max")
+    df["best"] = df.excess == df.groupby(key).excess.transform("max")
     return df
 
 

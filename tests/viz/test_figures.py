@@ -197,13 +197,13 @@ def test_a_figure_without_input_tables_draws_a_labelled_no_data_panel(name):
 
 
 # ---- figure 2: semantic subspaces ------------------------------------------------------------------------
-def test_semantic_subspaces_best_pair_is_the_highest_z_on_all(upstream):
+def test_semantic_subspaces_best_pair_is_the_highest_excess_on_all(upstream):
     mod = figures.module("semantic_subspaces")
     t = mod.table(**upstream["semantic_subspaces"])
     src = layer_table(0)
     src = src[src.pairing == "hungarian"]
     for (rep, metric), g in src[src.subspace == "all"].groupby(["representation", "metric"]):
-        top = g.loc[g.z.idxmax()]  # z is oriented upstream (+ = more similar, distances included)
+        top = g.loc[g.excess.idxmax()]  # oriented upstream (+ = more similar, distances included)
         chosen = t[(t.representation == rep) & (t.metric == metric) & t.best_pair]
         assert set(zip(chosen.layer_a, chosen.layer_b, strict=True)) == {(top.layer_a, top.layer_b)}
         assert set(chosen.subspace) == set(src.subspace)  # every group is shown at that pair

@@ -7,12 +7,16 @@ Both tables are built from the rows of ``results/compare/{study}/{sae}/{a}~{b}.p
 with ``s = −1`` for distances (Procrustes, soft matching), so a larger z always means "more similar than chance".
 
 **Best-matching layer.** For each layer (unit) of A, subspace, representation, pairing and metric, the best
-layer of B is the one with the highest oriented z, not the highest raw value: raw values of different layer
-pairs are not on one scale (a layer with more live latents or a lower-rank residual stream gets higher CKA
-from its own structure), while z measures each value against what random partners of *that* layer pair
-give. Rows without a defined z (no null draws, NaN rows) never win; ties go to the lower layer of B.
-``best_by_value`` marks the layer with the highest oriented value instead (the reference study's choice, Lan et
-al. 2024), for reading the two side by side.
+layer of B is the one with the highest **excess over chance**, ``excess = s · (value − null_mean)``, not the
+highest raw value: raw values of different layer pairs are not on one scale (a layer with more live latents or
+a lower-rank residual stream gets a higher CKA from random partners alone), and the excess subtracts what random
+partners of *that* layer pair give. Not the highest z either, although z is the same excess divided by the
+null's spread: that spread differs between layers of B, so z rewards a tight null rather than a close match —
+measured on a 3-layer toy model against itself (another SAE seed), decoder z put layer 1's best match at layer 0
+(z 27.2 against 26.0 on the diagonal) although its value there was 0.57 against 0.75 and its excess 0.39
+against 0.55. z stays in the table as the significance scale. Rows without a defined null mean never win; ties
+go to the lower layer of B. ``best_by_value`` marks the highest oriented value (the reference study's choice,
+Lan et al. 2024), for reading the two side by side.
 
 Read the activation rows' z with care: every activation metric (CKA, SVCCA, RSA, k-NN overlap) is invariant to
 which B latent is paired with which A latent, so random partners change only *which* B latents enter, and when
@@ -38,8 +42,9 @@ from saegeom.compare.multiple_testing import add_q_values
 
 #: the null every layer-matrix and training row is measured against
 LAYER_NULL = "random_partners"
-BEST_RULE = (f"highest oriented z against the {LAYER_NULL} null per layer of A x subspace x representation x "
-             f"pairing x metric (NaN z never best; ties: lower layer of B)")
+BEST_RULE = (f"highest excess over the {LAYER_NULL} null mean (oriented: s * (value - null_mean), s = -1 for "
+             f"distances) per layer of A x subspace x representation x pairing x metric (undefined null never best; "
+             f"ties: lower layer of B)")
 #: category-recovery rows of the training table: their ``representation`` (no null: descriptive)
 RECOVERY_REPRESENTATION = "categories"
 RECOVERY_METRICS = ("category_f1", "categories_recovered")
@@ -51,8 +56,9 @@ LAYER_SCHEMA = pa.schema([
     ("study", _STR), ("sae", _STR), ("model_a", _STR), ("model_b", _STR), ("unit_a", _STR), ("unit_b", _STR),
     ("hook_a", _STR), ("hook_b", _STR), ("layer_a", _I), ("layer_b", _I), ("subspace", _STR),
     ("representation", _STR), ("pairing", _STR), ("metric", _STR), ("value", _F), ("null_mean", _F),
-    ("null_std", _F), ("z", _F), ("p_value", _F), ("q_value", _F), ("n_pairs", _I), ("n_baseline_valid", _I),
-    ("best", pa.bool_()), ("best_by_value", pa.bool_()), ("best_rule", _STR), ("note", _STR)])
+    ("null_std", _F), ("excess", _F), ("z", _F), ("p_value", _F), ("q_value", _F), ("n_pairs", _I),
+    ("n_baseline_valid", _I), ("best", pa.bool_()), ("best_by_value", pa.bool_()), ("best_rule", _STR),
+    ("note", _STR)])
 #: ``results/training/{study}/{sae}.parquet`` (:func:`training_table`)
 TRAINING_SCHEMA = pa.schema([
     ("study", _STR), ("sae", _STR), ("model", _STR), ("unit", _STR), ("hook", _STR), ("layer", _I), ("step", _I),
@@ -98,6 +104,7 @@ def _headline_rows(rows: pd.DataFrame) -> pd.DataFrame:
     rows = add_q_values(rows)
     out = rows[rows["baseline"] == LAYER_NULL].copy()
     out["z"] = oriented_z(out)
+    out["excess"] = _sign(out["metric"]) * (out["value"].to_numpy(float) - out["baseline_mean"].to_numpy(float))
     return out.rename(columns={"baseline_mean": "null_mean", "baseline_std": "null_std"})
 
 
@@ -107,7 +114,8 @@ def layer_matrix(rows: pd.DataFrame, units: Sequence[dict[str, Any]]) -> pd.Data
     ``rows``: the metrics rows of every unit-pair comparison of the study (``saegeom.io.tables.METRICS_SCHEMA``);
     ``units``: the plan's unit records (:meth:`saegeom.workflow.plan.Plan.unit_table`). One row per layer pair ×
     subspace × representation × pairing × metric: ``study``, ``sae``, ``model_a``/``model_b`` (the LMs),
-    ``unit_a``/``unit_b``, ``hook_*``, ``layer_*``, the value, ``null_mean``/``null_std``, ``z`` (oriented),
+    ``unit_a``/``unit_b``, ``hook_*``, ``layer_*``, the value, ``null_mean``/``null_std``, ``excess`` and ``z``
+    (oriented),
     ``p_value``, ``q_value``, ``n_pairs``, ``n_baseline_valid``, ``best`` (B's best-matching layer for this
     layer of A, module doc), ``best_by_value`` and ``best_rule``."""
     u = _units_frame(units)
@@ -125,7 +133,7 @@ def layer_matrix(rows: pd.DataFrame, units: Sequence[dict[str, Any]]) -> pd.Data
     df = df.sort_values(["study", "sae", "model_a", "model_b", "subspace", "representation", "pairing", "metric",
                          "layer_a", "hook_a", "layer_b", "hook_b"], kind="stable").reset_index(drop=True)
     key = ["study", "sae", "model_a", "model_b", "unit_a", "subspace", "representation", "pairing", "metric"]
-    df["best"] = _best(df, key, df["z"].to_numpy(float))
+    df["best"] = _best(df, key, df["excess"].to_numpy(float))
     df["best_by_value"] = _best(df, key, _sign(df["metric"]) * df["value"].to_numpy(float))
     df["best_rule"] = BEST_RULE
     return df[LAYER_SCHEMA.names]

@@ -5,7 +5,8 @@ one pairing per comparison (the first of ``PAIRING_PREFERENCE`` present), plus `
 (``study/sae: model_a~model_b``). Each panel is one (comparison, representation) row × one metric column:
 cell (layer of A, layer of B) coloured by the value (bright = more similar; the scale is reversed for
 distances), a star where q < 0.05 against the ``random_partners`` null, and a black outline on the
-best-matching layer of B for each layer of A (``best`` in the table: highest z against that null).
+best-matching layer of B for each layer of A (``best`` in the table: highest excess over that null's mean,
+``saegeom.compare.layers``).
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ CAPTION = (
     "representation, one column per metric (subspace `all`). Colour: the metric's value (bright = more "
     "similar; reversed for distances). ★: q < 0.05 against the random-partners null (Benjamini–Hochberg "
     "within comparison × representation × null). Black outline: the best-matching layer of B for each layer "
-    "of A (highest z against the random-partners null, not the highest raw value)."
+    "of A (highest excess over the random-partners null mean: chance-corrected, not the highest raw value)."
 )
 SOURCES = "results/layers/{study}/{sae}.parquet (every LM comparison's layer matrix)"
 

@@ -2,9 +2,9 @@
 
 Table (``results/figures/semantic_subspaces.parquet``): every row of the layer-matrix tables (subspace ``all``
 and every ``group:<name>``), one pairing per comparison (first of ``PAIRING_PREFERENCE`` present), plus
-``comparison`` and ``best_pair``: True on the layer pair with the highest z (oriented: + = more similar than
-chance) on subspace ``all`` for that comparison × representation × metric (the best layer pair; ties → lowest
-layers).
+``comparison`` and ``best_pair``: True on the layer pair with the highest excess over the null mean (oriented:
++ = more similar than chance; ``saegeom.compare.layers``) on subspace ``all`` for that comparison ×
+representation × metric (the best layer pair; ties → lowest layers).
 
 One row of panels per comparison × representation × metric. Left: at the best layer pair, each group's value
 (dot) against its null band (grey: null mean ± 2 null std), ★ where q < 0.05. Right: every group × every
@@ -47,7 +47,7 @@ TITLE = "Semantic subspaces: similarity per category group against its null"
 CAPTION = (
     "Similarity of two language models' SAEs inside each semantic category group (`group:<name>`: the pairs "
     "whose A latent belongs to the group: membership is decided on one side so it does not depend on the "
-    "similarity tested) and on all pairs. Left: at the best layer pair (highest z on "
+    "similarity tested) and on all pairs. Left: at the best layer pair (highest excess over the null mean on "
     "`all` against the random-partners null), each group's value (dot) and its null band (grey: null mean ± "
     "2 null std over random-partner draws); ★: q < 0.05. Right: the same groups across every layer pair "
     "(a→b), colour = z (+ = more similar than chance), ★: q < 0.05, outline: the best layer pair. A group "
@@ -63,12 +63,12 @@ def table(tables: Iterable[str | Path] = ()) -> pd.DataFrame:
     df["comparison"] = comparison_label(df) if len(df) else pd.Series(dtype=object)
     df = keep_preferred_pairing(df, ["comparison"]).copy()
     df["best_pair"] = False
-    allsub = df[(df["subspace"] == "all") & np.isfinite(df["z"].astype(float))]
+    allsub = df[(df["subspace"] == "all") & np.isfinite(df["excess"].astype(float))]
     for _, g in allsub.groupby(KEY, sort=True):
         # ties: the lowest units (unit_key order of A, then of B)
         g = g.iloc[sorted(range(len(g)), key=lambda i: (unit_key(g["layer_a"].iloc[i], g["hook_a"].iloc[i]),
                                                          unit_key(g["layer_b"].iloc[i], g["hook_b"].iloc[i])))]
-        top = g.loc[g["z"].astype(float).idxmax()]
+        top = g.loc[g["excess"].astype(float).idxmax()]
         hit = ((df["comparison"] == top["comparison"]) & (df["representation"] == top["representation"])
                & (df["metric"] == top["metric"]) & (df["hook_a"] == top["hook_a"]) & (df["hook_b"] == top["hook_b"]))
         df.loc[hit, "best_pair"] = True

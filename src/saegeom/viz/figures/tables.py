@@ -18,7 +18,7 @@ import pandas as pd
 from saegeom.settings import PAIRING_PREFERENCE
 
 LAYER_COLUMNS = ("study", "sae", "model_a", "model_b", "hook_a", "hook_b", "layer_a", "layer_b", "subspace",
-                 "representation", "pairing", "metric", "value", "null_mean", "null_std", "z", "p_value",
+                 "representation", "pairing", "metric", "value", "null_mean", "null_std", "excess", "z", "p_value",
                  "q_value", "n_pairs", "best")
 TRAINING_COLUMNS = ("study", "sae", "model", "hook", "layer", "step", "final_step", "subspace", "representation",
                     "pairing", "metric", "value", "null_mean", "null_std", "z", "p_value", "n_pairs")
