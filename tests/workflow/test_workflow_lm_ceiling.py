@@ -19,7 +19,9 @@ SCHEMA = str(REPO / "workflow" / "schemas" / "config.schema.yaml")
 TINY = yaml.safe_load((REPO / "tests" / "data" / "tiny_config.yaml").read_text())
 TOY = {"source": "toy", "hook": "blocks.0.hook_resid_post", "n_layers": 1, "n_heads": 2, "d_mlp": 32, "n_ctx": 32,
        "steps": 30, "batch_size": 8}
-#: the smallest LM comparison of tests/slurm/slurm_config.yaml, with the seed ceiling on for its SAE only
+#: the smallest LM comparison of tests/slurm/slurm_config.yaml, with the seed ceiling on for its SAE only.
+#: ``min_corr: 0.1``: these toy LMs (30 steps) share few features, and the default threshold (auto, the 0.99
+#: quantile of a null) left one cross-model pair, so every cross-model row was NaN ("too few pairs")
 LM_CONFIG = {
     **TINY, "saes": {"topk": TINY["saes"]["topk"]}, "topology": {"worlds": []},
     "lm": {"corpus": {"n_stories": 200, "heldout_fraction": 0.25}, "shard_rows": 2048,
@@ -27,12 +29,13 @@ LM_CONFIG = {
            "saes": {"lmtopk": {"architecture": "topk", "d_sae": 32, "k": 2, "lr": 0.003, "training_samples": 5000,
                                "batch_size": 256}},
            "comparisons": {"toys": {"models": ["toy1", "toy2"], "saes": ["lmtopk"]}},
-           "compare": {"pairings": ["one_to_one", "hungarian"], "n_tokens": 128,
+           "compare": {"pairings": ["one_to_one", "hungarian"], "n_tokens": 128, "min_corr": 0.1,
                        "metrics": {"decoder": ["linear_cka", "rsa"], "activations": ["linear_cka"]}}},
     "seed_ceiling": {"saes": ["lmtopk"], "studies": ["toys"], "n_baseline": 5},
 }
 #: the largest same-model, different-seed decoder value on `all` allowed (same seed gives exactly 1:
-#: tests/compare/test_ceiling.py). Measured maxima over the decoder metrics and pairings: see the test.
+#: tests/compare/test_ceiling.py). Measured, over both models × {one_to_one, hungarian} × {linear_cka, rsa}:
+#: 0.42–0.77 (config seed 0), SEED1_RANGE (config seed 1); with min_corr auto (seed 0): 0.58–0.90.
 DECODER_CEILING_MAX = 0.95
 
 
@@ -74,7 +77,12 @@ def test_lm_seed_ceiling_end_to_end(tmp_path):
     for row in has.itertuples():
         own = dec[(dec.pairing == row.pairing) & (dec.metric == row.metric)].value
         assert row.ceiling == pytest.approx(own.mean())
-        assert row.value_vs_ceiling == pytest.approx(row.value / row.ceiling)
+        if np.isfinite(row.value):
+            assert row.value_vs_ceiling == pytest.approx(row.value / row.ceiling)
+        else:
+            assert np.isnan(row.value_vs_ceiling)
+    # the cross-model rows have values (min_corr above), so the ratio is exercised, not only NaN
+    assert np.isfinite(has.value_vs_ceiling).sum() >= 2
     # replicate rows are rows of the table too, without a ceiling of their own
     rep_rows = metrics[metrics.model_b.isin(list(replicates))]
     assert len(rep_rows) and rep_rows.ceiling.isna().all()
