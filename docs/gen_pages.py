@@ -165,6 +165,15 @@ def _stamp(d: dict, section: str) -> str:
             f"{m.get('cpu', '?')}, {m.get('cores', '?')} cores; `python docs/snapshot_results.py` after the run).")
 
 
+#: display order of the ceiling table (others after these, by name)
+REPRESENTATION_ORDER = ("decoder", "activations", "ground_truth")
+SUBSPACE_ORDER = ("all", "shared", "mixed", "private_a", "private_b")
+
+
+def _order(first: tuple[str, ...]):
+    return lambda name: (first.index(name), "") if name in first else (len(first), name)
+
+
 def ceiling_section(d: dict) -> str:
     """Cross-model value as a fraction of the seed ceiling: per study × SAE, subspace rows × representation
     columns, median (min–max) over model pairs, pairings and similarity metrics."""
@@ -174,8 +183,8 @@ def ceiling_section(d: dict) -> str:
     parts = [_stamp(d, "ceiling_fractions") + "\n"]
     for study, sae in dict.fromkeys((r["study"], r["sae"]) for r in recs):
         rows = [r for r in recs if (r["study"], r["sae"]) == (study, sae)]
-        reps = list(dict.fromkeys(r["representation"] for r in rows))
-        subs = list(dict.fromkeys(r["subspace"] for r in rows))
+        reps = sorted(dict.fromkeys(r["representation"] for r in rows), key=_order(REPRESENTATION_ORDER))
+        subs = sorted(dict.fromkeys(r["subspace"] for r in rows), key=_order(SUBSPACE_ORDER))
         cell = {(r["subspace"], r["representation"]): r for r in rows}
         parts.append(f"\n**`{sae}` on `{study}`**: `value_vs_ceiling`, median (min–max) over model pairs, pairings "
                      "and similarity metrics:\n\n")
@@ -189,7 +198,8 @@ def ceiling_section(d: dict) -> str:
                 elif r["n"] == 1 or r["min"] == r["max"]:
                     cells.append(_f2(r["median"]))
                 else:
-                    cells.append(f"{_f2(r['median'])} ({_f2(r['min'])}–{_f2(r['max'])})")
+                    dash = " to " if r["min"] < 0 else "–"  # "−1.07–1.10" would read as a subtraction
+                    cells.append(f"{_f2(r['median'])} ({_f2(r['min'])}{dash}{_f2(r['max'])})")
             parts.append(f"| {sub} | " + " | ".join(cells) + " |\n")
     return "".join(parts)
 
