@@ -1,9 +1,15 @@
 """Snapshot the default run's numbers for the docs: ``python docs/snapshot_results.py [--seconds S --jobs N]``.
 
-Run after ``make demo``. Reads ``results/metrics.parquet`` and ``results/calibration.parquet``, copies the
-overview figures into ``docs/assets/``, and writes ``docs/results/demo.json`` with the date, machine, commit
-and every number the docs quote (``docs/gen_pages.py`` renders them into the "Default run" page). The docs
-never carry a typed number about the default run: re-run this after the run changes.
+Run after ``make demo``. Reads ``results/metrics.parquet`` and ``results/calibration.parquet``, the families
+and width-ladder validation tables (``results/families/``, ``results/widths/``), copies the overview figures
+into ``docs/assets/``, and writes ``docs/results/demo.json`` with the date, machine, commit and every number
+the docs quote (``docs/gen_pages.py`` renders them into the "Default run" page and into the
+``<!-- demo:... -->`` markers of docs/families.md and docs/synthetic.md). The docs never carry a typed number
+about the default run: re-run this after the run changes.
+
+``--merge``: keep the other keys of the existing demo.json and replace only the sections of the families
+page (``ceiling_fractions``, ``families``, ``width_ladders``), recording their own date and commit under
+``sections_from`` (for a run that built only those tables).
 """
 
 from __future__ import annotations
@@ -90,12 +96,67 @@ def calibration_table(cal: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
     return out.reset_index()
 
 
+#: the sections --merge replaces (the numbers of docs/families.md and docs/synthetic.md)
+FAMILY_SECTIONS = ("ceiling_fractions", "families", "width_ladders")
+
+
+def ceiling_fractions(metrics: pd.DataFrame) -> list[dict]:
+    """Cross-model value as a fraction of the seed ceiling (``value_vs_ceiling``), one record per study × SAE ×
+    subspace × representation with a ceiling: ``median``, ``min``, ``max`` and ``n`` over the study's model
+    pairs, pairings and similarity metrics (each comparison row counted once, whatever its null). Subspaces and
+    representations keep the order of the metrics table."""
+    if "value_vs_ceiling" not in metrics:
+        return []
+    x = metrics[metrics.value_vs_ceiling.notna()]
+    x = x.drop_duplicates(["comparison", "subspace", "representation", "pairing", "metric"])
+    g = x.groupby(["world", "sae_a", "subspace", "representation"], sort=False).value_vs_ceiling
+    out = g.agg(["median", "min", "max", "size"]).reset_index()
+    out = out.rename(columns={"world": "study", "sae_a": "sae", "size": "n"})
+    return _records(out)
+
+
+def families_summary(results: Path) -> list[dict]:
+    """Per families table with a non-empty validation (``results/families/{study}/{sae}``): the family count by
+    number of models, the per-level validation statistics and the adjusted Rand index."""
+    out = []
+    for vpath in sorted(results.glob("families/*/*_validation.parquet")):
+        v = pd.read_parquet(vpath)
+        fpath = vpath.with_name(vpath.name.removesuffix("_validation.parquet") + ".parquet")
+        if v.empty or not fpath.exists():
+            continue
+        fam = pd.read_parquet(fpath)
+        held = fam.drop_duplicates("family").n_models.value_counts().sort_index(ascending=False)
+        stats = v.pivot_table(index="level", columns="statistic", values="value", aggfunc="first")
+        levels = [lv for lv in v.level.drop_duplicates() if lv != "any"]
+        out.append({
+            "study": vpath.parent.name, "sae": fpath.stem, "models": sorted(fam.model.unique().tolist()),
+            "n_latents": int(len(fam)), "n_families": int(fam.family.nunique()),
+            "families_by_n_models": {str(k): int(n) for k, n in held.items()},
+            "levels": [{"level": lv, **{k: _clean(stats.loc[lv, k]) for k in stats.columns
+                                         if k in stats and pd.notna(stats.loc[lv, k])}} for lv in levels],
+            "ari": _clean(float(stats.loc["any", "ari"])) if "any" in stats.index and "ari" in stats else None,
+            "seed": _clean(v.seed.iloc[0]) if "seed" in v else None,
+        })
+    return out
+
+
+def width_ladders(results: Path) -> list[dict]:
+    """Per width ladder (``results/widths/{study}/{ladder}_validation.parquet``): its validation rows."""
+    out = []
+    for vpath in sorted(results.glob("widths/*/*_validation.parquet")):
+        out.append({"study": vpath.parent.name, "ladder": vpath.name.removesuffix("_validation.parquet"),
+                    "rows": _records(pd.read_parquet(vpath))})
+    return out
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--seconds", type=float, help="wall-clock seconds of the run (from `time make demo`)")
     ap.add_argument("--jobs", type=int, help="number of Snakemake jobs of the run")
     ap.add_argument("--note", default="", help="circumstances of the run worth stating (e.g. other load)")
     ap.add_argument("--results", type=Path, default=RESULTS, help="the run's results/ folder (default: ./results)")
+    ap.add_argument("--merge", action="store_true",
+                    help=f"replace only {', '.join(FAMILY_SECTIONS)} in the existing demo.json (module doc)")
     args = ap.parse_args(argv)
     results = args.results
     metrics = pd.read_parquet(results / "metrics.parquet")
@@ -111,13 +172,22 @@ def main(argv: list[str] | None = None) -> None:
         "commit": commit,
         "run": {"seconds": args.seconds, "jobs": args.jobs, "note": args.note},
         **summarise(metrics, calibration),
+        "ceiling_fractions": ceiling_fractions(metrics),
+        "families": families_summary(results),
+        "width_ladders": width_ladders(results),
     }
+    if args.merge:
+        old = json.loads(OUT.read_text())
+        sections = {k: snapshot[k] for k in FAMILY_SECTIONS}
+        stamp = {"when_utc": snapshot["when_utc"], "commit": commit, "machine": snapshot["machine"]}
+        snapshot = {**old, **sections,
+                    "sections_from": {**old.get("sections_from", {}), **{k: stamp for k in FAMILY_SECTIONS}}}
     OUT.parent.mkdir(parents=True, exist_ok=True)
     tmp = OUT.with_suffix(".tmp")
     tmp.write_text(json.dumps(snapshot, indent=1, allow_nan=False))
     tmp.replace(OUT)
     (ROOT / "docs" / "assets").mkdir(parents=True, exist_ok=True)
-    for src, dst in FIGURES.items():
+    for src, dst in ({} if args.merge else FIGURES).items():  # --merge: the figures stay those of the full run
         if (results / "figures" / src).exists():
             shutil.copyfile(results / "figures" / src, ROOT / "docs" / "assets" / dst)
     print(f"wrote {OUT}", file=sys.stderr)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from viewer_fixtures import GROUP_TOKENS, INJECTIONS, metric_rows, viewer_inputs
+from viewer_fixtures import GROUP_TOKENS, INJECTIONS, families_table, metric_rows, viewer_inputs
 
 from saegeom.viz.viewer import build_viewer_html
 
@@ -267,6 +267,53 @@ def test_injection_strings_run_no_script_and_add_no_nodes(browser, tmp_path):
     assert page.evaluate(count) == before
     assert page.evaluate("window.__pwned") is None and not dialogs and not errors
     page.close()
+
+
+def test_family_mode_hover_marks_exactly_the_family_in_the_other_map(browser, tmp_path):
+    n = 120
+    ca, cb, la, lb, pairs, ga, gb = viewer_inputs(n=n, seed=3)
+    fam = families_table(n, pairs, seed=3)
+    html = build_viewer_html(ca, cb, la, lb, pairs, metric_rows(), names=("a", "b"), families=fam)
+    page, errors = _open(browser, tmp_path, html, "families.html")
+    assert page.evaluate("viewer.hoverMode()") == "family" and page.locator("#hover-mode").count() == 1
+    a, b = fam[fam.model == "a"].set_index("latent"), fam[fam.model == "b"]
+    size = fam.groupby("family").size()
+    # reference from the table: the B latents sharing each A latent's family
+    members = {i: sorted(b.latent[b.family == a.family[i]]) for i in range(n)}
+    with_b = [i for i in range(n) if members[i]]
+    partners_differ = [i for i in with_b if members[i] != [2 * i, 2 * i + 1]]  # many_to_one partners are 2i, 2i+1
+    page.evaluate("viewer.setPairing('many_to_one')")
+    i = _free_point(page, "a", ca, partners_differ)
+    _hover(page, "a", i)
+    h = page.evaluate("viewer.hovered()")
+    assert h["side"] == "a" and h["id"] == i and h["mode"] == "family" and sorted(h["partners"]) == members[i]
+    for j in range(n):  # exactly the family's B latents carry the hover colour (the others are dimmed)
+        assert (page.evaluate(f"viewer.pixel('b', {j})")[:3] == HOVER_RGB) == (j in members[i]), j
+    text = page.locator("#tooltip").inner_text()
+    f = int(a.family[i])
+    assert f"family {f} · held by {', '.join(a.models[i].split(','))} · size {size[f]}" in text
+    page.screenshot(path=str(_artifact("viewer_families.png")))
+    # an A latent whose family holds no B latent marks nothing in B
+    lone = _free_point(page, "a", ca, [k for k in range(n) if not members[k]])
+    _hover(page, "a", lone)
+    assert page.evaluate("viewer.hovered()")["partners"] == []
+    assert "family members in b: none" in page.locator("#tooltip").inner_text()
+    # the partners mode: the page behaves as without families (the pairing's partners)
+    page.select_option("#hover-mode", "partners")
+    _hover(page, "a", i)
+    assert sorted(page.evaluate("viewer.hovered()")["partners"]) == [2 * i, 2 * i + 1]
+    assert not errors
+    page.close()
+
+
+def test_page_without_families_has_no_family_mode(small):
+    page, (ca, cb, la, lb, pairs, ga, gb) = small
+    assert page.evaluate("viewer.hoverMode()") == "partners" and page.locator("#hover-mode").count() == 0
+    assert page.evaluate("viewer.family('a', 0)") is None
+    i = _free_point(page, "a", ca, range(150))
+    _hover(page, "a", i)
+    assert "family" not in page.locator("#tooltip").inner_text()
+    assert sorted(page.evaluate("viewer.hovered()")["partners"]) == [2 * i, 2 * i + 1]
 
 
 def _artifact(name: str) -> Path:

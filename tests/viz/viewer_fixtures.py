@@ -88,3 +88,23 @@ def demo_like_inputs(n: int = 400, n_groups: int = 40, seed: int = 0):
                                      n_baseline_valid=0 if undefined else 100, n_pairs=30,
                                      note="too few pairs (1 < 2)" if undefined else ""))
     return ca, cb, la, lb, pairs, pd.DataFrame(rows)
+
+
+def families_table(n: int, pairs: pd.DataFrame, seed: int = 0) -> pd.DataFrame:
+    """A families table (``results/families/{study}/{sae}.parquet`` shape) of three models ``a``, ``b``, ``c``
+    with ``n`` latents each, clustered (saegeom.families) from 70% of the ``hungarian`` pairs of
+    :func:`viewer_inputs` as a~b and random partial one-to-one matches a~c and b~c: families of one, two and
+    three models, and A latents whose family has no B latent."""
+    from saegeom.families import families_from_pairs
+
+    rng = np.random.default_rng(seed)
+    ab = pairs[pairs.pairing == "hungarian"].sample(frac=0.7, random_state=seed)
+
+    def random_matches() -> pd.DataFrame:
+        k = int(0.6 * n)
+        return pd.DataFrame({"a_idx": rng.permutation(n)[:k], "b_idx": rng.permutation(n)[:k],
+                             "score": rng.uniform(0.3, 1.0, k), "pairing": "hungarian"})
+
+    tables = {("a", "b"): ab, ("a", "c"): random_matches(), ("b", "c"): random_matches()}
+    fam = families_from_pairs(tables, {"a": n, "b": n, "c": n}, pairing="hungarian")
+    return fam.sample(frac=1.0, random_state=seed).reset_index(drop=True)  # row order must not matter

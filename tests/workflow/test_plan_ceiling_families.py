@@ -88,7 +88,7 @@ def test_family_worlds_run_pairing_and_families_only():
     assert "nested" in p.synthetic_studies and "nested" not in p.worlds
     assert p.saes("nested") == ["small"] and p.sae_spec("nested", "small")["d_sae"] == 16
     assert p.models("nested") == ["a", "b", "c"]
-    assert p.metrics_tables() == base.metrics_tables() and p.viewer_pages() == base.viewer_pages()
+    assert p.metrics_tables() == base.metrics_tables()
     assert p.families_targets() == ["results/families/nested/small.parquet",
                                     "results/families/nested/small_validation.parquet"]
     inputs = p.families_inputs("nested", "small")
@@ -104,6 +104,25 @@ def test_family_worlds_run_pairing_and_families_only():
     q = plan_of(families={"studies": ["toys"], "pairing": "hungarian"})
     assert q.families_targets() == ["results/families/toys/s.parquet", "results/families/toys/s_validation.parquet"]
     assert "world" not in q.families_inputs("toys", "s")
+
+
+def test_family_studies_get_viewer_pages_with_families():
+    base, p = plan_of(), plan_of(families=FAMILIES)
+    # a family world: one page per model pair, built by `all`, each reading the families table
+    nested = [f"results/viewer/nested/small/{x}~{y}.html" for x, y in ("ab", "ac", "bc")]
+    assert p.viewer_pages() == base.viewer_pages() + nested
+    assert set(nested) <= set(p.all_targets())
+    assert p.viewer_inputs("nested", "small", "a", "c")["families"] == "results/families/nested/small.parquet"
+    assert p.umap_inputs("nested", "small")["saes"] == [f"results/saes/nested/{m}/small" for m in "abc"]
+    # studies without families: the same inputs as before (no families table)
+    for study, sae, a, b in [("tiny", "topk", "a", "b"), ("toys", "s", "t1", "t2")]:
+        assert p.viewer_inputs(study, sae, a, b) == base.viewer_inputs(study, sae, a, b)
+        assert "families" not in p.viewer_inputs(study, sae, a, b)
+    # families of a regular study: its existing pages read the families table
+    q = plan_of(families={"studies": ["toys"], "pairing": "hungarian"})
+    assert q.viewer_pages() == base.viewer_pages()
+    assert q.viewer_inputs("toys", "s", "t1", "t3")["families"] == "results/families/toys/s.parquet"
+    assert "families" not in q.viewer_inputs("tiny", "topk", "a", "b")
 
 
 def test_family_config_errors():

@@ -41,8 +41,10 @@ def umap_coords(*, saes: list[PathLike], models: list[str], viewer: ViewerSettin
 
 
 def viewer(*, coords: PathLike, latents_a: PathLike, latents_b: PathLike, pairs: PathLike, metrics: PathLike,
-           model_a: str, model_b: str, comparison: str, viewer: ViewerSettings, out: PathLike) -> None:
-    """Rule ``viewer``: the linked viewer page of one comparison (``results/viewer/...html``)."""
+           model_a: str, model_b: str, comparison: str, viewer: ViewerSettings, out: PathLike,
+           families: PathLike | None = None) -> None:
+    """Rule ``viewer``: the linked viewer page of one comparison (``results/viewer/...html``); ``families``: the
+    study's families table (``results/families/{study}/{sae}.parquet``), which adds the page's family mode."""
     from saegeom.io.tables import read_metrics
     from saegeom.pairing import read_pairs
     from saegeom.viz.umap_coords import read_coords
@@ -52,5 +54,6 @@ def viewer(*, coords: PathLike, latents_a: PathLike, latents_b: PathLike, pairs:
     rows = rows[rows.comparison == comparison]
     page = build_viewer_html(read_coords(coords, model_a), read_coords(coords, model_b), read_latents(latents_a),
                              read_latents(latents_b), read_pairs(pairs), rows, names=(model_a, model_b),
-                             title=comparison, settings=viewer)
+                             title=comparison, settings=viewer,
+                             families=None if families is None else pd.read_parquet(families))
     write_viewer(out, page)

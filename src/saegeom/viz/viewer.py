@@ -7,6 +7,11 @@ other (pairs table, both directions, many-to-one shown) with a tooltip; keyword 
 selector, box/lasso selection, colour modes and a sortable table of the pairs in view are described
 in the README section "Viewer".
 
+Families (``saegeom.families``): given the study's families table, the page also offers a "family"
+hover mode: hovering a latent marks every latent of the other map in the same family, and the tooltip
+lists the family id, the models that hold it and its size (member latents over all models of the study).
+Without a families table the page is exactly as before (no ``families`` key in its data).
+
 Rendering is a small hand-written 2-D canvas renderer rather than plotly.js: a plotly bundle is
 ~4.6 MB to inline into every page (and would have to be vendored, since pages must build offline),
 while 2 × 16k points draw in a few milliseconds on a canvas, and the highlight, hover and
@@ -161,10 +166,46 @@ def _metric_rows(rows: pd.DataFrame | None) -> dict[str, list]:
     return {"columns": cols, "rows": records}
 
 
+def _families(families: pd.DataFrame, names: tuple[str, str], n_a: int, n_b: int) -> dict[str, Any]:
+    """The page's family data: ``list`` = one ``[family id, models holding it, size, mean score]`` per family
+    that holds a latent of either side (``size``: member latents over every model of the study), and
+    ``a``/``b`` = per latent of that side (latent id order) its index into ``list``, or -1 when the table has
+    no row for it. ``families``: a ``results/families/{study}/{sae}.parquet`` table (``family``, ``model``,
+    ``latent``, ``models``, ...; one row per latent); ``names``: the models of sides A and B."""
+    missing = {"family", "model", "latent", "models"} - set(families.columns)
+    if missing:
+        raise ValueError(f"families table lacks columns {sorted(missing)}")
+    if families.duplicated(["model", "latent"]).any():
+        raise ValueError("families table has several rows for one (model, latent)")
+    for name in names:
+        if name not in set(families.model):
+            raise ValueError(f"families table has no latent of model {name!r} (has {sorted(set(families.model))})")
+    size = families.groupby("family").size()
+    score = (families.groupby("family").mean_score.first() if "mean_score" in families
+             else pd.Series(np.nan, index=size.index))
+    models = families.groupby("family").models.first()
+    sides = {}
+    for end, name, n in (("a", names[0], n_a), ("b", names[1], n_b)):
+        rows = families[families.model == name]
+        lat = rows.latent.to_numpy(np.int64)
+        if len(lat) and (lat.min() < 0 or lat.max() >= n):
+            raise ValueError(f"families table: latent ids of {name!r} outside 0..{n - 1}")
+        sides[end] = (lat, rows.family.to_numpy(np.int64))
+    used = sorted(set(sides["a"][1].tolist()) | set(sides["b"][1].tolist()))
+    index = {f: k for k, f in enumerate(used)}
+    out: dict[str, Any] = {"list": [[int(f), str(models[f]), int(size[f]), float(score[f])] for f in used]}
+    for end, n in (("a", n_a), ("b", n_b)):
+        arr = np.full(n, -1, np.int64)
+        lat, fam = sides[end]
+        arr[lat] = [index[f] for f in fam.tolist()]
+        out[end] = arr.tolist()
+    return out
+
+
 def build_viewer_html(coords_a: np.ndarray, coords_b: np.ndarray, latents_a: pd.DataFrame, latents_b: pd.DataFrame,
                       pairs: pd.DataFrame, metric_rows: pd.DataFrame | None = None, *,
                       names: tuple[str, str] = ("A", "B"), title: str = "saegeom viewer",
-                      settings: ViewerSettings | None = None) -> str:
+                      settings: ViewerSettings | None = None, families: pd.DataFrame | None = None) -> str:
     """The viewer page as a string.
 
     ``coords_*``: (d_sae, 2) UMAP coordinates, row i = latent i; ``latents_*``: ``latents.parquet``
@@ -172,8 +213,9 @@ def build_viewer_html(coords_a: np.ndarray, coords_b: np.ndarray, latents_a: pd.
     ``a_idx``, ``b_idx``, ``score``, ``pairing`` (every pairing of the comparison; the page offers a
     selector); ``metric_rows``: this comparison's rows of ``results/metrics.parquet`` (the page shows
     those against the headline nulls). ``settings``: the page options and the UMAP parameters the
-    header states (pass the ones the coordinates were made with). Raises ``ValueError`` naming the
-    bad input.
+    header states (pass the ones the coordinates were made with). ``families``: the study's families table
+    (``results/families/{study}/{sae}.parquet``, model names as in ``names``) adds the "family" hover mode.
+    Raises ``ValueError`` naming the bad input.
     """
     settings = settings or ViewerSettings()
     groups = _groups(latents_a, latents_b)
@@ -188,6 +230,8 @@ def build_viewer_html(coords_a: np.ndarray, coords_b: np.ndarray, latents_a: pd.
             "no_group": NO_GROUP_GREY, "pairings": pairings, "pairing": first,
             "scores": {p: PAIRING_SCORES.get(p, "pairing score") for p in pairings}, "layout": layout,
             "metrics": _metric_rows(metric_rows), "table_rows": settings.table_rows}
+    if families is not None:
+        data["families"] = _families(families, names, len(latents_a), len(latents_b))
     js = _asset("viewer.js")
     if "</script" in js.lower():
         raise AssertionError("viewer.js must not contain '</script'")

@@ -707,9 +707,10 @@ class Plan:
                 for w in self.topology_studies() for s in self.topology_saes(w) for a, b in self.model_pairs(w)]
 
     def viewer_pages(self) -> list[str]:
-        """One viewer page per SAE and model pair of every synthetic world and LM comparison."""
+        """One viewer page per SAE and model pair of every synthetic world, LM comparison and family world."""
+        studies = [*self.worlds, *self.lm_comparisons, *sorted(self.family_worlds)]
         return [VIEWER.format(study=w, sae=s, model_a=a, model_b=b)
-                for w in [*self.worlds, *self.lm_comparisons] for s in self.saes(w) for a, b in self.model_pairs(w)]
+                for w in studies for s in self.saes(w) for a, b in self.model_pairs(w)]
 
     def all_targets(self) -> list[str]:
         """What ``snakemake all`` builds."""
@@ -876,10 +877,14 @@ class Plan:
         return list(zip(m, m[1:], strict=False))
 
     def viewer_inputs(self, study: str, sae: str, model_a: str, model_b: str) -> dict[str, str]:
-        """Coordinates, both feature caches, the pairs and the metrics table of one page."""
-        return {"coords": UMAP_COORDS.format(study=study, sae=sae),
-                "latents_a": self.features(study, model_a, sae), "latents_b": self.features(study, model_b, sae),
-                "pairs": self.pairs(study, sae, model_a, model_b), "metrics": METRICS}
+        """Coordinates, both feature caches, the pairs and the metrics table of one page, and the families table
+        where the study's SAE is clustered into families (the page's "family" hover mode)."""
+        out = {"coords": UMAP_COORDS.format(study=study, sae=sae),
+               "latents_a": self.features(study, model_a, sae), "latents_b": self.features(study, model_b, sae),
+               "pairs": self.pairs(study, sae, model_a, model_b), "metrics": METRICS}
+        if study in self.family_studies() and sae in self.saes(study):
+            out["families"] = FAMILIES.format(study=study, sae=sae)
+        return out
 
     # ---- seed ceiling ---------------------------------------------------------------------------------
     def _ceiling_studies(self) -> list[str]:

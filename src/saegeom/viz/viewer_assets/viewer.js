@@ -99,12 +99,30 @@
       tokens: d.tokens, group: Int32Array.from(d.group), freq: d.freq, lower: lower };
   }
 
+  // ---------------------------------------------------------------- families (only where the page has them)
+  // D.families: {list: [[family id, models, size, mean score]], a: [index into list per latent, -1: none], b: …}
+  const F = D.families || null;
+  const FAM = {};
+  if (F) {
+    for (const s of SIDES) {
+      const members = F.list.map(() => []);
+      F[s].forEach((k, i) => { if (k >= 0) members[k].push(i); });
+      FAM[s] = { of: Int32Array.from(F[s]), members: members };
+    }
+  }
+  // the latents of the other map in latent i's family, as [id, family mean score] like partners()
+  function familyMembers(side, i) {
+    const k = FAM[side].of[i];
+    if (k < 0) return [];
+    return FAM[OTHER[side]].members[k].map((j) => [j, F.list[k][3]]);
+  }
+
   // ---------------------------------------------------------------- state
   const state = {
     pairing: D.pairing, colour: D.groups.length ? "group" : "score", mode: "pan",
     hl: { a: new Uint8Array(S.a.n), b: new Uint8Array(S.b.n) }, hlKind: null, hlCount: 0,
     hover: null, focus: null, sortKey: "score", sortDir: -1, tableRows: [], lastHoverMs: NaN, details: null,
-    metricRows: 0,
+    metricRows: 0, hoverMode: F ? "family" : "partners",
   };
   let P = null; // current pairing: {a, b, score: arrays; adj: {a: [[pair idx]], b: ...}; best: {a, b}}
 
@@ -358,6 +376,19 @@
     line(labelText(trunc(d.label[i], textCap)), "label");
     if (d.tokens[i].length) line("top tokens: ").appendChild(chips(d.tokens[i], tokenCap));
     line("frequency " + fmt(d.freq[i], 4));
+    if (F) {
+      const k = FAM[side].of[i];
+      if (k < 0) line("family: none (not in the families table)");
+      else {
+        const f = F.list[k], fm = familyMembers(side, i);
+        line("family " + f[0] + " · held by " + f[1].split(",").join(", ") + " · size " + f[2] +
+          (f[3] === null ? "" : " · mean score " + fmt(f[3])), "family");
+        if (state.hoverMode === "family") {
+          line("family members in " + trunc(od.name, textCap) + ": " +
+            (fm.length ? fm.map(([j]) => "#" + j).join(", ") : "none"));
+        }
+      }
+    }
     const ps = partners(side, i);
     if (ps.length) {
       const shown = ps.slice(0, 6).map(([j, sc]) => "#" + j + " (" + fmt(sc) + ")").join(", ");
@@ -391,7 +422,8 @@
       return;
     }
     if (!state.hover || state.hover.side !== side || state.hover.id !== i) {
-      state.hover = { side: side, id: i, partners: partners(side, i) };
+      state.hover = { side: side, id: i, mode: state.hoverMode,
+        partners: state.hoverMode === "family" ? familyMembers(side, i) : partners(side, i) };
       drawAll();
     }
     showTooltip(side, i, clientX, clientY);
@@ -645,10 +677,20 @@
       how + "). Nearby points write similar directions into the model.";
     $("about-score").textContent = "Pairing " + P.name + ": a latent of one map is linked to its partners in the " +
       "other; score = " + (D.scores[P.name] || "pairing score") + ".";
-    $("about-use").textContent = "Hover a point: its partners ring red in the other map and a tooltip lists " +
-      "them. Click a point or a table row: full text below the maps. Drag mode box/lasso: select latents " +
+    $("about-use").textContent = (state.hoverMode === "family"
+      ? "Hover a point: the members of its feature family (" + S.a.name + ", " + S.b.name + " and the other models " +
+        "of the study; \"Hover shows\" switches to pairing partners) ring red in the other map and a tooltip lists " +
+        "the family, the models that hold it and its size."
+      : "Hover a point: its partners ring red in the other map and a tooltip lists them.") + " Click a point or a table row: full text below the maps. Drag mode box/lasso: select latents " +
       "(black outline) and light up their partners (magenta outline). Search: tokens or label, any case. " +
       "Wheel: zoom; double-click: whole map. Tokens are boxed; ␣ is a space, ↵ a newline, ⇥ a tab, ∅ empty.";
+  }
+  function setHoverMode(mode) {
+    if (mode !== "partners" && !(mode === "family" && F)) throw new Error("unknown hover mode " + mode);
+    state.hoverMode = mode;
+    if (F) $("hover-mode").value = mode;
+    state.hover = null; tooltip.hidden = true;
+    renderAbout(); drawAll();
   }
   function options(select, items) {
     select.replaceChildren(...items.map(([v, t]) => { const o = el("option", t); o.value = v; return o; }));
@@ -664,6 +706,14 @@
     options($("colour"), colourModes);
     options($("group"), [["", "— none —"], ...D.groups.map((g) => [g, g])]);
     options($("pairing"), Object.keys(D.pairings).map((p) => [p, p]));
+    if (F) {  // the hover-mode control exists only on pages with families
+      const sel = el("select"), lab = el("label", "Hover shows ");
+      sel.id = "hover-mode"; lab.appendChild(sel);
+      options(sel, [["family", "family members"], ["partners", "pairing partners"]]);
+      sel.value = state.hoverMode;
+      sel.addEventListener("change", (e) => setHoverMode(e.target.value));
+      $("pairing").parentElement.after(lab);
+    }
     P = buildPairing(state.pairing);
     $("pairing").value = state.pairing;
     plots.a = new Plot("a"); plots.b = new Plot("b");
@@ -711,8 +761,10 @@
       }
       return out;
     },
-    hovered: () => state.hover && { side: state.hover.side, id: state.hover.id,
+    hovered: () => state.hover && { side: state.hover.side, id: state.hover.id, mode: state.hover.mode,
       partners: state.hover.partners.map((p) => p[0]), ms: state.lastHoverMs },
+    hoverMode: () => state.hoverMode, setHoverMode: setHoverMode,
+    family: (side, i) => (F && FAM[side].of[i] >= 0 ? F.list[FAM[side].of[i]][0] : null),
     tooltip: () => (tooltip.hidden ? null : tooltip.textContent),
     details: () => ($("details-box").hidden ? null : $("details").textContent),
     metricRows: () => state.metricRows,
