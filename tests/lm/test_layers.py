@@ -47,17 +47,17 @@ def _model_with_saes(root, out, lm_seed: int, sae_seeds: tuple[int, ...], snapsh
 def deep_run(tmp_path_factory):
     """A 3-layer toy LM (LM seed 3, snapshot at step 40) with two SAEs per layer (seeds 0, 1).
 
-    Not tested here: a copy of the architecture trained from another LM seed. At this size (160 steps, held-out
-    loss 3.1 nats against a unigram entropy of 4.4) its layer 0 matches the copy's layer 1 best (decoder z 7.1
-    against 3.6 on the diagonal; layers 1 and 2 match their own), so the diagonal property needs better-trained
-    models than a test can afford (docs/language-models.md)."""
+    Not tested here: a copy of the architecture trained from another LM seed. At this size (400 steps; held-out
+    loss 1.5 nats) the copy's best-matching layers by excess were off the diagonal for layers 0 and 1 (decoder
+    linear CKA excess 0.129 at layer 1 against 0.122 on the diagonal; 0.149 at layer 2 against 0.117), while the
+    default run's 2-layer toy2 (600 steps) against a copy with another seed matched its own layers (one run,
+    docs/language-models.md): the cross-seed property needs better-trained models than a test can afford."""
     root = tmp_path_factory.mktemp("layers")
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     R.lm_corpus(n_stories=800, heldout_fraction=0.25, seed=0, out=root / "corpus")
     R.lm_tokenizer(corpus=root / "corpus", out=root / "tokenizer.json")
     metrics = _model_with_saes(root, root, 3, (0, 1), snapshot_steps=[40])
-    _model_with_saes(root, root / "copy", 4, (0,))
     yield dict(root=root, metrics=metrics)
     torch.set_num_threads(threads)
 
@@ -74,8 +74,8 @@ def test_snapshots_do_not_change_training_and_load_as_models(deep_run, tmp_path)
     early, _ = load_toy_lm(root / "model" / "steps" / "40")
     held = encode_stories(tok, read_stories(root / "corpus" / "heldout.txt")[:200], 64)
     pad = int(tok.pad_token_id)
-    # a snapshot is a model of its own: loadable, and worse on held-out text than the final model
-    print("held-out loss at step 40 and at the end:", heldout_loss(early, held, pad), heldout_loss(final, held, pad))
+    # a snapshot is a model of its own: loadable, and worse on held-out text than the final model (measured, LM
+    # seed 3, one run: 4.34 nats at step 40 against 1.47 at step 400)
     assert heldout_loss(early, held, pad) > heldout_loss(final, held, pad) + 0.5
     with pytest.raises(ValueError, match="not inside training"):
         R.train_lm(corpus=root / "corpus", tokenizer=root / "tokenizer.json", spec=SPEC, seed=3, device="cpu",
@@ -127,11 +127,6 @@ def test_layer_matrix_of_a_model_against_itself_has_its_best_match_on_the_diagon
     """Seed-0 SAEs of every layer against seed-1 SAEs of every layer of the same model (measured z on the
     decoder diagonal 20.3-22.6 against 12.7-19.7 off it)."""
     _assert_diagonal(_layer_matrix(deep_run["root"], "self", 1))
-
-
-def test_a_different_seed_copy_of_the_architecture_still_matches_layer_to_layer(deep_run):
-    """The same architecture trained from another LM seed: each layer's best match (decoder, by z) is its own."""
-    _assert_diagonal(_layer_matrix(deep_run["root"], "copy", 0))
 
 
 def test_a_local_model_on_disk_is_cached_at_every_layer(tmp_path, monkeypatch):
