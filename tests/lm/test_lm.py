@@ -17,7 +17,15 @@ from saegeom.features import LATENTS_SCHEMA, TOP_TOKENS_SCHEMA, read_codes, read
 from saegeom.features.cache import latent_groups
 from saegeom.io.shards import ShardSet, ShardWriter, split_shards
 from saegeom.lm.activations import TokenizerMismatch, check_same_tokens, read_tokens
-from saegeom.lm.corpus import CATEGORIES, make_corpus, read_categories, read_stories, split_corpus
+from saegeom.lm.corpus import (
+    CATEGORIES,
+    ORDERED_CATEGORIES,
+    STORY_CATEGORIES,
+    make_corpus,
+    read_categories,
+    read_stories,
+    split_corpus,
+)
 from saegeom.lm.groups import GroupLabels, category_scores
 from saegeom.lm.models import ModelUnavailable, load_pretrained_lm, load_toy_lm
 from saegeom.lm.runtime import splice_metrics
@@ -43,6 +51,42 @@ def test_corpus_has_every_category_word_and_is_identical_per_seed():
     assert len(held) == 1000 and train + held == stories
     # every category word is one token of the word-level tokenizer
     assert len({w for ws in CATEGORIES.values() for w in ws}) == sum(len(ws) for ws in CATEGORIES.values())
+
+
+def test_story_words_repeat_and_ordered_words_have_their_successor():
+    """Each story uses one word per STORY_CATEGORIES category (checked by counting the distinct category words
+    of a story; names: the opening's name is the ending's, a second name may come and go), and every successor
+    sentence names the next day/month/number (checked against hand-written successor tables, not the module's lists)."""
+    next_day = dict(zip("monday tuesday wednesday thursday friday saturday sunday".split(),
+                        "tuesday wednesday thursday friday saturday sunday monday".split(), strict=True))
+    next_month = dict(zip("january february march april may june july august september october november december"
+                          .split(), "february march april may june july august september october november december "
+                          "january".split(), strict=True))
+    next_number = dict(zip("two three four five six seven eight nine".split(),
+                           "three four five six seven eight nine ten".split(), strict=True))
+    assert set(STORY_CATEGORIES) | set(ORDERED_CATEGORIES) == set(CATEGORIES)
+    word_cat = {w: c for c, ws in CATEGORIES.items() for w in ws}
+    n_successors = 0
+    for story in make_corpus(500, seed=3):
+        sentences = [s.split() for s in story.split(" . ")]
+        for cat in STORY_CATEGORIES:
+            if cat == "names":  # the main name opens and ends every story (a second name comes and goes)
+                first = {w for w in sentences[0] if word_cat.get(w) == cat}
+                assert len(first) == 1 and first <= set(sentences[-1]), story
+            else:
+                used = {w for s in sentences for w in s if word_cat.get(w) == cat}
+                assert len(used) <= 1, (cat, story)
+        for s in sentences:
+            if s[:3] == ["the", "day", "after"]:
+                assert next_day[s[3]] == s[5], story
+                n_successors += 1
+            elif s[:1] == ["after"]:
+                assert next_month[s[1]] == s[3], story
+                n_successors += 1
+            elif "then" in s and s[1] == "had":
+                assert next_number[s[2]] == s[s.index("then") + 1], story
+                n_successors += 1
+    assert n_successors > 100  # ~3/13 of ~3 middles per story: ~350 expected
 
 
 def test_category_words_are_single_known_tokens(tmp_path):
