@@ -16,7 +16,7 @@ from saegeom import rules as R
 from saegeom.features import LATENTS_SCHEMA, TOP_TOKENS_SCHEMA, read_codes, read_latents, read_top_tokens
 from saegeom.features.cache import latent_groups
 from saegeom.io.shards import ShardSet, ShardWriter, split_shards
-from saegeom.lm.activations import TokenizerMismatch, check_same_tokens, read_tokens
+from saegeom.lm.activations import TokenizerMismatch, balanced_shard_rows, check_same_tokens, read_tokens
 from saegeom.lm.corpus import (
     CATEGORIES,
     ORDERED_CATEGORIES,
@@ -153,6 +153,23 @@ def test_activation_cache_rows_carry_tokens_docs_positions_and_mask(toy_run):
     rows = np.flatnonzero(t["doc"] == 3)
     got = np.concatenate([s.shard_arrays(i)["activations"] for i in range(s.n_shards)])[rows]
     np.testing.assert_allclose(got, cache[toy_run["spec"]["hook"]][0].numpy(), atol=1e-5)
+    # shards of near-equal size, so the held-out (last) one is not whatever remainder the cut left
+    sizes = [len(s.shard_arrays(i)["activations"]) for i in range(s.n_shards)]
+    assert sum(sizes) == s.n_rows and max(sizes) <= LM_DEFAULTS["shard_rows"]
+    assert max(sizes) - min(sizes) <= s.n_shards, sizes
+
+
+@pytest.mark.parametrize("shard_rows", [1, 7, 100, 16384])
+def test_balanced_shard_rows_cut_near_equal_shards(shard_rows):
+    """Cut n rows at the returned size: as many shards as a cut at shard_rows gives, none larger than shard_rows,
+    sizes within n_shards of each other (the old cut at exactly shard_rows left a last shard of n mod shard_rows,
+    e.g. 264 of 49 416 rows at 16 384; checked by hand: 49 416 rows -> 4 shards of 12 354)."""
+    assert balanced_shard_rows(49_416, 16_384) == 12_354
+    for n in [1, 2, 99, 100, 101, 264, 16_385, 49_073, 49_416, 50_046]:
+        r = balanced_shard_rows(n, shard_rows)
+        sizes = [min(r, n - start) for start in range(0, n, r)]
+        assert len(sizes) == -(-n // shard_rows) and max(sizes) <= shard_rows and sum(sizes) == n
+        assert max(sizes) - min(sizes) <= len(sizes), (n, sizes)
 
 
 class _Splice:
