@@ -16,8 +16,16 @@ from saegeom import rules as R
 from saegeom.features import LATENTS_SCHEMA, TOP_TOKENS_SCHEMA, read_codes, read_latents, read_top_tokens
 from saegeom.features.cache import latent_groups
 from saegeom.io.shards import ShardSet, ShardWriter, split_shards
-from saegeom.lm.activations import TokenizerMismatch, check_same_tokens, read_tokens
-from saegeom.lm.corpus import CATEGORIES, make_corpus, read_categories, read_stories, split_corpus
+from saegeom.lm.activations import TokenizerMismatch, balanced_shard_rows, check_same_tokens, read_tokens
+from saegeom.lm.corpus import (
+    CATEGORIES,
+    ORDERED_CATEGORIES,
+    STORY_CATEGORIES,
+    make_corpus,
+    read_categories,
+    read_stories,
+    split_corpus,
+)
 from saegeom.lm.groups import GroupLabels, category_scores
 from saegeom.lm.hook_points import expand_hooks
 from saegeom.lm.models import ModelUnavailable, load_pretrained_lm, load_toy_lm
@@ -44,6 +52,42 @@ def test_corpus_has_every_category_word_and_is_identical_per_seed():
     assert len(held) == 1000 and train + held == stories
     # every category word is one token of the word-level tokenizer
     assert len({w for ws in CATEGORIES.values() for w in ws}) == sum(len(ws) for ws in CATEGORIES.values())
+
+
+def test_story_words_repeat_and_ordered_words_have_their_successor():
+    """Each story uses one word per STORY_CATEGORIES category (checked by counting the distinct category words
+    of a story; names: the opening's name is the ending's, a second name may come and go), and every successor
+    sentence names the next day/month/number (checked against hand-written successor tables, not the module's lists)."""
+    next_day = dict(zip("monday tuesday wednesday thursday friday saturday sunday".split(),
+                        "tuesday wednesday thursday friday saturday sunday monday".split(), strict=True))
+    next_month = dict(zip("january february march april may june july august september october november december"
+                          .split(), "february march april may june july august september october november december "
+                          "january".split(), strict=True))
+    next_number = dict(zip("two three four five six seven eight nine".split(),
+                           "three four five six seven eight nine ten".split(), strict=True))
+    assert set(STORY_CATEGORIES) | set(ORDERED_CATEGORIES) == set(CATEGORIES)
+    word_cat = {w: c for c, ws in CATEGORIES.items() for w in ws}
+    n_successors = 0
+    for story in make_corpus(500, seed=3):
+        sentences = [s.split() for s in story.split(" . ")]
+        for cat in STORY_CATEGORIES:
+            if cat == "names":  # the main name opens and ends every story (a second name comes and goes)
+                first = {w for w in sentences[0] if word_cat.get(w) == cat}
+                assert len(first) == 1 and first <= set(sentences[-1]), story
+            else:
+                used = {w for s in sentences for w in s if word_cat.get(w) == cat}
+                assert len(used) <= 1, (cat, story)
+        for s in sentences:
+            if s[:3] == ["the", "day", "after"]:
+                assert next_day[s[3]] == s[5], story
+                n_successors += 1
+            elif s[:1] == ["after"]:
+                assert next_month[s[1]] == s[3], story
+                n_successors += 1
+            elif "then" in s and s[1] == "had":
+                assert next_number[s[2]] == s[s.index("then") + 1], story
+                n_successors += 1
+    assert n_successors > 100  # ~3/13 of ~3 middles per story: ~350 expected
 
 
 def test_category_words_are_single_known_tokens(tmp_path):
@@ -111,6 +155,23 @@ def test_activation_cache_rows_carry_tokens_docs_positions_and_mask(toy_run):
     rows = np.flatnonzero(t["doc"] == 3)
     got = np.concatenate([s.shard_arrays(i)["activations"] for i in range(s.n_shards)])[rows]
     np.testing.assert_allclose(got, cache[toy_run["hook"]][0].numpy(), atol=1e-5)
+    # shards of near-equal size, so the held-out (last) one is not whatever remainder the cut left
+    sizes = [len(s.shard_arrays(i)["activations"]) for i in range(s.n_shards)]
+    assert sum(sizes) == s.n_rows and max(sizes) <= LM_DEFAULTS["shard_rows"]
+    assert max(sizes) - min(sizes) <= s.n_shards, sizes
+
+
+@pytest.mark.parametrize("shard_rows", [1, 7, 100, 16384])
+def test_balanced_shard_rows_cut_near_equal_shards(shard_rows):
+    """Cut n rows at the returned size: as many shards as a cut at shard_rows gives, none larger than shard_rows,
+    sizes within n_shards of each other (the old cut at exactly shard_rows left a last shard of n mod shard_rows,
+    e.g. 264 of 49 416 rows at 16 384; checked by hand: 49 416 rows -> 4 shards of 12 354)."""
+    assert balanced_shard_rows(49_416, 16_384) == 12_354
+    for n in [1, 2, 99, 100, 101, 264, 16_385, 49_073, 49_416, 50_046]:
+        r = balanced_shard_rows(n, shard_rows)
+        sizes = [min(r, n - start) for start in range(0, n, r)]
+        assert len(sizes) == -(-n // shard_rows) and max(sizes) <= shard_rows and sum(sizes) == n
+        assert max(sizes) - min(sizes) <= len(sizes), (n, sizes)
 
 
 class _Splice:
@@ -196,7 +257,7 @@ def test_feature_cache_follows_the_contract(toy_run):
     idx, val, meta = read_codes(root / "features")
     s = ShardSet(root / "acts")
     assert idx.shape == (s.n_rows, 16) and meta["d_sae"] == d_sae and meta["k"] == 16
-    # frequency, recomputed from the sparse codes (a TopK SAE with k=4 < 16 keeps every firing)
+    # frequency, recomputed from the sparse codes (a TopK SAE with k <= 16 keeps every firing)
     mask = read_tokens(s)["mask"].astype(bool)
     counts = np.bincount(idx[mask][val[mask] > 0], minlength=d_sae)
     np.testing.assert_allclose(lat.frequency, counts / mask.sum())

@@ -125,7 +125,7 @@ def build_feature_cache(sae, shards: ShardSet, tokenizer, out_dir: str | Path, *
             values[rows] = top.values.numpy()
             zv = z[m]
             fire += (zv > 0).sum(0).double()
-            act_sum += zv.sum(0).double()
+            act_sum += zv.double().sum(0)  # float64 sums: a float32 sum can put the mean above the max
             act_max = torch.maximum(act_max, zv.max(0).values.double()) if len(zv) else act_max
             n_valid += len(zv)
             row_ids = torch.arange(offset + start, offset + start + len(x))[m]

@@ -58,13 +58,28 @@ def model_activations(model, hook: str, seqs: list[np.ndarray], pad_id: int, bat
             yield acts[j, : len(s)], start + j
 
 
+def balanced_shard_rows(n_rows: int, shard_rows: int) -> int:
+    """Rows per shard that split ``n_rows`` into as many shards as ``shard_rows`` needs (⌈n_rows / shard_rows⌉)
+    of near-equal size: every shard ≤ ``shard_rows`` and the last one ≥ n_rows / n_shards − n_shards + 1.
+
+    The last shard is the held-out set (comparisons' activations and firing frequencies). Cut at exactly
+    ``shard_rows`` it held ``n_rows mod shard_rows`` rows, whatever that happened to be: 264 of 49 416 rows
+    for one demo seed, so most latents looked dead there and the ``random_partners`` null was undefined."""
+    if n_rows < 0 or shard_rows <= 0:
+        raise ValueError(f"need n_rows >= 0 and shard_rows > 0, got {n_rows} and {shard_rows}")
+    n_shards = max(1, -(-n_rows // shard_rows))
+    return max(1, -(-n_rows // n_shards))
+
+
 def cache_activations(model, tokenizer, hook: str, stories: list[str], out_dir: str | Path, shard_rows: int,
                       n_ctx: int | None = None, batch_size: int = 32, meta: dict[str, Any] | None = None) -> ShardSet:
-    """Write ``hook``'s activations on ``stories`` as a shard set (module doc), atomically."""
+    """Write ``hook``'s activations on ``stories`` as a shard set (module doc), atomically; shards of at most
+    ``shard_rows`` rows, near-equal in size (:func:`balanced_shard_rows`)."""
     from tqdm.auto import tqdm
 
     n_ctx = n_ctx or model.cfg.n_ctx
     seqs = encode_stories(tokenizer, stories, n_ctx)
+    shard_rows = balanced_shard_rows(sum(len(q) for q in seqs), shard_rows)  # one row per token of each sequence
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
     info = {**(meta or {}), "hook": hook, "tokenizer": tokenizer_fingerprint(tokenizer), "n_docs": len(seqs),
             "n_ctx": n_ctx}

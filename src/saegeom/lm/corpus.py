@@ -2,7 +2,9 @@
 
 Every story is a few sentences drawn from templates whose slots are filled from word
 categories (names, animals, colours, days, months, numbers, emotions, places, family
-roles, foods). The categories are the ground-truth semantic groups of the language-model
+roles, foods); a story keeps one word per category for its hero, pet, colour, place, relative, food and
+mood (``STORY_CATEGORIES``), and days, months and numbers also appear with their successor
+(``ORDERED_CATEGORIES``). The categories are the ground-truth semantic groups of the language-model
 comparisons (``group:<category>``). All category words are single lower-case words, so
 a word-level tokenizer gives each one its own token.
 
@@ -55,6 +57,9 @@ MIDDLES = [
     "it was a cold day in {months} and the {places} was very quiet .",
     "{names} counted {numbers} {colours} flowers near the {places} .",
     "the {colours} {animals} said hello to {family} .",
+    "the day after {days} is {days+1} .",
+    "after {months} comes {months+1} .",
+    "{names} had {numbers} {foods} and then {numbers+1} {foods} .",
 ]
 ENDINGS = [
     "at the end of the day {names} was {emotions} .",
@@ -63,26 +68,53 @@ ENDINGS = [
 ]
 
 
-def _fill(template: str, rng: np.random.Generator, name: str) -> str:
+#: Categories whose word is drawn once per story and reused in every slot (the story's hero, pet, colour,
+#: place, relative, food and mood), so predicting a later mention needs *which* word came before.
+STORY_CATEGORIES = ("names", "animals", "colours", "places", "family", "foods", "emotions")
+#: Ordered categories: drawn afresh per slot; ``{cat+1}`` is the successor of the slot's last ``{cat}`` word
+#: (days and months wrap around; ``numbers`` never draws its last word before a successor slot).
+ORDERED_CATEGORIES = ("days", "months", "numbers")
+#: Why the two rules: with every slot drawn independently, a category's words are exchangeable in every
+#: context, so a small model gives them one shared direction per context and its SAE has a handful of
+#: latents per category (one per left context, 2 for days in the 2026-12-01 demo) however wide it is.
+#: Reuse and successors make a word's identity matter for later tokens and give the ordered categories more
+#: contexts: more category latents, and category groups with enough pairs (docs/language-models.md,
+#: "Enough signal in the category groups").
+
+
+def _fill(template: str, rng: np.random.Generator, story: dict[str, str]) -> str:
+    """Fill a template's slots: ``STORY_CATEGORIES`` from ``story`` (one word each), ``{name2}`` with another
+    name, ordered categories afresh (``{cat+1}``: the successor of the last ``{cat}`` word)."""
     out = template
     if "{name2}" in out:
-        others = [n for n in CATEGORIES["names"] if n != name]
+        others = [n for n in CATEGORIES["names"] if n != story["names"]]
         out = out.replace("{name2}", others[rng.integers(len(others))])
     for cat, words in CATEGORIES.items():
+        last = None
         while "{" + cat + "}" in out:
-            word = name if cat == "names" else words[rng.integers(len(words))]
+            if cat in story:
+                word = story[cat]
+            else:
+                pool = words[:-1] if cat == "numbers" and "{numbers+1}" in out else words
+                word = pool[rng.integers(len(pool))]
+            last = word
             out = out.replace("{" + cat + "}", word, 1)
+        if "{" + cat + "+1}" in out:
+            if last is None:
+                raise ValueError(f"template {template!r}: {{{cat}+1}} without a {{{cat}}} slot before it")
+            out = out.replace("{" + cat + "+1}", words[(words.index(last) + 1) % len(words)])
     return out
 
 
 def make_story(rng: np.random.Generator, n_middle: tuple[int, int] = (2, 4)) -> str:
-    """One story: an opening, ``n_middle`` middle sentences (inclusive range), an ending; one main name."""
-    name = CATEGORIES["names"][rng.integers(len(CATEGORIES["names"]))]
+    """One story: an opening, ``n_middle`` middle sentences (inclusive range), an ending; one word of each
+    ``STORY_CATEGORIES`` category for the whole story (module constants)."""
+    story = {c: CATEGORIES[c][rng.integers(len(CATEGORIES[c]))] for c in STORY_CATEGORIES}
     parts = [OPENINGS[rng.integers(len(OPENINGS))]]
     for _ in range(int(rng.integers(n_middle[0], n_middle[1] + 1))):
         parts.append(MIDDLES[rng.integers(len(MIDDLES))])
     parts.append(ENDINGS[rng.integers(len(ENDINGS))])
-    return " ".join(_fill(p, rng, name) for p in parts)
+    return " ".join(_fill(p, rng, story) for p in parts)
 
 
 def make_corpus(n_stories: int, seed: int) -> list[str]:
