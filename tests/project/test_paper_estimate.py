@@ -75,7 +75,8 @@ def test_lm_factors_are_the_lm_block_ratios_weighted_by_lm_jobs():
     for m in more["lm"]["models"].values():
         m["steps"] = 3 * m.get("steps", 600)
     more["lm"]["corpus"]["n_stories"] *= 2
-    more["lm"]["saes"]["topk"]["d_sae"] *= 4
+    for spec in more["lm"]["saes"].values():
+        spec["d_sae"] *= 4
     d, p = plan(base), plan(more)
     jobs = {"train_sae": 40, "features": 10, "category_recovery": 4, "pair_features": 6}
     f = est.lm_factors(d, p, jobs)
