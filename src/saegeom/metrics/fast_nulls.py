@@ -41,6 +41,7 @@ from scipy.stats import rankdata
 
 from saegeom.metrics import representational as rep
 from saegeom.metrics._arrays import as_f64, unit_rows
+from saegeom.metrics._arrays import svd as _svd
 from saegeom.metrics.registry import MetricSpec, MetricUndefined
 
 RSA_EXACT_MAX_ITEMS = 4096  # above: n(n-1)/2 ranks per draw are too many; subsample items
@@ -141,7 +142,7 @@ class SharedRows:
         self.colsum = source.sum(axis=0)
         self.sq = np.einsum("ij,ij->i", source, source)
         self.xc = rep._centre(x)
-        u, sv, vt = np.linalg.svd(self.xc, full_matrices=False)
+        u, sv, vt = _svd(self.xc, full_matrices=False)
         keep = sv > 1e-10 * max(sv.max(initial=0.0), 1e-300)
         self.ux, self.sx, self.vtx = u[:, keep], sv[keep], vt[keep]
         self.to_cross = self.vtx.T * self.sx  # (d1, r)
@@ -274,7 +275,7 @@ class _SVCCA(_RowGram):
                                   "construction")
         exact = d.approximate and w[0] > FLOAT32_MAX_CONDITION * w[k - 1]
         m = d.p(exact)[: self.kx] @ (v[:, :k] / np.sqrt(w[:k]))
-        return float(np.clip(np.linalg.svd(m, compute_uv=False), 0.0, 1.0).mean())
+        return float(np.clip(_svd(m, compute_uv=False), 0.0, 1.0).mean())
 
 
 class _PWCCA(_RowGram):
@@ -303,7 +304,7 @@ class _PWCCA(_RowGram):
             return self.plain(idx)  # raises the plain metric's MetricUndefined
         exact = d.approximate and w[0] > FLOAT32_MAX_CONDITION * w[k - 1]
         m = d.p(exact) @ (v[:, :k] / s[:k])
-        u, rho, vt = np.linalg.svd(m, full_matrices=False)
+        u, rho, vt = _svd(m, full_matrices=False)
         rho = np.clip(rho, 0.0, 1.0)
         if self.x_weights:
             alpha = np.abs(u.T @ self.qx_xc).sum(axis=1)
@@ -328,7 +329,7 @@ class _Procrustes(_RowGram):
             r, c = linear_sum_assignment(-m)
             t = m[r, c].sum()
         else:
-            t = np.linalg.svd(m, compute_uv=False).sum()
+            t = _svd(m, compute_uv=False).sum()
         return 2.0 - 2.0 * t
 
     def __call__(self, idx):
@@ -645,7 +646,7 @@ class PairDraw:
     def svd(self, side: str) -> tuple[np.ndarray, np.ndarray]:
         """(u, s) of the centred side (thin SVD)."""
         if side not in self._svd:
-            u, s, _ = np.linalg.svd(self.centred(side), full_matrices=False)
+            u, s, _ = _svd(self.centred(side), full_matrices=False)
             self._svd[side] = (u, s)
         return self._svd[side]
 
@@ -675,7 +676,7 @@ def _cca_shared(d: PairDraw, qx: np.ndarray, qy: np.ndarray, name: str):
     if qx.shape[1] + qy.shape[1] > n - 1:
         raise MetricUndefined(f"{name} undefined: kx={qx.shape[1]} + ky={qy.shape[1]} kept components exceed "
                               f"n - 1 = {n - 1} (n={n} items), so some canonical correlations are 1 by construction")
-    u, rho, _ = np.linalg.svd(qx.T @ qy, full_matrices=False)
+    u, rho, _ = _svd(qx.T @ qy, full_matrices=False)
     return u, np.clip(rho, 0.0, 1.0)
 
 
@@ -699,7 +700,7 @@ def pair_value(name: str, d: PairDraw, **kw) -> float | None:
         nx, ny = np.linalg.norm(xc), np.linalg.norm(yc)
         if nx == 0 or ny == 0:
             return None  # the plain metric raises with its own message
-        d2 = 2.0 - 2.0 * np.linalg.svd((xc / nx).T @ (yc / ny), compute_uv=False).sum()
+        d2 = 2.0 - 2.0 * _svd((xc / nx).T @ (yc / ny), compute_uv=False).sum()
         return None if d2 < 1e-6 else float(np.sqrt(d2))  # cancellation: near-identical shapes measured directly
     if name in ("mutual_knn", "jaccard_knn") and set(kw) <= {"k", "seed"}:
         k = kw.get("k", 10)

@@ -11,6 +11,7 @@ import numpy as np
 from scipy.stats import rankdata
 
 from saegeom.metrics._arrays import paired
+from saegeom.metrics._arrays import svd as _svd
 from saegeom.metrics.registry import MetricUndefined, register_metric
 
 
@@ -20,14 +21,14 @@ def _centre(x: np.ndarray) -> np.ndarray:
 
 def _orthonormal_basis(x: np.ndarray, tol: float = 1e-10) -> np.ndarray:
     """(n, r) orthonormal basis of the column space of (already centred) x."""
-    u, s, _ = np.linalg.svd(x, full_matrices=False)
+    u, s, _ = _svd(x, full_matrices=False)
     keep = s > tol * max(s.max(initial=0.0), 1e-300)
     return u[:, keep]
 
 
 def _svd_reduce(x: np.ndarray, var_fraction: float) -> np.ndarray:
     """Top singular directions of centred x explaining ``var_fraction`` of *its own* variance."""
-    u, s, _ = np.linalg.svd(x, full_matrices=False)
+    u, s, _ = _svd(x, full_matrices=False)
     var = s**2
     if var.sum() == 0:
         return u[:, :0]
@@ -52,7 +53,7 @@ def _cca(x: np.ndarray, y: np.ndarray, name: str):
     if kx + ky > n - 1:
         raise MetricUndefined(f"{name} undefined: kx={kx} + ky={ky} kept components exceed n - 1 = {n - 1} "
                               f"(n={n} items), so some canonical correlations are 1 by construction")
-    u, rho, _ = np.linalg.svd(qx.T @ qy, full_matrices=False)
+    u, rho, _ = _svd(qx.T @ qy, full_matrices=False)
     return qx, u, np.clip(rho, 0.0, 1.0)
 
 
