@@ -149,7 +149,7 @@ def test_shipped_config_plans_every_stage():
                                     + 1 + len(p.families_targets()) + len(p.layer_matrix_tables())
                                     + len(p.training_tables()))
     assert p.layer_matrix_tables() == ["results/layers/toys/topk.parquet"]
-    assert p.training_tables() == ["results/training/toy2_training/topk.parquet"]
+    assert p.training_tables() == ["results/training/toy2_training/topk256.parquet"]
     assert p.families_targets() and p.ceiling_tables()
 
 
