@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from saegeom.metrics.registry import MetricUndefined
@@ -37,13 +39,13 @@ def same_width(x: np.ndarray, y: np.ndarray, metric: str) -> None:
         raise MetricUndefined(f"{metric} compares directions in one space: widths {x.shape[1]} and {y.shape[1]} differ")
 
 
-def svd(a: np.ndarray, full_matrices: bool = False, compute_uv: bool = True):
+def svd(a: np.ndarray, full_matrices: bool = False, compute_uv: bool = True) -> Any:
     """``np.linalg.svd`` (LAPACK ``gesdd``), falling back to ``gesvd`` (``scipy.linalg.svd``) when ``gesdd`` does not
     converge. ``gesdd``'s divide and conquer fails on some badly scaled matrices that ``gesvd``'s QR iteration
     handles (seen on activations of sparse TopK codes of a 1024-latent SAE); a matrix with NaN or inf is an error
     naming that instead."""
     try:
-        return np.linalg.svd(a, full_matrices=full_matrices, compute_uv=compute_uv)
+        return np.linalg.svd(a, full_matrices=full_matrices, compute_uv=compute_uv)  # type: ignore[call-overload]
     except np.linalg.LinAlgError:
         if not np.isfinite(a).all():
             raise ValueError(f"SVD of a {a.shape} matrix with {int((~np.isfinite(a)).sum())} non-finite entries; "
