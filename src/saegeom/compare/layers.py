@@ -68,25 +68,24 @@ TRAINING_SCHEMA = pa.schema([
 
 
 def _sign(metrics: pd.Series) -> np.ndarray:
-    """+1 for similarities, −1 for distances (the metric registry's direction; +1 for names it does not know)."""
-    from saegeom.metrics.registry import get_metric
+    """+1 for similarities, −1 for distances, per row (``saegeom.metrics.registry.orientation``)."""
+    from saegeom.metrics.registry import orientation
 
-    def sign(metric: str) -> float:
-        try:
-            return 1.0 if get_metric(metric).higher_is_similar else -1.0
-        except (KeyError, ValueError):
-            return 1.0
+    return metrics.map(orientation).to_numpy(float)
 
-    return metrics.map(sign).to_numpy(float)
+
+def excess(df: pd.DataFrame) -> np.ndarray:
+    """``s · (value − baseline_mean)`` per row, ``s = −1`` for metrics where lower is more similar: the excess over
+    the null's mean (NaN where a term is missing). ``df``: metrics rows."""
+    return _sign(df["metric"]) * (df["value"].to_numpy(float) - df["baseline_mean"].to_numpy(float))
 
 
 def oriented_z(df: pd.DataFrame) -> np.ndarray:
-    """``s · (value − baseline_mean) / baseline_std`` per row, ``s = −1`` for metrics where lower is more similar;
-    NaN where the null's std is not positive or a term is missing. ``df``: metrics rows."""
-    s = _sign(df["metric"])
+    """:func:`excess` over ``baseline_std`` per row; NaN where the null's std is not positive or a term is
+    missing. ``df``: metrics rows."""
     std = df["baseline_std"].to_numpy(float)
     with np.errstate(divide="ignore", invalid="ignore"):
-        z = s * (df["value"].to_numpy(float) - df["baseline_mean"].to_numpy(float)) / std
+        z = excess(df) / std
     z[~(std > 0)] = np.nan
     return z
 
@@ -103,8 +102,7 @@ def _headline_rows(rows: pd.DataFrame) -> pd.DataFrame:
     """The ``random_partners`` rows of comparison rows, with q-values (module doc) and oriented z."""
     rows = add_q_values(rows)
     out = rows[rows["baseline"] == LAYER_NULL].copy()
-    out["z"] = oriented_z(out)
-    out["excess"] = _sign(out["metric"]) * (out["value"].to_numpy(float) - out["baseline_mean"].to_numpy(float))
+    out["z"], out["excess"] = oriented_z(out), excess(out)
     return out.rename(columns={"baseline_mean": "null_mean", "baseline_std": "null_std"})
 
 
@@ -115,9 +113,8 @@ def layer_matrix(rows: pd.DataFrame, units: Sequence[dict[str, Any]]) -> pd.Data
     ``units``: the plan's unit records (:meth:`saegeom.workflow.plan.Plan.unit_table`). One row per layer pair ×
     subspace × representation × pairing × metric: ``study``, ``sae``, ``model_a``/``model_b`` (the LMs),
     ``unit_a``/``unit_b``, ``hook_*``, ``layer_*``, the value, ``null_mean``/``null_std``, ``excess`` and ``z``
-    (oriented),
-    ``p_value``, ``q_value``, ``n_pairs``, ``n_baseline_valid``, ``best`` (B's best-matching layer for this
-    layer of A, module doc), ``best_by_value`` and ``best_rule``."""
+    (oriented), ``p_value``, ``q_value``, ``n_pairs``, ``n_baseline_valid``, ``best`` (B's best-matching layer for
+    this layer of A, module doc), ``best_by_value`` and ``best_rule``."""
     u = _units_frame(units)
     unknown = sorted((set(rows["model_a"]) | set(rows["model_b"])) - set(u.index))
     if unknown:

@@ -72,3 +72,13 @@ def get_metric(name: str) -> MetricSpec:
     if name not in METRICS:
         raise KeyError(f"unknown metric {name!r}; registered: {sorted(METRICS)}")
     return METRICS[name]
+
+
+def orientation(name: str) -> float:
+    """+1 for a similarity, −1 for a distance (``higher_is_similar``), so that ``orientation · (value − null)`` is
+    "more similar than chance" for every metric; +1 for a name the registry does not know (a table of rows from
+    elsewhere, read as similarities)."""
+    try:
+        return 1.0 if get_metric(name).higher_is_similar else -1.0
+    except KeyError:
+        return 1.0

@@ -159,6 +159,9 @@ class Plan:
     def __init__(self, config: dict[str, Any]):
         self.config = config
         self.lm = config["lm"]
+        #: {model: its hook points in layer order} (:meth:`lm_hooks`), expanded once: a local model's layer count is
+        #: read from disk, and unit names are asked for on every job's inputs
+        self._hooks: dict[str, list[str]] = {m: self._expand_hooks(m) for m in self.lm["models"]}
         cal = config["calibration"]
         #: {calibration world name: shared fraction} of the calibration sweep
         self.calibration_worlds: dict[str, float] = {
@@ -192,7 +195,7 @@ class Plan:
     # ---- studies ---------------------------------------------------------------------------------------
     def source(self, study: str) -> str:
         """``lm`` for an LM comparison or training study, ``synthetic`` for a synthetic or calibration world."""
-        return "lm" if study in self.lm["comparisons"] or study in self.training_studies else "synthetic"
+        return "lm" if study in self.lm["comparisons"] or self.is_training(study) else "synthetic"
 
     def is_family_world(self, study: str) -> bool:
         return study in self.family_worlds
@@ -353,6 +356,9 @@ class Plan:
     def lm_hooks(self, model: str) -> list[str]:
         """The hook points a model is cached at: its ``hook`` (a name, a list, ``all`` = every block's
         ``hook_resid_post``, or a pattern ``blocks.*.<hook>``), in layer order."""
+        return list(self._hooks[model])
+
+    def _expand_hooks(self, model: str) -> list[str]:
         from saegeom.lm.hook_points import expand_hooks, model_n_layers
 
         spec = self.lm["models"][model]
@@ -361,7 +367,7 @@ class Plan:
     def _hook_suffixes(self, model: str) -> dict[str, str]:
         """{hook: unit-name suffix} of a model: "" for a one-hook model, ``.L<i>`` when every hook is in its own
         block, else ``.<hook>``."""
-        hooks = self.lm_hooks(model)
+        hooks = self._hooks[model]
         if len(hooks) == 1:
             return {hooks[0]: ""}
         from saegeom.lm.hook_points import hook_layer

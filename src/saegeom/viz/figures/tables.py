@@ -47,12 +47,9 @@ def check_columns(df: pd.DataFrame, columns: Sequence[str], what: str) -> None:
 
 def higher_is_similar(metric: str) -> bool:
     """The metric's direction from the registry (True for names it does not know: similarities by default)."""
-    from saegeom.metrics.registry import get_metric
+    from saegeom.metrics.registry import orientation
 
-    try:
-        return bool(get_metric(metric).higher_is_similar)
-    except (KeyError, ValueError):
-        return True
+    return orientation(metric) > 0
 
 
 def choose_pairing(pairings: Iterable[str]) -> str:
