@@ -169,21 +169,25 @@ def train_toy_lm(spec: dict[str, Any], tokenizer_path: str | Path, train_seqs: l
                "n_params": int(sum(p.numel() for p in model.parameters())), "spec": spec}
     arch = {k: getattr(cfg, k) for k in (*TOY_ARCH_KEYS, "d_vocab", "seed")}
     with atomic_path(out_dir) as tmp:
-        tmp.mkdir(parents=True)
-        save_file({k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()},
-                  str(tmp / WEIGHTS_FILE))
-        (tmp / CONFIG_FILE).write_text(strict_json.dumps(arch, indent=1))
-        shutil.copy(tokenizer_path, tmp / TOKENIZER_FILE)
-        (tmp / METRICS_FILE).write_text(strict_json.dumps(metrics, indent=1))
+        _write_model_dir(tmp, {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}, arch,
+                         tokenizer_path, metrics)
         for n, weights in sorted(snapshots.items()):
-            d = tmp / "steps" / str(n)
-            d.mkdir(parents=True)
-            save_file(weights, str(d / WEIGHTS_FILE))
-            (d / CONFIG_FILE).write_text(strict_json.dumps(arch, indent=1))
-            shutil.copy(tokenizer_path, d / TOKENIZER_FILE)
-            (d / METRICS_FILE).write_text(strict_json.dumps({"step": n, "steps": steps, "seed": seed}, indent=1))
+            _write_model_dir(tmp / "steps" / str(n), weights, arch, tokenizer_path,
+                             {"step": n, "steps": steps, "seed": seed})
     remove_checkpoint(checkpoint_dir)
     return metrics
+
+
+def _write_model_dir(d: Path, weights: dict[str, torch.Tensor], arch: dict[str, Any], tokenizer_path: str | Path,
+                     metrics: dict[str, Any]) -> None:
+    """A directory :func:`load_toy_lm` reads: weights, config, tokenizer and metrics (inside the job's temp dir)."""
+    from safetensors.torch import save_file
+
+    d.mkdir(parents=True)
+    save_file(weights, str(d / WEIGHTS_FILE))
+    (d / CONFIG_FILE).write_text(strict_json.dumps(arch, indent=1))
+    shutil.copy(tokenizer_path, d / TOKENIZER_FILE)
+    (d / METRICS_FILE).write_text(strict_json.dumps(metrics, indent=1))
 
 
 def _read_snapshots(checkpoint_dir: str | Path | None, wanted: list[int]) -> dict[int, dict[str, torch.Tensor]]:
