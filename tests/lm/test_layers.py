@@ -1,5 +1,6 @@
-"""LM layers and checkpoints end to end on a small toy model trained here: weight snapshots during training,
-activation caches at every layer, SAEs per layer, and the layer matrix of a model against itself."""
+"""LM layers and checkpoints end to end on toy models trained here: weight snapshots during training, activation
+caches at every layer, SAEs per layer, the layer matrix of a model against itself and against a copy of its
+architecture trained from another seed."""
 
 from __future__ import annotations
 
@@ -24,19 +25,27 @@ SPEC = {"source": "toy", "hook": "all", "n_layers": 3, "d_model": 32, "n_heads":
         "batch_size": 32}
 SAE = {"architecture": "topk", "d_sae": 128, "k": 4, "lr": 0.003, "training_samples": 30000, "batch_size": 256}
 HOOKS = expand_hooks(SPEC["hook"], lambda: SPEC["n_layers"])
+#: the default run's toy2 (2 layers, d_model 64, 600 steps) and its 256-latent SAE (`topk256`): trained enough
+#: for a copy from another LM seed to share features layer by layer (SPEC above is not: see ``deep_run``)
+TRAINED = {"source": "toy", "hook": "all", "n_layers": 2, "d_model": 64, "n_heads": 4, "d_mlp": 256, "steps": 600,
+           "batch_size": 32}
+TRAINED_SAE = {"architecture": "topk", "d_sae": 256, "k": 4, "lr": 0.003, "training_samples": 200000,
+               "batch_size": 512}
+TRAINED_HOOKS = expand_hooks(TRAINED["hook"], lambda: TRAINED["n_layers"])
 
 
-def _model_with_saes(root, out, lm_seed: int, sae_seeds: tuple[int, ...], snapshot_steps=()) -> dict:
-    """A toy LM of SPEC trained into ``out``, its caches at every layer, and SAEs (+ feature caches) per layer."""
+def _model_with_saes(root, out, lm_seed: int, sae_seeds: tuple[int, ...], snapshot_steps=(), spec=SPEC,
+                     sae=SAE) -> dict:
+    """A toy LM of ``spec`` trained into ``out``, its caches at every layer, and SAEs (+ feature caches) per layer."""
     out.mkdir(exist_ok=True)
-    metrics = R.train_lm(corpus=root / "corpus", tokenizer=root / "tokenizer.json", spec=SPEC, seed=lm_seed,
+    metrics = R.train_lm(corpus=root / "corpus", tokenizer=root / "tokenizer.json", spec=spec, seed=lm_seed,
                          device="cpu", out=out / "model", snapshot_steps=list(snapshot_steps))
-    for hook in HOOKS:
-        R.lm_activations(corpus=root / "corpus", lm="d", spec=SPEC, model_dir=out / "model", hook=hook,
+    for hook in expand_hooks(spec["hook"], lambda: spec["n_layers"]):
+        R.lm_activations(corpus=root / "corpus", lm="d", spec=spec, model_dir=out / "model", hook=hook,
                          shard_rows=4096, device="cpu", out=out / f"acts_{hook}")
-        info = {"spec": SPEC, "model_dir": out / "model", "hook": hook}
+        info = {"spec": spec, "model_dir": out / "model", "hook": hook}
         for seed in sae_seeds:
-            R.train_sae(shards=out / f"acts_{hook}", study="layers", model=f"d.{hook}", sae="topk", spec=SAE,
+            R.train_sae(shards=out / f"acts_{hook}", study="layers", model=f"d.{hook}", sae="topk", spec=sae,
                         seed=seed, device="cpu", out=out / f"sae_{hook}_{seed}", lm=info)
             R.features(sae=out / f"sae_{hook}_{seed}", shards=out / f"acts_{hook}", lm=info, corpus=root / "corpus",
                        groups=None, group_share=0.5, k=8, n_top=10, device="cpu", out=out / f"features_{hook}_{seed}")
@@ -47,11 +56,9 @@ def _model_with_saes(root, out, lm_seed: int, sae_seeds: tuple[int, ...], snapsh
 def deep_run(tmp_path_factory):
     """A 3-layer toy LM (LM seed 3, snapshot at step 40) with two SAEs per layer (seeds 0, 1).
 
-    Not tested here: a copy of the architecture trained from another LM seed. At this size (400 steps; held-out
-    loss 1.5 nats) the copy's best-matching layers by excess were off the diagonal for layers 0 and 1 (decoder
-    linear CKA excess 0.129 at layer 1 against 0.122 on the diagonal; 0.149 at layer 2 against 0.117), while the
-    default run's 2-layer toy2 (600 steps) against a copy with another seed matched its own layers (one run,
-    docs/language-models.md): the cross-seed property needs better-trained models than a test can afford."""
+    Too small for the copy test (``copies``): at this size (400 steps; held-out loss 1.5 nats) a copy from another
+    LM seed had its best-matching layers by excess off the diagonal for layers 0 and 1 (decoder linear CKA excess
+    0.129 at layer 1 against 0.122 on the diagonal; 0.149 at layer 2 against 0.117)."""
     root = tmp_path_factory.mktemp("layers")
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
@@ -82,16 +89,16 @@ def test_snapshots_do_not_change_training_and_load_as_models(deep_run, tmp_path)
                    out=tmp_path / "bad", snapshot_steps=[SPEC["steps"]])
 
 
-def _layer_matrix(root, other: str, sae_seed: int):
-    """Seed-0 SAEs of every layer of the model against the ``sae_seed`` SAEs of every layer of ``other``
-    (``self``: the same model; else the model in that subfolder)."""
+def _layer_matrix(root, other: str, sae_seed: int, hooks=HOOKS):
+    """Seed-0 SAEs of every layer (``hooks``) of the model against the ``sae_seed`` SAEs of every layer of
+    ``other`` (``self``: the same model; else the model in that subfolder)."""
     root_b = root if other == "self" else root / other
     pairing = PairingSettings(pairings=["hungarian"])  # min_corr auto: pairs beating chance, not every latent
     compare = CompareSettings(n_baseline=99, n_tokens=1024, metrics={"decoder": ["linear_cka"],
                                                                      "activations": ["linear_cka"]},
                               baselines={"decoder": ["random_partners"], "activations": ["random_partners"]})
     frames, units = [], []
-    for ha, hb in itertools.product(HOOKS, HOOKS):
+    for ha, hb in itertools.product(hooks, hooks):
         ua, ub = f"a.{ha}", f"b.{hb}"
         ends = dict(sae_a=root / f"sae_{ha}_0", sae_b=root_b / f"sae_{hb}_{sae_seed}", shards_a=root / f"acts_{ha}",
                     shards_b=root_b / f"acts_{hb}", pairing=pairing, device="cpu")
@@ -103,7 +110,7 @@ def _layer_matrix(root, other: str, sae_seed: int):
                          context={"source": "lm", "world": other, "model_a": ua, "sae_a": "topk", "model_b": ub,
                                   "sae_b": "topk"})
         frames.append(pd.read_parquet(out))
-    for side, h in itertools.product("ab", HOOKS):
+    for side, h in itertools.product("ab", hooks):
         units.append({"unit": f"{side}.{h}", "model": side, "hook": h, "layer": int(h.split(".")[1]), "step": 160,
                       "final_step": 160})
     m = layer_matrix(pd.concat(frames, ignore_index=True), units)
@@ -112,12 +119,12 @@ def _layer_matrix(root, other: str, sae_seed: int):
     return m
 
 
-def _assert_diagonal(m: pd.DataFrame) -> None:
+def _assert_diagonal(m: pd.DataFrame, n_layers: int = len(HOOKS)) -> None:
     """Decoder rows: the best layer (excess over the random-partners null) is the diagonal; both representations:
     the best by value is (the activation null cannot separate layers: saegeom.compare.layers doc)."""
     best = best_layers(m[m["representation"] == "decoder"])
     by_value = m[m["best_by_value"]]
-    assert len(best) == len(HOOKS) and len(by_value) == 2 * len(HOOKS)  # every layer of A
+    assert len(best) == n_layers and len(by_value) == 2 * n_layers  # every layer of A
     for r in [*best.itertuples(), *by_value.itertuples()]:
         assert r.layer_b == r.layer_a, (r.representation, r.layer_a, r.layer_b)
     assert (best["p_value"] < 0.05).all()
@@ -127,6 +134,42 @@ def test_layer_matrix_of_a_model_against_itself_has_its_best_match_on_the_diagon
     """Seed-0 SAEs of every layer against seed-1 SAEs of every layer of the same model (measured z on the
     decoder diagonal 20.3-22.6 against 12.7-19.7 off it)."""
     _assert_diagonal(_layer_matrix(deep_run["root"], "self", 1))
+
+
+@pytest.fixture(scope="module")
+def copies(tmp_path_factory):
+    """Two toy LMs of TRAINED (LM seeds 5 and 6, same corpus) with one SAE per layer (SAE seed 0)."""
+    root = tmp_path_factory.mktemp("copies")
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    R.lm_corpus(n_stories=4000, heldout_fraction=0.25, seed=0, out=root / "corpus")
+    R.lm_tokenizer(corpus=root / "corpus", out=root / "tokenizer.json")
+    _model_with_saes(root, root, 5, (0,), spec=TRAINED, sae=TRAINED_SAE)
+    _model_with_saes(root, root / "copy", 6, (0,), spec=TRAINED, sae=TRAINED_SAE)
+    yield root
+    torch.set_num_threads(threads)
+
+
+def test_a_copy_trained_from_another_seed_matches_layer_by_layer(copies):
+    """The same architecture trained from another LM seed: on `all`, each layer's activations match its own layer
+    of the copy best (highest value: the activation null cannot separate layers, saegeom.compare.layers doc), and
+    the decoder's diagonal beats the random-partners null where that null is defined.
+
+    Measured (2026-12-01, 0.5.0 corpus, linear CKA, Hungarian; LM seed pairs (3, 4), (5, 6), (7, 8), (9, 10),
+    (11, 12); diagonal minus the best off-diagonal cell, per layer of A): activations by value 10 of 10, by
+    +0.03 to +0.27 (+0.23 and +0.16 for this test's seeds 5, 6). Not asserted, because it failed once in 10: the
+    decoder's best layer by excess and by z (seeds 7, 8, layer 1; −0.005 in excess) and by value (seeds 5, 6,
+    layer 0; −0.005). The random-partners null of one off-diagonal cell (seeds 9, 10) was undefined (the
+    256-latent SAE's pairs held nearly every live latent of a frequency bin), hence "where defined" below."""
+    m = _layer_matrix(copies, "copy", 0, TRAINED_HOOKS)
+    by_value = m[m["best_by_value"] & (m["representation"] == "activations")]
+    assert len(by_value) == len(TRAINED_HOOKS)
+    for r in by_value.itertuples():
+        assert r.layer_b == r.layer_a, (r.layer_a, r.layer_b)
+    diag = m[(m["representation"] == "decoder") & (m["layer_a"] == m["layer_b"])]
+    defined = diag[diag["p_value"].notna()]
+    assert len(diag) == len(TRAINED_HOOKS) and len(defined) >= 1
+    assert (defined["excess"] > 0).all() and (defined["p_value"] < 0.05).all()
 
 
 def test_a_local_model_on_disk_is_cached_at_every_layer(tmp_path, monkeypatch):

@@ -99,7 +99,10 @@ def test_disabled_checkpoints_write_nothing(tmp_path, shards):
     assert not ck.exists()
 
 
-def test_a_resumed_toy_lm_ends_with_the_weights_of_an_uninterrupted_run(tmp_path, monkeypatch):
+@pytest.mark.parametrize("snapshot_steps", [(), (6, 22)])
+def test_a_resumed_toy_lm_ends_with_the_weights_of_an_uninterrupted_run(tmp_path, monkeypatch, snapshot_steps):
+    """Killed after step 16 and resumed; with weight snapshots at steps 6 (taken before the kill, kept in the
+    checkpoint directory) and 22 (after it), the resumed run's snapshots equal the uninterrupted run's too."""
     from saegeom import rules as R
     from saegeom.lm import models as lm_models
 
@@ -107,7 +110,8 @@ def test_a_resumed_toy_lm_ends_with_the_weights_of_an_uninterrupted_run(tmp_path
     R.lm_tokenizer(corpus=tmp_path / "corpus", out=tmp_path / "tok.json")
     spec = {"source": "toy", "hook": "blocks.0.hook_resid_post", "n_layers": 1, "d_model": 16, "n_heads": 2,
             "d_mlp": 32, "n_ctx": 32, "steps": 30, "batch_size": 8, "eval_every": 5}
-    args = dict(corpus=tmp_path / "corpus", tokenizer=tmp_path / "tok.json", spec=spec, seed=3, device="cpu")
+    args = dict(corpus=tmp_path / "corpus", tokenizer=tmp_path / "tok.json", spec=spec, seed=3, device="cpu",
+                snapshot_steps=list(snapshot_steps))
     straight = R.train_lm(**args, out=tmp_path / "straight")
     ck, policy = tmp_path / "ck", {"every_steps": 4, "every_minutes": 1e9}
     real, calls = lm_models.pad_batch, {"n": 0}
@@ -126,7 +130,14 @@ def test_a_resumed_toy_lm_ends_with_the_weights_of_an_uninterrupted_run(tmp_path
     resumed = R.train_lm(**args, out=tmp_path / "resumed", checkpoint_dir=ck, checkpoint=policy)
     assert not ck.exists()
     assert resumed["loss_curve"] == straight["loss_curve"]
-    w1 = load_file(str(tmp_path / "straight" / "model.safetensors"))
-    w2 = load_file(str(tmp_path / "resumed" / "model.safetensors"))
-    for k in w1:
-        np.testing.assert_array_equal(w1[k], w2[k], err_msg=k)
+    dirs = ["", *(f"steps/{n}/" for n in snapshot_steps)]
+    assert sorted((tmp_path / "resumed").rglob("model.safetensors")) == sorted(
+        tmp_path / "resumed" / f"{d}model.safetensors" for d in dirs)
+    for d in dirs:
+        w1 = load_file(str(tmp_path / "straight" / f"{d}model.safetensors"))
+        w2 = load_file(str(tmp_path / "resumed" / f"{d}model.safetensors"))
+        for k in w1:
+            np.testing.assert_array_equal(w1[k], w2[k], err_msg=d + k)
+    if snapshot_steps:  # the snapshots differ from each other: a snapshot of the wrong step would have failed
+        a = load_file(str(tmp_path / "straight" / "steps/6/model.safetensors"))
+        assert any(not np.array_equal(a[k], w1[k]) for k in a)

@@ -60,6 +60,14 @@ MIDDLES = [
     "the day after {days} is {days+1} .",
     "after {months} comes {months+1} .",
     "{names} had {numbers} {foods} and then {numbers+1} {foods} .",
+    # more left contexts for the categories with the fewest slots above (colours, family, months, numbers, days)
+    "{names} liked {colours} and called {family} every day .",
+    "the {places} was closed until {months} , said {family} .",
+    "{names} found {numbers} {foods} for {family} .",
+    "{names} wore {colours} in the first week of {months} .",
+    "{numbers} and one more make {numbers+1} .",
+    "{names} shared the {foods} with {numbers} friends on {days} .",
+    "{days} was the day {names} met {numbers} {animals} .",
 ]
 ENDINGS = [
     "at the end of the day {names} was {emotions} .",
@@ -79,7 +87,9 @@ ORDERED_CATEGORIES = ("days", "months", "numbers")
 #: latents per category (one per left context, 2 for days in the 2026-12-01 demo) however wide it is.
 #: Reuse and successors make a word's identity matter for later tokens and give the ordered categories more
 #: contexts: more category latents, and category groups with enough pairs (docs/language-models.md,
-#: "Enough signal in the category groups").
+#: "Enough signal in the category groups"). The last seven middles and 3-4 middles per story (was 2-4) were
+#: added for the same reason: more (category, left context) pairs, and each story's words repeated more often;
+#: a story stays within the toy models' 64-token context (2 % of stories are cut there, 3 % before).
 
 
 def _fill(template: str, rng: np.random.Generator, story: dict[str, str]) -> str:
@@ -106,7 +116,7 @@ def _fill(template: str, rng: np.random.Generator, story: dict[str, str]) -> str
     return out
 
 
-def make_story(rng: np.random.Generator, n_middle: tuple[int, int] = (2, 4)) -> str:
+def make_story(rng: np.random.Generator, n_middle: tuple[int, int] = (3, 4)) -> str:
     """One story: an opening, ``n_middle`` middle sentences (inclusive range), an ending; one word of each
     ``STORY_CATEGORIES`` category for the whole story (module constants)."""
     story = {c: CATEGORIES[c][rng.integers(len(CATEGORIES[c]))] for c in STORY_CATEGORIES}

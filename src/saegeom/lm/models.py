@@ -94,9 +94,9 @@ def train_toy_lm(spec: dict[str, Any], tokenizer_path: str | Path, train_seqs: l
 
     ``snapshot_steps``: steps (1 .. steps - 1) after which the weights are also saved, as ``steps/<N>/`` in the
     model directory (training is unchanged by them: same batches, same final weights). With ``checkpoint_dir``
-    each snapshot is kept there too, so a resumed run still has the ones taken before it was stopped.
+    the snapshots taken so far are part of every checkpoint, so a resumed run still has the ones taken before it
+    was stopped.
     """
-    from safetensors.torch import save_file
     from transformer_lens import HookedTransformer
 
     tokenizer = load_tokenizer(tokenizer_path)
@@ -130,7 +130,7 @@ def train_toy_lm(spec: dict[str, Any], tokenizer_path: str | Path, train_seqs: l
         torch.set_rng_state(state["torch_rng"])
         start, curve, running = state["step"], state["curve"], state["running"]
         log.info("resumed from checkpoint %s at step %d", checkpoint_dir, start)
-        snapshots = _read_snapshots(checkpoint_dir, [x for x in snapshot_steps if x <= start])
+        snapshots = _resumed_snapshots(state, [x for x in snapshot_steps if x <= start], checkpoint_dir)
     t0 = last_save = time.perf_counter()
     from tqdm.auto import tqdm
 
@@ -150,15 +150,14 @@ def train_toy_lm(spec: dict[str, Any], tokenizer_path: str | Path, train_seqs: l
             running = []
         if step + 1 in snapshot_steps:
             snapshots[step + 1] = {k: v.detach().cpu().clone().contiguous() for k, v in model.state_dict().items()}
-            if checkpoint_dir is not None:
-                Path(checkpoint_dir).mkdir(parents=True, exist_ok=True)
-                save_file(snapshots[step + 1], str(Path(checkpoint_dir) / f"snapshot_{step + 1}.safetensors"))
         if checkpoint_dir is not None and step + 1 < steps and policy.due(step + 1, time.perf_counter() - last_save):
             save_state(checkpoint_dir, {
                 "fingerprint": fingerprint, "step": step + 1, "model": model.state_dict(),
                 "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
                 "sampler": json.dumps(rng.bit_generator.state),  # 128-bit ints: kept as JSON text
-                "torch_rng": torch.get_rng_state(), "curve": curve, "running": running})
+                "torch_rng": torch.get_rng_state(), "curve": curve, "running": running,
+                # inside the state: save_state replaces the whole directory, so files beside it would be lost
+                "snapshots": snapshots})
             last_save = time.perf_counter()
             log.info("checkpoint at step %d -> %s", step + 1, checkpoint_dir)
     train_seconds = time.perf_counter() - t0
@@ -190,18 +189,16 @@ def _write_model_dir(d: Path, weights: dict[str, torch.Tensor], arch: dict[str, 
     (d / METRICS_FILE).write_text(strict_json.dumps(metrics, indent=1))
 
 
-def _read_snapshots(checkpoint_dir: str | Path | None, wanted: list[int]) -> dict[int, dict[str, torch.Tensor]]:
-    """Snapshots a stopped run kept in its checkpoint directory (a ValueError naming one that is missing)."""
-    from safetensors.torch import load_file
-
-    out = {}
-    for n in wanted:
-        f = Path(checkpoint_dir or ".") / f"snapshot_{n}.safetensors"
-        if not f.is_file():
-            raise ValueError(f"resuming toy LM training past step {n}, but its snapshot {f} is missing; delete "
-                             f"{checkpoint_dir} to train from the start")
-        out[n] = load_file(str(f))
-    return out
+def _resumed_snapshots(state: dict[str, Any], wanted: list[int],
+                       checkpoint_dir: str | Path | None) -> dict[int, dict[str, torch.Tensor]]:
+    """The snapshots a stopped run kept in its checkpoint state (a ValueError naming one that is missing, e.g. a
+    run resumed with snapshot steps it did not have)."""
+    kept = state.get("snapshots") or {}
+    missing = [n for n in wanted if n not in kept]
+    if missing:
+        raise ValueError(f"resuming toy LM training at step {state['step']}, but the checkpoint has no weight "
+                         f"snapshot for step(s) {missing}; delete {checkpoint_dir} to train from the start")
+    return {n: {k: v.cpu() for k, v in kept[n].items()} for n in wanted}  # the state loads on the run's device
 
 
 def load_toy_lm(model_dir: str | Path, device: str = "cpu"):
