@@ -21,7 +21,7 @@ SCHEMA = REPO / "workflow" / "schemas" / "config.schema.yaml"
 
 def snakemake(workdir: Path, config: Path, *args: str) -> subprocess.CompletedProcess:
     cmd = [SNAKEMAKE, "-s", SNAKEFILE, "--directory", str(workdir), "--configfile", str(config),
-           "--cores", "2", "--resources", "gpu=1", *args]
+           "--cores", "2", "--resources", "gpu=2", *args]  # no GPU here: SAE jobs may share the two cores
     return subprocess.run(cmd, capture_output=True, text=True, timeout=900)
 
 

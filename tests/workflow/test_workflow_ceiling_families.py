@@ -28,7 +28,7 @@ def test_ceiling_and_families_end_to_end(tmp_path):
                "results/families/nested/small.parquet", "results/families/nested/small_validation.parquet"]
     # targets go before --resources, which takes every following word
     cmd = [SNAKEMAKE, *targets, "-s", str(REPO / "workflow" / "Snakefile"), "--directory", str(tmp_path),
-           "--configfile", str(tmp_path / "config.yaml"), "--cores", "2", "--resources", "gpu=1"]
+           "--configfile", str(tmp_path / "config.yaml"), "--cores", "2", "--resources", "gpu=2"]
     run = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
     assert run.returncode == 0, run.stderr[-3000:]
     results = tmp_path / "results"

@@ -53,7 +53,7 @@ def test_lm_seed_ceiling_end_to_end(tmp_path):
     # (its ceiling join is the library's add_ceilings, applied below as the metrics rule applies it)
     targets = ["results/ceiling.parquet", *plan.comparison_tables(["toys"], recovery=False)]
     cmd = [SNAKEMAKE, *targets, "-s", str(REPO / "workflow" / "Snakefile"), "--directory", str(tmp_path),
-           "--configfile", str(tmp_path / "config.yaml"), "--cores", "2", "--resources", "gpu=1"]
+           "--configfile", str(tmp_path / "config.yaml"), "--cores", "2", "--resources", "gpu=2"]
     run = subprocess.run(cmd, capture_output=True, text=True, timeout=1500)
     assert run.returncode == 0, run.stderr[-3000:]
     results = tmp_path / "results"
