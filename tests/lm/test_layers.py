@@ -119,12 +119,12 @@ def _layer_matrix(root, other: str, sae_seed: int, hooks=HOOKS):
     return m
 
 
-def _assert_diagonal(m: pd.DataFrame, n_layers: int = len(HOOKS)) -> None:
+def _assert_diagonal(m: pd.DataFrame) -> None:
     """Decoder rows: the best layer (excess over the random-partners null) is the diagonal; both representations:
     the best by value is (the activation null cannot separate layers: saegeom.compare.layers doc)."""
     best = best_layers(m[m["representation"] == "decoder"])
     by_value = m[m["best_by_value"]]
-    assert len(best) == n_layers and len(by_value) == 2 * n_layers  # every layer of A
+    assert len(best) == len(HOOKS) and len(by_value) == 2 * len(HOOKS)  # every layer of A
     for r in [*best.itertuples(), *by_value.itertuples()]:
         assert r.layer_b == r.layer_a, (r.representation, r.layer_a, r.layer_b)
     assert (best["p_value"] < 0.05).all()

@@ -102,7 +102,7 @@ def test_disabled_checkpoints_write_nothing(tmp_path, shards):
 @pytest.mark.parametrize("snapshot_steps", [(), (6, 22)])
 def test_a_resumed_toy_lm_ends_with_the_weights_of_an_uninterrupted_run(tmp_path, monkeypatch, snapshot_steps):
     """Killed after step 16 and resumed; with weight snapshots at steps 6 (taken before the kill, kept in the
-    checkpoint directory) and 22 (after it), the resumed run's snapshots equal the uninterrupted run's too."""
+    checkpoint state) and 22 (after it), the resumed run's snapshots equal the uninterrupted run's too."""
     from saegeom import rules as R
     from saegeom.lm import models as lm_models
 

@@ -49,7 +49,7 @@ from typing import Any
 import numpy as np
 from tqdm.auto import tqdm
 
-from saegeom.metrics._arrays import as_f64
+from saegeom.metrics._arrays import as_f64, svd
 from saegeom.metrics.registry import MetricSpec, MetricUndefined, get_metric
 from saegeom.vocabulary import NULLS, REACHABLE_ALPHA
 
@@ -252,7 +252,7 @@ def within_class_permutation(classes: np.ndarray | None, n: int) -> Callable[[np
 def _second_moment_root(y: np.ndarray, axis: int) -> np.ndarray:
     """R with RᵀR = YᵀY / n over Y's items along ``axis`` (so Gaussian rows G R have Y's second moment)."""
     items = y if axis == 0 else y.T
-    _, s, vt = np.linalg.svd(items, full_matrices=False)
+    _, s, vt = svd(items, full_matrices=False)
     return (s[:, None] * vt) / np.sqrt(max(len(items), 1))
 
 
