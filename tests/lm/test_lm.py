@@ -87,7 +87,10 @@ def test_story_words_repeat_and_ordered_words_have_their_successor():
             elif "then" in s and s[1] == "had":
                 assert next_number[s[2]] == s[s.index("then") + 1], story
                 n_successors += 1
-    assert n_successors > 100  # ~3/13 of ~3 middles per story: ~350 expected
+            elif s[1:5] == ["and", "one", "more", "make"]:
+                assert next_number[s[0]] == s[5], story
+                n_successors += 1
+    assert n_successors > 100  # 4 of 20 middles, 3-4 middles per story: ~350 expected
 
 
 def test_category_words_are_single_known_tokens(tmp_path):
